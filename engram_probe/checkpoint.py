@@ -1,0 +1,136 @@
+"""Save and load models as safetensors with provenance, and digest their weights."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from engram_probe.config import EngramConfig
+from engram_probe.model import EngramTransformer
+from engram_probe.tokenizer import EngramTokenizer
+
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "config.json"
+TRAINING_FILE = "training.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
+
+
+class ModelFileError(ValueError):
+    """A model directory is missing, truncated, corrupted or inconsistent."""
+
+
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and raw bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes())
+    return h.hexdigest()
+
+
+def weights_digest(model: EngramTransformer) -> str:
+    """Digest of every parameter and buffer of the model (the 'base digest')."""
+    return tensors_digest(dict(model.state_dict()))
+
+
+@dataclass
+class LoadedModel:
+    """A model with its tokenizer and provenance, as loaded from a model directory."""
+
+    model: EngramTransformer
+    tokenizer: EngramTokenizer
+    weights_sha256: str
+    training: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def cfg(self) -> EngramConfig:
+        return self.model.cfg
+
+
+def save_checkpoint(
+    out_dir: str | Path, model: EngramTransformer, tokenizer: EngramTokenizer, training: dict[str, Any]
+) -> str:
+    """Write weights, tokenizer, config and training facts; return the weights digest."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    digest = tensors_digest(state)
+    metadata = {
+        "format": "engram-probe/1",
+        "config": model.cfg.to_json(),
+        "tokenizer_sha256": tokenizer.digest(),
+        "weights_sha256": digest,
+        "training": json.dumps(training, sort_keys=True),
+    }
+    save_file(state, str(out / WEIGHTS_FILE), metadata=metadata)
+    tokenizer.save(out / TOKENIZER_FILE)
+    (out / CONFIG_FILE).write_text(json.dumps(model.cfg.to_dict(), indent=2, sort_keys=True) + "\n")
+    (out / TRAINING_FILE).write_text(json.dumps(training, indent=2, sort_keys=True) + "\n")
+    return digest
+
+
+def _read_metadata(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return dict(f.metadata() or {})
+
+
+def load_checkpoint(model_dir: str | Path | None = None) -> LoadedModel:
+    """Load a model directory; raise ``ModelFileError`` with a clear reason on any damage."""
+    root = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    weights = root / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelFileError(f"no weights file at {weights}")
+    try:
+        meta = _read_metadata(weights)
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelFileError(f"weights file {weights} is truncated or corrupt ({exc})") from exc
+    for key in ("config", "tokenizer_sha256", "weights_sha256"):
+        if key not in meta:
+            raise ModelFileError(f"weights file {weights} lacks the '{key}' metadata; not an engram-probe model")
+    actual = tensors_digest(state)
+    if actual != meta["weights_sha256"]:
+        raise ModelFileError(
+            f"weights in {weights} do not match their recorded digest "
+            f"({actual[:12]}… vs {meta['weights_sha256'][:12]}…): the file was modified or corrupted"
+        )
+    try:
+        cfg = EngramConfig.from_dict(json.loads(meta["config"]))
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(f"config in {weights} is invalid: {exc}") from exc
+    tok_path = root / TOKENIZER_FILE
+    if not tok_path.is_file():
+        raise ModelFileError(f"no tokenizer at {tok_path}")
+    try:
+        tokenizer = EngramTokenizer.load(tok_path)
+    except ValueError as exc:
+        raise ModelFileError(str(exc)) from exc
+    if tokenizer.digest() != meta["tokenizer_sha256"]:
+        raise ModelFileError(f"tokenizer {tok_path} does not match the one the weights were trained with")
+    canonical = state.get("canonical_map")
+    if canonical is None:
+        raise ModelFileError(f"weights file {weights} has no canonical_map")
+    model = EngramTransformer(cfg, canonical.numpy())
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ModelFileError(f"weights do not fit the config: {exc}") from exc
+    if missing or unexpected:
+        raise ModelFileError(f"weights do not fit the config: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    model.eval()
+    training = json.loads(meta.get("training", "{}"))
+    return LoadedModel(model, tokenizer, actual, training, root)

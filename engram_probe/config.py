@@ -1,0 +1,89 @@
+"""Model configuration: TransformerLens field names plus an Engram section."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EngramConfig:
+    """Configuration of an :class:`~engram_probe.model.EngramTransformer`.
+
+    The first block of fields uses TransformerLens names so that ``ActivationCache``
+    helpers and readers who know TransformerLens find what they expect.
+    """
+
+    n_layers: int = 6
+    d_model: int = 128
+    n_heads: int = 4
+    d_head: int = 32
+    d_mlp: int = 512
+    d_vocab: int = 4096
+    n_ctx: int = 128
+    act_fn: str = "gelu"
+    normalization_type: str = "RMSPre"
+    positional_embedding_type: str = "standard"
+    eps: float = 1e-6
+    attn_only: bool = False
+    # Engram section.
+    engram_layers: tuple[int, ...] = (1, 4)
+    ngram_orders: tuple[int, ...] = (2, 3)
+    heads_per_order: int = 8
+    dim_per_head: int = 16
+    table_size_per_head: int = 4001
+    conv_kernel: int = 4
+    conv_dilation: int = 3
+    seed: int = 0
+    # Free-form provenance (tokenizer name etc.); not part of the architecture.
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "engram_layers", tuple(int(x) for x in self.engram_layers))
+        object.__setattr__(self, "ngram_orders", tuple(int(x) for x in self.ngram_orders))
+        if self.n_heads * self.d_head != self.d_model:
+            raise ValueError(
+                f"n_heads * d_head must equal d_model, got {self.n_heads} * {self.d_head} != {self.d_model}"
+            )
+        for layer in self.engram_layers:
+            if not 0 <= layer < self.n_layers:
+                raise ValueError(f"engram layer {layer} is outside 0..{self.n_layers - 1}")
+        if len(set(self.engram_layers)) != len(self.engram_layers):
+            raise ValueError(f"engram_layers has duplicates: {self.engram_layers}")
+        if any(n < 2 for n in self.ngram_orders):
+            raise ValueError(f"n-gram orders must be >= 2, got {self.ngram_orders}")
+        if self.table_size_per_head < 3:
+            raise ValueError("table_size_per_head must be at least 3")
+
+    @property
+    def n_engram_heads(self) -> int:
+        """Hash heads (= rows read) per position per Engram layer."""
+        return len(self.ngram_orders) * self.heads_per_order
+
+    @property
+    def engram_hidden(self) -> int:
+        """Width of the concatenated rows fed to ``W_K`` and ``W_V``."""
+        return self.n_engram_heads * self.dim_per_head
+
+    @property
+    def max_ngram(self) -> int:
+        return max(self.ngram_orders)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngramConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> EngramConfig:
+        return dataclasses.replace(self, **changes)

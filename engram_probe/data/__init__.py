@@ -1,0 +1,1 @@
+"""Self-contained data generators: synthetic users and the language-model training corpus."""

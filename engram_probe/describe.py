@@ -1,0 +1,29 @@
+"""Plain descriptions of a loaded model (for ``info``, the UI and reports)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engram_probe.checkpoint import LoadedModel
+
+
+def model_info(lm: LoadedModel) -> dict[str, Any]:
+    cfg = lm.cfg
+    heldout = lm.training.get("heldout", {})
+    return {
+        "model": {"sha256": lm.weights_sha256, "path": str(lm.path) if lm.path else None},
+        "config": cfg.to_dict(),
+        "params": lm.model.parameter_counts(),
+        "engram": {
+            layer: {"rows": lm.model.hasher.table_rows(layer), "primes": lm.model.hasher.primes(layer).tolist()}
+            for layer in cfg.engram_layers
+        },
+        "rows_per_position_per_layer": cfg.n_engram_heads,
+        "tokenizer": {"vocab_size": lm.tokenizer.vocab_size, "sha256": lm.tokenizer.digest()},
+        "hash_sha256": lm.model.hasher.digest(),
+        "heldout": {"loss": heldout.get("loss"), "loss_no_engram": heldout.get("loss_no_engram")},
+        "training": {
+            k: lm.training.get(k) for k in ("corpus", "prep_seconds", "machine") if k in lm.training
+        }
+        | {"train_seconds": lm.training.get("model", {}).get("train_seconds")},
+    }
