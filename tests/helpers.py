@@ -48,3 +48,47 @@ def tiny_model(seed: int = 0, nonzero_conv: bool = True, **overrides: Any) -> En
 
 def raw_bytes(t: torch.Tensor) -> bytes:
     return t.detach().cpu().contiguous().numpy().tobytes()
+
+
+TINY_TEXTS = [
+    "My name is Ada Lovelace. I live in Lisbon. My dog is Rex. My dentist is Dr. Moss.",
+    "I work at Acme Corp. My favorite color is teal. I was born in 1990.",
+    "The cat sat on the mat. It was a sunny day in the park, and the birds sang.",
+]
+
+
+def tiny_lm(seed: int = 0, **overrides: Any) -> Any:
+    """A tiny random model with a real (small) BPE tokenizer, as a ``LoadedModel``."""
+    from engram_probe.checkpoint import LoadedModel, weights_digest
+    from engram_probe.hashing import build_canonical_map
+    from engram_probe.tokenizer import EngramTokenizer
+
+    tok = EngramTokenizer.train(TINY_TEXTS * 10, vocab_size=320)
+    cfg = tiny_cfg(seed=seed, d_vocab=tok.vocab_size, n_ctx=48, **overrides)
+    model = EngramTransformer(cfg, build_canonical_map(tok.token_texts()))
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for layer in cfg.engram_layers:
+            conv = model.engram_module(layer).conv_weight
+            conv.copy_(torch.randn(conv.shape, generator=gen) * 0.5)
+    model.eval()
+    return LoadedModel(model, tok, weights_digest(model), {}, None)
+
+
+def random_fact(fact_id: str, layer: int, rows: list[int], dim: int, seed: int) -> Any:
+    """A fact with random row values, for store and overlay tests that need no training."""
+    from engram_probe.memory import Fact
+
+    gen = torch.Generator().manual_seed(seed)
+    return Fact(
+        fact_id=fact_id,
+        triggers=["t"],
+        answer="a",
+        gold_token_id=1,
+        gold_token=" a",
+        strategy="unembed",
+        layer=layer,
+        row_ids=torch.tensor([[layer, r] for r in rows], dtype=torch.int64),
+        values=torch.randn(len(rows), dim, generator=gen),
+        written_at="2026-01-01T00:00:00+00:00",
+    )

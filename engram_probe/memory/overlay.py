@@ -1,0 +1,127 @@
+"""Read-only overlays: substitute user rows at lookup time, never touching shared tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+from engram_probe.memory.user_memory import RowKey, UserMemory
+
+PRECEDENCE_RULE = (
+    "On a row that several users' memories own, the memory listed later in the overlay wins "
+    "(list a shared/org memory first and the user's own memory last). Within one user, the most "
+    "recently written fact that owns a row wins."
+)
+
+
+class RowOverride:
+    """Sorted row ids and values per layer; ``substitute`` swaps them in by address."""
+
+    def __init__(self, layers: dict[int, tuple[Int[Tensor, " k"], Float[Tensor, "k dim"]]]):
+        self.layers: dict[int, tuple[Tensor, Tensor]] = {}
+        for layer, (ids, vals) in layers.items():
+            if ids.numel() == 0:
+                continue
+            order = torch.argsort(ids)
+            ids, vals = ids[order], vals[order]
+            if ids.numel() > 1 and bool((ids[1:] == ids[:-1]).any()):
+                raise ValueError(f"duplicate row ids in layer {layer}")
+            self.layers[layer] = (ids, vals)
+
+    def substitute(
+        self, layer: int, addresses: Int[Tensor, "batch pos heads"], rows: Float[Tensor, "batch pos heads dim"]
+    ) -> Float[Tensor, "batch pos heads dim"]:
+        entry = self.layers.get(layer)
+        if entry is None:
+            return rows
+        ids, vals = entry
+        idx = torch.searchsorted(ids, addresses.contiguous()).clamp(max=ids.numel() - 1)
+        hit = ids[idx] == addresses
+        return torch.where(hit.unsqueeze(-1), vals[idx].to(rows.dtype), rows)
+
+    def hit_mask(self, layer: int, addresses: Tensor) -> Tensor:
+        """True where an address is one of this override's rows."""
+        entry = self.layers.get(layer)
+        if entry is None:
+            return torch.zeros(addresses.shape, dtype=torch.bool)
+        ids, _ = entry
+        idx = torch.searchsorted(ids, addresses.contiguous()).clamp(max=ids.numel() - 1)
+        return ids[idx] == addresses
+
+
+@dataclass(frozen=True)
+class Collision:
+    """A row owned by more than one user's memory in one overlay."""
+
+    layer: int
+    row: int
+    owners: tuple[tuple[str, tuple[str, ...]], ...]  # (user, fact ids) in overlay order
+    winner: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "layer": self.layer,
+            "row": self.row,
+            "owners": [{"user": u, "facts": list(f)} for u, f in self.owners],
+            "winner": self.winner,
+        }
+
+
+class MemoryOverlay(RowOverride):
+    """One or more users' memories composed into one read-only overlay.
+
+    Disjoint rows stack. Shared rows are reported in ``collisions`` and resolved by
+    :data:`PRECEDENCE_RULE`.
+    """
+
+    precedence_rule = PRECEDENCE_RULE
+
+    def __init__(self, memories: Sequence[UserMemory]):
+        users = [m.user_id for m in memories]
+        if len(set(users)) != len(users):
+            raise ValueError(f"a user appears twice in one overlay: {users}")
+        self.memories = list(memories)
+        merged: dict[RowKey, Tensor] = {}
+        owners: dict[RowKey, list[tuple[str, tuple[str, ...]]]] = {}
+        for mem in self.memories:
+            fact_owners = mem.owners()
+            for key, vec in mem.row_map().items():
+                merged[key] = vec
+                owners.setdefault(key, []).append((mem.user_id, tuple(fact_owners[key])))
+        self.collisions = [
+            Collision(layer, row, tuple(own), own[-1][0])
+            for (layer, row), own in sorted(owners.items())
+            if len(own) > 1
+        ]
+        by_layer: dict[int, list[tuple[int, Tensor]]] = {}
+        for (layer, row), vec in merged.items():
+            by_layer.setdefault(layer, []).append((row, vec))
+        super().__init__(
+            {
+                layer: (
+                    torch.tensor([r for r, _ in items], dtype=torch.int64),
+                    torch.stack([v.detach() for _, v in items]).clone(),
+                )
+                for layer, items in by_layer.items()
+            }
+        )
+        self.row_owners = owners
+
+    @property
+    def users(self) -> list[str]:
+        return [m.user_id for m in self.memories]
+
+    def rows(self) -> set[RowKey]:
+        return {(layer, int(r)) for layer, (ids, _) in self.layers.items() for r in ids.tolist()}
+
+    def collision_report(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "rule": PRECEDENCE_RULE,
+            "collisions": [c.as_dict() for c in self.collisions],
+        }

@@ -1,0 +1,125 @@
+"""Export and import one user's memory as a single safetensors file with metadata.
+
+Import validates everything before touching the store: the base model digest, the file
+format, tensor names, shapes, dtypes, row-id ranges, finiteness and the memory digest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
+from engram_probe.memory.user_memory import Fact, UserMemory
+from engram_probe.model import EngramTransformer
+
+FORMAT = "engram-probe-memory/1"
+
+
+class ImportRejected(StoreError):
+    """A memory file that cannot be imported; nothing was changed."""
+
+
+def export_memory(memory: UserMemory, path: str | Path, base_sha256: str) -> dict[str, Any]:
+    if len(memory) == 0:
+        raise StoreError(f"user {memory.user_id!r} has no facts to export")
+    tensors: dict[str, torch.Tensor] = {}
+    metas = []
+    for i, f in enumerate(memory.facts):
+        tensors[f"fact.{i:05d}.row_ids"] = f.row_ids.contiguous()
+        tensors[f"fact.{i:05d}.values"] = f.values.contiguous()
+        metas.append(f.meta())
+    metadata = {
+        "format": FORMAT,
+        "user_id": memory.user_id,
+        "base_model_sha256": base_sha256,
+        "memory_sha256": memory.digest(),
+        "facts": json.dumps(metas),
+    }
+    save_file(tensors, str(path), metadata=metadata)
+    return {"path": str(path), "user": memory.user_id, "facts": len(memory), "memory_sha256": memory.digest()}
+
+
+def read_memory_file(path: str | Path, model: EngramTransformer, base_sha256: str) -> UserMemory:
+    """Parse and validate a memory file against the model; raise ``ImportRejected`` on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImportRejected(f"no file at {p}")
+    try:
+        with safe_open(str(p), "pt") as fh:
+            meta = dict(fh.metadata() or {})
+            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open has no __iter__)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ImportRejected(f"{p.name} is not a readable safetensors file ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise ImportRejected(f"{p.name} is not an engram-probe memory file (format {meta.get('format')!r})")
+    if meta.get("base_model_sha256") != base_sha256:
+        raise ImportRejected(
+            f"{p.name} was written for base model {str(meta.get('base_model_sha256'))[:12]}…, "
+            f"not the loaded model {base_sha256[:12]}…"
+        )
+    user = meta.get("user_id", "")
+    try:
+        metas = json.loads(meta.get("facts", ""))
+        if not isinstance(metas, list) or not metas:
+            raise ValueError("no facts")
+    except ValueError as exc:
+        raise ImportRejected(f"{p.name} has unreadable fact metadata ({exc})") from exc
+    cfg = model.cfg
+    expected_names = {f"fact.{i:05d}.{k}" for i in range(len(metas)) for k in ("row_ids", "values")}
+    if set(tensors) != expected_names:
+        raise ImportRejected(f"{p.name} tensors do not match its {len(metas)} facts")
+    facts = []
+    for i, m in enumerate(metas):
+        ids, vals = tensors[f"fact.{i:05d}.row_ids"], tensors[f"fact.{i:05d}.values"]
+        where = f"fact {i} ({m.get('fact_id', '?')})"
+        if ids.dtype != torch.int64 or vals.dtype != torch.float32:
+            raise ImportRejected(f"{where}: expected int64 row ids and float32 values, got {ids.dtype}, {vals.dtype}")
+        if ids.ndim != 2 or ids.shape[1] != 2 or vals.shape != (ids.shape[0], cfg.dim_per_head):
+            raise ImportRejected(
+                f"{where}: shapes {tuple(ids.shape)} / {tuple(vals.shape)} do not fit rows of {cfg.dim_per_head} dims"
+            )
+        for layer, row in ids.tolist():
+            if layer not in cfg.engram_layers:
+                raise ImportRejected(f"{where}: layer {layer} is not an Engram layer {list(cfg.engram_layers)}")
+            if not 0 <= row < model.hasher.table_rows(layer):
+                raise ImportRejected(f"{where}: row {row} is outside layer {layer}'s table")
+        if not bool(torch.isfinite(vals).all()):
+            raise ImportRejected(f"{where}: values contain NaN or infinity")
+        try:
+            fields: dict[str, Any] = {k: v for k, v in m.items() if k != "rows"}
+            facts.append(Fact(row_ids=ids, values=vals, **fields))
+        except (TypeError, ValueError) as exc:
+            raise ImportRejected(f"{where}: bad metadata ({exc})") from exc
+    try:
+        memory = UserMemory(user, facts)
+    except ValueError as exc:
+        raise ImportRejected(f"{p.name}: {exc}") from exc
+    if memory.digest() != meta.get("memory_sha256"):
+        raise ImportRejected(f"{p.name}: memory digest does not match its content (the file was altered)")
+    if not all(math.isfinite(f.cost_ms) for f in facts):
+        raise ImportRejected(f"{p.name}: bad cost values")
+    return memory
+
+
+def import_memory(
+    store: MemoryStore, path: str | Path, model: EngramTransformer, base_sha256: str, as_user: str | None = None
+) -> LedgerEntry:
+    memory = read_memory_file(path, model, base_sha256)
+    if as_user:
+        memory = UserMemory(as_user, memory.facts)
+    if store.has_user(memory.user_id):
+        raise ImportRejected(
+            f"user {memory.user_id!r} already exists; erase it first or import under another id"
+        )
+    taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
+    clash = taken & {f.fact_id for f in memory.facts}
+    if clash:
+        raise ImportRejected(f"fact ids already in the store: {sorted(clash)[:5]}")
+    return store.replace_user(memory, action="import")

@@ -1,0 +1,154 @@
+"""A user's memory: the facts they wrote and the table rows each fact owns.
+
+Every fact keeps its own row values. The user's effective row map is derived: walking
+the facts in write order, a later fact's value for a row replaces an earlier one's. So
+erasing a fact is exact by construction: the map becomes what it would have been had the
+fact never been written, and rows shared with another fact fall back to that fact's value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor
+
+RowKey = tuple[int, int]  # (layer, row id)
+
+
+@dataclass
+class Fact:
+    """One written fact: what triggers it, what it answers, and the rows it owns."""
+
+    fact_id: str
+    triggers: list[str]
+    answer: str
+    gold_token_id: int
+    gold_token: str
+    strategy: str
+    layer: int
+    row_ids: Int[Tensor, "k 2"]  # (layer, row) pairs, in the order of ``values``
+    values: Float[Tensor, "k dim"]
+    written_at: str
+    cost_ms: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
+    group: str | None = None  # facts optimised together by ``joint`` share a group id
+
+    def __post_init__(self) -> None:
+        if self.row_ids.ndim != 2 or self.row_ids.shape[1] != 2:
+            raise ValueError(f"row_ids must be [k, 2], got {tuple(self.row_ids.shape)}")
+        if self.values.ndim != 2 or self.values.shape[0] != self.row_ids.shape[0]:
+            raise ValueError("values must be [k, dim] with one row per row id")
+
+    @property
+    def rows(self) -> list[RowKey]:
+        return [(int(a), int(b)) for a, b in self.row_ids.tolist()]
+
+    @property
+    def bytes(self) -> int:
+        return self.values.numel() * self.values.element_size()
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the tensors, JSON-ready."""
+        d = {k: v for k, v in asdict(self).items() if k not in ("row_ids", "values")}
+        d["rows"] = [list(r) for r in self.rows]
+        return d
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        meta = self.meta()
+        meta.pop("cost_ms", None)  # timing is provenance, not content
+        h.update(json.dumps(meta, sort_keys=True).encode())
+        h.update(self.row_ids.contiguous().numpy().tobytes())
+        h.update(self.values.detach().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
+
+class UserMemory:
+    """A user's facts and the sparse row map {(layer, row) -> vector} they define."""
+
+    def __init__(self, user_id: str, facts: list[Fact] | None = None):
+        if not user_id or not user_id.strip():
+            raise ValueError("user id must be a non-empty string")
+        self.user_id = user_id
+        self.facts: list[Fact] = list(facts or [])
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def fact(self, fact_id: str) -> Fact:
+        for f in self.facts:
+            if f.fact_id == fact_id:
+                return f
+        raise KeyError(f"user {self.user_id!r} has no fact {fact_id!r}")
+
+    def add(self, fact: Fact) -> None:
+        if any(f.fact_id == fact.fact_id for f in self.facts):
+            raise ValueError(f"fact id {fact.fact_id!r} already exists for user {self.user_id!r}")
+        self.facts.append(fact)
+
+    def without(self, fact_ids: set[str]) -> UserMemory:
+        """A copy with the given facts erased."""
+        missing = fact_ids - {f.fact_id for f in self.facts}
+        if missing:
+            raise KeyError(f"user {self.user_id!r} has no facts {sorted(missing)}")
+        return UserMemory(self.user_id, [f for f in self.facts if f.fact_id not in fact_ids])
+
+    def row_map(self) -> dict[RowKey, Tensor]:
+        """Effective value of every row: the latest-written owning fact wins."""
+        out: dict[RowKey, Tensor] = {}
+        for f in self.facts:
+            for key, vec in zip(f.rows, f.values, strict=True):
+                out[key] = vec
+        return out
+
+    def owners(self) -> dict[RowKey, list[str]]:
+        """Facts that own each row, in write order."""
+        out: dict[RowKey, list[str]] = {}
+        for f in self.facts:
+            for key in f.rows:
+                out.setdefault(key, []).append(f.fact_id)
+        return out
+
+    def layer_tensors(self) -> dict[int, tuple[Tensor, Tensor]]:
+        """Per layer: sorted row ids [k] and their values [k, dim]."""
+        by_layer: dict[int, list[tuple[int, Tensor]]] = {}
+        for (layer, row), vec in self.row_map().items():
+            by_layer.setdefault(layer, []).append((row, vec))
+        out = {}
+        for layer, items in by_layer.items():
+            items.sort(key=lambda x: x[0])
+            out[layer] = (
+                torch.tensor([r for r, _ in items], dtype=torch.int64),
+                torch.stack([v for _, v in items]).detach().clone(),
+            )
+        return out
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_map())
+
+    @property
+    def bytes(self) -> int:
+        rows = self.row_map()
+        return sum(v.numel() * v.element_size() for v in rows.values())
+
+    def digest(self) -> str:
+        """SHA-256 of the user id and every fact (content, not timing)."""
+        h = hashlib.sha256(self.user_id.encode())
+        for f in self.facts:
+            h.update(f.digest().encode())
+        return h.hexdigest()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "user": self.user_id,
+            "facts": len(self.facts),
+            "rows": self.n_rows,
+            "bytes": self.bytes,
+            "digest": self.digest(),
+        }
