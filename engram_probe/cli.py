@@ -96,6 +96,175 @@ def cmd_info(args: argparse.Namespace) -> None:
     emit(args, info, human)
 
 
+# ---------------------------------------------------------------------------- memory
+def add_store_args(p: argparse.ArgumentParser, user: bool = True) -> None:
+    add_model_arg(p)
+    p.add_argument("--store", required=True, help="SQLite memory store (created if missing)")
+    if user:
+        p.add_argument("--user", required=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def open_store_arg(args: argparse.Namespace) -> tuple[Any, Any]:
+    from engram_probe.api import open_store
+    from engram_probe.memory.store import StoreError
+
+    lm = load_model_arg(args)
+    try:
+        return lm, open_store(args.store, lm)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    from engram_probe.memory.store import StoreError
+
+    return (StoreError, KeyError, ValueError)
+
+
+def _write_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+    p.add_argument("--prompt", action="append", help="trigger prompt (repeat for paraphrases)")
+    p.add_argument("--answer")
+    p.add_argument("--facts", help="JSON file of facts (list of {prompt, answer}, or a user file)")
+    p.add_argument("--strategy", default=None, choices=["unembed", "opt", "joint"],
+                   help="default: opt for one fact, joint for --facts")
+    p.add_argument("--layer", default="late", help="early, late, or an Engram layer index")
+    p.add_argument("--steps", type=int, default=None, help="optimisation steps (opt/joint)")
+
+
+@command("write", "write one fact (or a facts file, jointly) into a user's memory")(_write_args)
+def cmd_write(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from engram_probe.api import specs_from_file, write_facts, write_summary
+    from engram_probe.memory.writing import FactSpec, WriteSettings
+
+    if bool(args.facts) == bool(args.prompt):
+        raise CliError("give either --prompt/--answer or --facts")
+    try:
+        if args.facts:
+            specs = specs_from_file(args.facts)
+            strategy = args.strategy or "joint"
+        else:
+            if args.answer is None:
+                raise CliError("--answer is required with --prompt")
+            specs = [FactSpec.of(args.prompt, args.answer)]
+            strategy = args.strategy or "opt"
+        settings = WriteSettings()
+        if args.steps is not None:
+            settings = replace(settings, opt_steps=args.steps, joint_steps=args.steps)
+        lm, store = open_store_arg(args)
+        bar = progress_bar(f"{strategy} write")
+        result, entry = write_facts(lm, store, args.user, specs, strategy, args.layer, settings, bar)
+        bar.close()
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    out = write_summary(result, entry)
+    human = "\n".join(
+        f"{f['fact_id']}  {f['triggers'][0]!r} -> {f['answer']!r}  rank {f['recall']['rank_before']} -> "
+        f"{f['recall']['rank_after']}  ({len(f['rows'])} rows, {f['bytes']} B)"
+        for f in out["facts"]
+    )
+    emit(args, out, human)
+
+
+def progress_bar(desc: str) -> Any:
+    """A tqdm bar usable as a ``Progress`` callback (step, total, message)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="step", leave=False, mininterval=0.5)
+
+    def update(step: int, total: int, message: str) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = step
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
+def _erase_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+    p.add_argument("--fact", action="append", help="fact id to erase (repeat); omit to erase the whole user")
+
+
+@command("erase", "erase facts, or a whole user, exactly")(_erase_args)
+def cmd_erase(args: argparse.Namespace) -> None:
+    _, store = open_store_arg(args)
+    try:
+        entry = store.erase(args.user, args.fact)
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    emit(args, entry.as_dict(), f"erased {len(entry.fact_ids)} fact(s) of {args.user}; memory now {entry.digest_after}")
+
+
+def _users_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p, user=False)
+
+
+@command("users", "list the users in a store")(_users_args)
+def cmd_users(args: argparse.Namespace) -> None:
+    _, store = open_store_arg(args)
+    users = store.users()
+    human = "\n".join(f"{u['user']:<16} {u['facts']:>4} facts {u['rows']:>6} rows {u['bytes']:>8} B" for u in users)
+    emit(args, {"users": users, "ledger_problems": store.verify_ledger()}, human or "no users")
+
+
+def _facts_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+
+
+@command("facts", "list a user's facts")(_facts_args)
+def cmd_facts(args: argparse.Namespace) -> None:
+    _, store = open_store_arg(args)
+    try:
+        mem = store.load(args.user)
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    facts = [f.meta() for f in mem.facts]
+    human = "\n".join(f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {f['triggers'][0]!r} -> {f['answer']!r}"
+                      for f in facts)
+    emit(args, {"user": args.user, "facts": facts, **mem.summary()}, human or "no facts")
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+    p.add_argument("--out", required=True, help="safetensors file to write")
+
+
+@command("export", "export a user's memory as one safetensors file")(_export_args)
+def cmd_export(args: argparse.Namespace) -> None:
+    from engram_probe.memory.transfer import export_memory
+
+    lm, store = open_store_arg(args)
+    try:
+        out = export_memory(store.load(args.user), args.out, lm.weights_sha256)
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    emit(args, out, f"wrote {out['facts']} facts of {args.user} to {args.out}")
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p, user=False)
+    p.add_argument("--file", required=True, help="safetensors memory file")
+    p.add_argument("--as-user", default=None, help="import under another user id")
+
+
+@command("import", "import a user's memory file after validating it against the model")(_import_args)
+def cmd_import(args: argparse.Namespace) -> None:
+    from engram_probe.memory.transfer import import_memory
+
+    lm, store = open_store_arg(args)
+    try:
+        entry = import_memory(store, args.file, lm.model, lm.weights_sha256, args.as_user)
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engram-probe", description=__doc__)

@@ -116,7 +116,7 @@ def train_model(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         if step % 50 == 0 or step == settings.steps - 1:
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}")
         if (step + 1) % max(1, settings.steps // 10) == 0:
             ev = evaluate_loss(model, heldout)
             curve.append((step + 1, ev))

@@ -29,6 +29,7 @@ WEEKDAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Frid
 # Value pools
 # ---------------------------------------------------------------------------------------------
 
+# fmt: off
 FIRST_NAMES: tuple[str, ...] = (
     # English-speaking countries
     "Blake", "Brooke", "Caleb", "Claire", "Dylan", "Eleanor", "Ethan", "Fiona", "Gavin", "Hannah",
@@ -334,6 +335,8 @@ INDIRECT_SCHEMAS: tuple[str, ...] = ("AGE", "COMPARE", "DAY_SET", "ROUTINE", "AL
 
 USER_KEYS: tuple[str, ...] = ("uid", "attrs", "facts", "direct_qa", "indirect_qa")
 
+# fmt: on
+
 DIRECT_QUESTIONS: dict[str, str] = {
     "name": "What is my full name?",
     "birth_year": "In what year was I born?",
@@ -548,109 +551,247 @@ def _paraphrase_options(key: str, answer: Any, a: dict[str, Any]) -> list[str]:
     act = a["activity"]
     act_bare = act[2:] if act.startswith("a ") else act
     if key == "name":
-        return [f"My name is {t}.", f"I am {t}.", f"Full name: {t}.", f"Everyone knows me as {t}.",
-                f"The person you are talking to is {t}."]
+        return [
+            f"My name is {t}.",
+            f"I am {t}.",
+            f"Full name: {t}.",
+            f"Everyone knows me as {t}.",
+            f"The person you are talking to is {t}.",
+        ]
     if key == "birth_year":
-        return [f"I was born in {t}.", f"{f} was born in {t}.", f"My birth year is {t}.",
-                f"Year of birth: {t}.", f"{f} came into the world in {t}."]
+        return [
+            f"I was born in {t}.",
+            f"{f} was born in {t}.",
+            f"My birth year is {t}.",
+            f"Year of birth: {t}.",
+            f"{f} came into the world in {t}.",
+        ]
     if key == "city":
-        return [f"I live in {t}.", f"{f} lives in {t}.", f"Home city: {t}.", f"My home is in {t}.",
-                f"{f} is based in {t}."]
+        return [
+            f"I live in {t}.",
+            f"{f} lives in {t}.",
+            f"Home city: {t}.",
+            f"My home is in {t}.",
+            f"{f} is based in {t}.",
+        ]
     if key == "timezone":
-        return [f"My timezone is {t}.", f"{f}'s timezone is {t}.", f"Time zone: {t}.",
-                f"I keep my calendar in {t}."]
+        return [f"My timezone is {t}.", f"{f}'s timezone is {t}.", f"Time zone: {t}.", f"I keep my calendar in {t}."]
     if key == "job":
-        return [f"I work as {with_article(t)}.", f"{f} works as {with_article(t)}.", f"Occupation: {t}.",
-                f"My job title is {t}.", f"By profession, {f} is {with_article(t)}."]
+        return [
+            f"I work as {with_article(t)}.",
+            f"{f} works as {with_article(t)}.",
+            f"Occupation: {t}.",
+            f"My job title is {t}.",
+            f"By profession, {f} is {with_article(t)}.",
+        ]
     if key == "employer":
-        return [f"I work at {t}.", f"{f} is employed by {t}.", f"My employer is {t}.", f"Employer: {t}.",
-                f"{f} has a job at {t}."]
+        return [
+            f"I work at {t}.",
+            f"{f} is employed by {t}.",
+            f"My employer is {t}.",
+            f"Employer: {t}.",
+            f"{f} has a job at {t}.",
+        ]
     if key == "workdays":
-        return [f"I work on {t}.", f"My working days are {t}.", f"{f}'s workdays: {t}.",
-                f"{f} goes to work on {_join_and(answer)}.", f"Days at work: {t}."]
+        return [
+            f"I work on {t}.",
+            f"My working days are {t}.",
+            f"{f}'s workdays: {t}.",
+            f"{f} goes to work on {_join_and(answer)}.",
+            f"Days at work: {t}.",
+        ]
     if key == "work_start":
-        return [f"My workday starts at {t}.", f"I start work at {t}.", f"{f} begins work at {t}.",
-                f"Work start time: {t}."]
+        return [
+            f"My workday starts at {t}.",
+            f"I start work at {t}.",
+            f"{f} begins work at {t}.",
+            f"Work start time: {t}.",
+        ]
     if key == "commute_min":
-        return [f"My one-way commute, in minutes, is {t}.", f"My commute is {t} minutes each way.",
-                f"It takes {f} {t} minutes to get to work.", f"Getting to work takes me {t} minutes.",
-                f"Commute (minutes, one way): {t}."]
+        return [
+            f"My one-way commute, in minutes, is {t}.",
+            f"My commute is {t} minutes each way.",
+            f"It takes {f} {t} minutes to get to work.",
+            f"Getting to work takes me {t} minutes.",
+            f"Commute (minutes, one way): {t}.",
+        ]
     if key == "pet":
-        return [f"I have {with_article(t)}.", f"{f}'s pet is {with_article(t)}.",
-                f"At home I look after {with_article(t)}.", f"Pet: {t}.",
-                f"{f} owns {with_article(a['pet_species'])} called {a['pet_name']}."]
+        return [
+            f"I have {with_article(t)}.",
+            f"{f}'s pet is {with_article(t)}.",
+            f"At home I look after {with_article(t)}.",
+            f"Pet: {t}.",
+            f"{f} owns {with_article(a['pet_species'])} called {a['pet_name']}.",
+        ]
     if key == "car":
-        return [f"I drive {with_article(t)}.", f"{f}'s car is {with_article(t)}.", f"My car is {with_article(t)}.",
-                f"Vehicle: {t}.", f"{f} gets around in {with_article(t)}."]
+        return [
+            f"I drive {with_article(t)}.",
+            f"{f}'s car is {with_article(t)}.",
+            f"My car is {with_article(t)}.",
+            f"Vehicle: {t}.",
+            f"{f} gets around in {with_article(t)}.",
+        ]
     if key == "car_year":
-        return [f"The model year of my car is {t}.", f"My car was built in {t}.", f"My car is a {t} model.",
-                f"Car model year: {t}.", f"{f}'s car is a {t} model."]
+        return [
+            f"The model year of my car is {t}.",
+            f"My car was built in {t}.",
+            f"My car is a {t} model.",
+            f"Car model year: {t}.",
+            f"{f}'s car is a {t} model.",
+        ]
     if key == "hobby1":
-        return [f"My main hobby is {t}.", f"{f} enjoys {t}.", f"Favorite pastime: {t}.",
-                f"{f}'s favorite hobby is {t}.", f"In my free time I mostly do {t}."]
+        return [
+            f"My main hobby is {t}.",
+            f"{f} enjoys {t}.",
+            f"Favorite pastime: {t}.",
+            f"{f}'s favorite hobby is {t}.",
+            f"In my free time I mostly do {t}.",
+        ]
     if key == "hobby2":
-        return [f"Another hobby of mine is {t}.", f"I also enjoy {t}.", f"{f} also likes {t}.",
-                f"Second hobby: {t}.", f"When I have a spare weekend, I like {t}."]
+        return [
+            f"Another hobby of mine is {t}.",
+            f"I also enjoy {t}.",
+            f"{f} also likes {t}.",
+            f"Second hobby: {t}.",
+            f"When I have a spare weekend, I like {t}.",
+        ]
     if key == "cuisine":
-        return [f"My favorite cuisine is {t}.", f"{f} loves {t} food.", f"I love eating {t} food.",
-                f"Favorite cuisine: {t}.", f"{f}'s favorite kind of food is {t}."]
+        return [
+            f"My favorite cuisine is {t}.",
+            f"{f} loves {t} food.",
+            f"I love eating {t} food.",
+            f"Favorite cuisine: {t}.",
+            f"{f}'s favorite kind of food is {t}.",
+        ]
     if key == "allergy":
-        return [f"I am allergic to {t}.", f"I have {with_article(adj_allergy)} allergy.", f"{f} is allergic to {t}.",
-                f"Allergy on record: {t}.", f"{f} has to avoid {t} because of an allergy."]
+        return [
+            f"I am allergic to {t}.",
+            f"I have {with_article(adj_allergy)} allergy.",
+            f"{f} is allergic to {t}.",
+            f"Allergy on record: {t}.",
+            f"{f} has to avoid {t} because of an allergy.",
+        ]
     if key == "spouse_name":
-        return [f"My spouse is {t}.", f"{f}'s partner is named {t}.", f"I am married to {t}.",
-                f"My partner's name is {t}.", f"{f} is married to {t}."]
+        return [
+            f"My spouse is {t}.",
+            f"{f}'s partner is named {t}.",
+            f"I am married to {t}.",
+            f"My partner's name is {t}.",
+            f"{f} is married to {t}.",
+        ]
     if key == "spouse_year":
-        return [f"My spouse was born in {t}.", f"{a['spouse_name']} was born in {t}.",
-                f"My spouse's birth year is {t}.", f"{f}'s spouse was born in {t}."]
+        return [
+            f"My spouse was born in {t}.",
+            f"{a['spouse_name']} was born in {t}.",
+            f"My spouse's birth year is {t}.",
+            f"{f}'s spouse was born in {t}.",
+        ]
     if key == "child_name":
-        return [f"My child is named {t}.", f"{f}'s child is {t}.", f"I have a child called {t}.",
-                f"My kid's name is {t}."]
+        return [
+            f"My child is named {t}.",
+            f"{f}'s child is {t}.",
+            f"I have a child called {t}.",
+            f"My kid's name is {t}.",
+        ]
     if key == "child_year":
-        return [f"My child was born in {t}.", f"{a['child_name']} was born in {t}.",
-                f"My child's birth year is {t}.", f"{f}'s child was born in {t}."]
+        return [
+            f"My child was born in {t}.",
+            f"{a['child_name']} was born in {t}.",
+            f"My child's birth year is {t}.",
+            f"{f}'s child was born in {t}.",
+        ]
     if key == "sibling_name":
-        return [f"My sibling is {t}.", f"{f}'s sibling is named {t}.", f"I grew up with my sibling {t}.",
-                f"My sibling's name is {t}."]
+        return [
+            f"My sibling is {t}.",
+            f"{f}'s sibling is named {t}.",
+            f"I grew up with my sibling {t}.",
+            f"My sibling's name is {t}.",
+        ]
     if key == "sibling_year":
-        return [f"My sibling was born in {t}.", f"{a['sibling_name']} was born in {t}.",
-                f"My sibling's birth year is {t}.", f"{f}'s sibling was born in {t}."]
+        return [
+            f"My sibling was born in {t}.",
+            f"{a['sibling_name']} was born in {t}.",
+            f"My sibling's birth year is {t}.",
+            f"{f}'s sibling was born in {t}.",
+        ]
     if key == "activity":
-        return [f"My weekly activity is {t}.", f"{f} has {t} every week.", f"Weekly activity: {t}.",
-                f"Every week I make time for {t}."]
+        return [
+            f"My weekly activity is {t}.",
+            f"{f} has {t} every week.",
+            f"Weekly activity: {t}.",
+            f"Every week I make time for {t}.",
+        ]
     if key == "activity_days":
-        return [f"My {act_bare} days are {t}.", f"{_cap(act_bare)} days: {t}.",
-                f"I have {act} on {_join_and(answer)}.", f"{f} has {act} on {t}."]
+        return [
+            f"I have {act} on {t}.",
+            f"{_cap(act_bare)} days: {t}.",
+            f"{f} has {act} on {_join_and(answer)}.",
+            f"My {act_bare} schedule: {t}.",
+        ]
     if key == "rent":
-        return [f"My monthly rent is ${t}.", f"{f} pays ${t} in rent each month.", f"Rent per month: ${t}.",
-                f"I pay ${t} a month for rent."]
+        return [
+            f"My monthly rent is ${t}.",
+            f"{f} pays ${t} in rent each month.",
+            f"Rent per month: ${t}.",
+            f"I pay ${t} a month for rent.",
+        ]
     if key == "emergency_contact":
-        return [f"My emergency contact is {t}.", f"{f}'s emergency contact is named {t}.",
-                f"In an emergency, please call {t}.", f"Emergency contact: {t}."]
+        return [
+            f"My emergency contact is {t}.",
+            f"{f}'s emergency contact is named {t}.",
+            f"In an emergency, please call {t}.",
+            f"Emergency contact: {t}.",
+        ]
     if key == "ec_phone_last":
-        return [f"The last four digits of my emergency contact's phone number are {t}.",
-                f"{a['emergency_contact']}'s phone number ends in {t}.",
-                f"Emergency contact phone (last four digits): {t}."]
+        return [
+            f"The last four digits of my emergency contact's phone number are {t}.",
+            f"{a['emergency_contact']}'s phone number ends in {t}.",
+            f"Emergency contact phone (last four digits): {t}.",
+        ]
     if key == "phone_model":
-        return [f"I use {with_article(t)}.", f"My phone is {with_article(t)}.", f"{f}'s phone is {with_article(t)}.",
-                f"Phone: {t}."]
+        return [
+            f"I use {with_article(t)}.",
+            f"My phone is {with_article(t)}.",
+            f"{f}'s phone is {with_article(t)}.",
+            f"Phone: {t}.",
+        ]
     if key == "doctor":
-        return [f"My primary doctor is {t}.", f"{f}'s doctor is {t}.", f"My family doctor is {t}.",
-                f"Primary care physician: {t}."]
+        return [
+            f"My primary doctor is {t}.",
+            f"{f}'s doctor is {t}.",
+            f"My family doctor is {t}.",
+            f"Primary care physician: {t}.",
+        ]
     if key == "dentist":
-        return [f"My dentist is {t}.", f"{f} sees {t} for dental care.", f"For dental checkups I go to {t}.",
-                f"Dentist: {t}."]
+        return [
+            f"My dentist is {t}.",
+            f"{f} sees {t} for dental care.",
+            f"For dental checkups I go to {t}.",
+            f"Dentist: {t}.",
+        ]
     if key == "coffee":
-        return [f"My usual coffee order is {with_article(t)}.", f"{f}'s go-to coffee is {with_article(t)}.",
-                f"I usually order {with_article(t)}.", f"Coffee order: {t}."]
+        return [
+            f"My usual coffee order is {with_article(t)}.",
+            f"{f}'s go-to coffee is {with_article(t)}.",
+            f"I usually order {with_article(t)}.",
+            f"Coffee order: {t}.",
+        ]
     if key == "running_pace":
-        return [f"My running pace in minutes per mile is {t}.", f"I run about {t} minutes per mile.",
-                f"{f} runs a mile in roughly {t} minutes.", f"Running pace (min/mile): {t}."]
+        return [
+            f"My running pace in minutes per mile is {t}.",
+            f"I run about {t} minutes per mile.",
+            f"{f} runs a mile in roughly {t} minutes.",
+            f"Running pace (min/mile): {t}.",
+        ]
     if key == "shoe_size":
         return [f"My shoe size is {t}.", f"{f} wears a size {t}.", f"I wear size {t} shoes.", f"Shoe size: {t}."]
     if key == "color":
-        return [f"My favorite color is {t}.", f"{f}'s favorite color is {t}.", f"The color I like best is {t}.",
-                f"Favorite colour: {t}."]
+        return [
+            f"My favorite color is {t}.",
+            f"{f}'s favorite color is {t}.",
+            f"The color I like best is {t}.",
+            f"Favorite colour: {t}.",
+        ]
     raise KeyError(key)
 
 
@@ -697,8 +838,15 @@ def _make_indirect_qa(a: dict[str, Any], rng: random.Random) -> list[dict[str, A
     out: list[dict[str, Any]] = []
 
     def add(schema: str, variant: str, question: str, answer: Any, keys: list[str]) -> None:
-        out.append({"schema": schema, "variant": variant, "question": question, "answer": str(answer),
-                    "required_fact_keys": keys})
+        out.append(
+            {
+                "schema": schema,
+                "variant": variant,
+                "question": question,
+                "answer": str(answer),
+                "required_fact_keys": keys,
+            }
+        )
 
     now = CURRENT_YEAR
     by, sy, siby = a["birth_year"], a["spouse_year"], a["sibling_year"]
@@ -709,39 +857,77 @@ def _make_indirect_qa(a: dict[str, Any], rng: random.Random) -> list[dict[str, A
     add("AGE", "self", f"How old am I now (the year is {now})?", now - by, ["birth_year"])
     add("AGE", "spouse", f"How old is my spouse now (the year is {now})?", now - sy, ["spouse_name", "spouse_year"])
     if a["child_year"] is not None:
-        add("AGE", "child", f"How old is my child now (the year is {now})?", now - a["child_year"],
-            ["child_name", "child_year"])
-    add("AGE", "sibling", f"How old is my sibling now (the year is {now})?", now - siby,
-        ["sibling_name", "sibling_year"])
+        add(
+            "AGE",
+            "child",
+            f"How old is my child now (the year is {now})?",
+            now - a["child_year"],
+            ["child_name", "child_year"],
+        )
+    add(
+        "AGE",
+        "sibling",
+        f"How old is my sibling now (the year is {now})?",
+        now - siby,
+        ["sibling_name", "sibling_year"],
+    )
     add("AGE", "car", f"How old is my car now (the year is {now})?", now - a["car_year"], ["car", "car_year"])
 
     # COMPARE
-    add("COMPARE", "me_vs_spouse", "Which of us is older, me or my spouse?",
-        _older_of(by, "me", sy, f"{sp} (my spouse)"), ["birth_year", "spouse_name", "spouse_year"])
-    add("COMPARE", "me_vs_sibling", "Which of us is older, me or my sibling?",
-        _older_of(by, "me", siby, f"{sib} (my sibling)"), ["birth_year", "sibling_name", "sibling_year"])
+    add(
+        "COMPARE",
+        "me_vs_spouse",
+        "Which of us is older, me or my spouse?",
+        _older_of(by, "me", sy, f"{sp} (my spouse)"),
+        ["birth_year", "spouse_name", "spouse_year"],
+    )
+    add(
+        "COMPARE",
+        "me_vs_sibling",
+        "Which of us is older, me or my sibling?",
+        _older_of(by, "me", siby, f"{sib} (my sibling)"),
+        ["birth_year", "sibling_name", "sibling_year"],
+    )
     earliest = min(by, sy, siby)  # ties resolve in the order me, spouse, sibling
     oldest = "me" if by == earliest else (f"{sp} (my spouse)" if sy == earliest else f"{sib} (my sibling)")
-    add("COMPARE", "oldest_of_three", "Of me, my spouse and my sibling, who was born first?", oldest,
-        ["birth_year", "spouse_name", "spouse_year", "sibling_name", "sibling_year"])
-    add("COMPARE", "spouse_vs_sibling", "Who is older: my spouse or my sibling?",
+    add(
+        "COMPARE",
+        "oldest_of_three",
+        "Of me, my spouse and my sibling, who was born first?",
+        oldest,
+        ["birth_year", "spouse_name", "spouse_year", "sibling_name", "sibling_year"],
+    )
+    add(
+        "COMPARE",
+        "spouse_vs_sibling",
+        "Who is older: my spouse or my sibling?",
         _older_of(sy, f"{sp} (spouse)", siby, f"{sib} (sibling)"),
-        ["spouse_name", "spouse_year", "sibling_name", "sibling_year"])
+        ["spouse_name", "spouse_year", "sibling_name", "sibling_year"],
+    )
 
     # DAY_SET
     add("DAY_SET", "work_sun", "Is Sunday one of my workdays?", "Yes" if "Sunday" in work else "No", ["workdays"])
-    add("DAY_SET", "work_sat", "Is Saturday one of my workdays?", "Yes" if "Saturday" in work else "No",
-        ["workdays"])
+    add("DAY_SET", "work_sat", "Is Saturday one of my workdays?", "Yes" if "Saturday" in work else "No", ["workdays"])
     off_day = rng.choice([d for d in WEEKDAYS if d not in days])
     add("DAY_SET", "activity_off_day", f"Do I have {act} on {off_day}?", "No", ["activity", "activity_days"])
     on_day = rng.choice(days)
     add("DAY_SET", "activity_on_day", f"Do I have {act} on {on_day}?", "Yes", ["activity", "activity_days"])
 
     # ROUTINE
-    add("ROUTINE", "activity_on_day", f"Which weekly activity is on my schedule for {rng.choice(days)}?", act,
-        ["activity", "activity_days"])
-    add("ROUTINE", "days_of_activity", f"On which day(s) of the week do I have {act}?", ", ".join(days),
-        ["activity", "activity_days"])
+    add(
+        "ROUTINE",
+        "activity_on_day",
+        f"Which weekly activity is on my schedule for {rng.choice(days)}?",
+        act,
+        ["activity", "activity_days"],
+    )
+    add(
+        "ROUTINE",
+        "days_of_activity",
+        f"On which day(s) of the week do I have {act}?",
+        ", ".join(days),
+        ["activity", "activity_days"],
+    )
     add("ROUTINE", "count_days", f"How many days a week do I have {act}?", len(days), ["activity", "activity_days"])
     add("ROUTINE", "name_activity", "What recurring activity do I have every week?", act, ["activity"])
 
@@ -753,42 +939,89 @@ def _make_indirect_qa(a: dict[str, Any], rng: random.Random) -> list[dict[str, A
     safe_pick = rng.sample(safe, 2)
     for i in range(2):
         add("ALLERGY", f"unsafe_{i}", f"Can I safely eat {unsafe_pick[i]}?", "No", ["allergy"])
-        add("ALLERGY", f"safe_{i}", f"Looking only at my allergy, is {safe_pick[i]} safe for me to eat?", "Yes",
-            ["allergy"])
+        add(
+            "ALLERGY",
+            f"safe_{i}",
+            f"Looking only at my allergy, is {safe_pick[i]} safe for me to eat?",
+            "Yes",
+            ["allergy"],
+        )
 
     # COMMUTE
     start = _hhmm_to_min(a["work_start"])
     commute = a["commute_min"]
-    add("COMMUTE", "leave_time", "What time should I leave home to arrive at work exactly when my workday starts?",
-        _min_to_hhmm(start - commute), ["work_start", "commute_min"])
-    add("COMMUTE", "round_trip", "How many minutes does my commute take there and back?", 2 * commute,
-        ["commute_min"])
-    add("COMMUTE", "weekly_minutes",
+    add(
+        "COMMUTE",
+        "leave_time",
+        "What time should I leave home to arrive at work exactly when my workday starts?",
+        _min_to_hhmm(start - commute),
+        ["work_start", "commute_min"],
+    )
+    add("COMMUTE", "round_trip", "How many minutes does my commute take there and back?", 2 * commute, ["commute_min"])
+    add(
+        "COMMUTE",
+        "weekly_minutes",
         "How many minutes do I spend commuting per week, counting a round trip on each workday?",
-        2 * commute * len(work), ["commute_min", "workdays"])
-    add("COMMUTE", "arrive_if_leave_at_start",
+        2 * commute * len(work),
+        ["commute_min", "workdays"],
+    )
+    add(
+        "COMMUTE",
+        "arrive_if_leave_at_start",
         "If I leave home at the time my workday starts, what time will I get to work?",
-        _min_to_hhmm(start + commute), ["work_start", "commute_min"])
+        _min_to_hhmm(start + commute),
+        ["work_start", "commute_min"],
+    )
 
     # POLICY
-    add("POLICY", "emergency_contact", "If nobody can reach me, whom should they contact instead?",
-        a["emergency_contact"], ["emergency_contact"])
+    add(
+        "POLICY",
+        "emergency_contact",
+        "If nobody can reach me, whom should they contact instead?",
+        a["emergency_contact"],
+        ["emergency_contact"],
+    )
     add("POLICY", "doctor", "Whom should I call about a health problem?", a["doctor"], ["doctor"])
     add("POLICY", "dentist", "Whom should I call about a toothache?", a["dentist"], ["dentist"])
-    add("POLICY", "ec_phone", "What are the last four digits of my emergency contact's number?",
-        a["ec_phone_last"], ["emergency_contact", "ec_phone_last"])
+    add(
+        "POLICY",
+        "ec_phone",
+        "What are the last four digits of my emergency contact's number?",
+        a["ec_phone_last"],
+        ["emergency_contact", "ec_phone_last"],
+    )
 
     # MULTI
-    add("MULTI", "sibling_delta", "Is my sibling older or younger than me, and by how many years?",
-        _delta(siby, by, "me"), ["birth_year", "sibling_year"])
-    add("MULTI", "spouse_delta", "Is my spouse older or younger than me, and by how many years?",
-        _delta(sy, by, "me"), ["birth_year", "spouse_year"])
+    add(
+        "MULTI",
+        "sibling_delta",
+        "Is my sibling older or younger than me, and by how many years?",
+        _delta(siby, by, "me"),
+        ["birth_year", "sibling_year"],
+    )
+    add(
+        "MULTI",
+        "spouse_delta",
+        "Is my spouse older or younger than me, and by how many years?",
+        _delta(sy, by, "me"),
+        ["birth_year", "spouse_year"],
+    )
     sib_vs_sp = "the same age" if siby == sy else "my sibling is " + _delta(siby, sy, "my spouse")
-    add("MULTI", "spouse_vs_sibling_delta", "How many years apart are my spouse and my sibling, and who is older?",
-        sib_vs_sp, ["spouse_year", "sibling_year"])
+    add(
+        "MULTI",
+        "spouse_vs_sibling_delta",
+        "How many years apart are my spouse and my sibling, and who is older?",
+        sib_vs_sp,
+        ["spouse_year", "sibling_year"],
+    )
     years_ahead = rng.choice((5, 10, 15, 20))
-    add("MULTI", "future_age", f"How old will I be {years_ahead} years from now (the year is {now})?",
-        now - by + years_ahead, ["birth_year"])
+    add(
+        "MULTI",
+        "future_age",
+        f"How old will I be {years_ahead} years from now (the year is {now})?",
+        now - by + years_ahead,
+        ["birth_year"],
+    )
     return out
 
 

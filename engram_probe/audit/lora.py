@@ -1,0 +1,118 @@
+"""Per-user LoRA contrast: the same facts trained into a LoRA (PEFT) on a private model copy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from peft import LoraConfig, inject_adapter_in_model
+
+from engram_probe.memory.writing import Progress, pad_batch
+from engram_probe.model import EngramTransformer
+
+ATTENTION_TARGETS = r"blocks\.\d+\.attn\.W_[QKVO]"
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    rank: int = 16
+    alpha: int = 32
+    target_modules: str = ATTENTION_TARGETS
+    lr: float = 2e-3
+    max_steps: int = 400
+    check_every: int = 10
+    seed: int = 0
+
+
+@dataclass
+class LoraResult:
+    model: EngramTransformer
+    steps: int
+    recall_top1: float
+    train_ms: float
+    bytes: int
+    params: int
+    settings: LoraSettings
+    targets: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "rank": self.settings.rank,
+            "alpha": self.settings.alpha,
+            "target_modules": self.settings.target_modules,
+            "targets": self.targets,
+            "steps": self.steps,
+            "lr": self.settings.lr,
+            "recall_top1": self.recall_top1,
+            "train_ms": round(self.train_ms, 1),
+            "params": self.params,
+            "bytes": self.bytes,
+        }
+
+
+def private_copy(model: EngramTransformer) -> EngramTransformer:
+    """A fresh model with the same weights, so adapters never touch the shared one."""
+    clone = EngramTransformer(model.cfg, model.hasher.canonical_map)
+    clone.load_state_dict(model.state_dict())
+    clone.eval()
+    return clone
+
+
+def lora_state(model: EngramTransformer) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
+
+
+@torch.no_grad()
+def top1_recall(model: EngramTransformer, batch: torch.Tensor, last: torch.Tensor, golds: torch.Tensor) -> float:
+    logits = model(batch)[torch.arange(len(golds)), last]
+    return float((logits.argmax(-1) == golds).float().mean())
+
+
+def train_user_lora(
+    model: EngramTransformer,
+    prompts: Sequence[Sequence[int]],
+    golds: Sequence[int],
+    pad_id: int,
+    target_recall: float,
+    settings: LoraSettings | None = None,
+    progress: Progress | None = None,
+) -> LoraResult:
+    """Train a LoRA on the facts until its top-1 recall reaches ``target_recall`` (or the budget ends)."""
+    s = settings or LoraSettings()
+    torch.manual_seed(s.seed)
+    clone = private_copy(model)
+    config = LoraConfig(r=s.rank, lora_alpha=s.alpha, target_modules=s.target_modules, lora_dropout=0.0)
+    inject_adapter_in_model(config, clone)
+    trainable = []
+    for name, p in clone.named_parameters():
+        p.requires_grad_("lora_" in name)
+        if "lora_" in name:
+            trainable.append(p)
+    targets = sorted({n.rsplit(".lora_", 1)[0] for n, _ in clone.named_parameters() if "lora_" in n})
+    batch, last = pad_batch(prompts, pad_id)
+    gold_t = torch.tensor(list(golds))
+    opt = torch.optim.Adam(trainable, lr=s.lr)
+    t0 = time.perf_counter()
+    steps, recall = 0, top1_recall(clone, batch, last, gold_t)
+    while steps < s.max_steps and recall < target_recall:
+        clone.train()
+        logits = clone(batch)[torch.arange(len(gold_t)), last]
+        loss = F.cross_entropy(logits, gold_t)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        steps += 1
+        if steps % s.check_every == 0 or steps == s.max_steps:
+            clone.eval()
+            recall = top1_recall(clone, batch, last, gold_t)
+        if progress:
+            progress(steps, s.max_steps, f"LoRA loss {loss.item():.3f}, recall {recall:.2f}")
+    clone.eval()
+    for p in clone.parameters():
+        p.requires_grad_(False)
+    params = sum(p.numel() for p in trainable)
+    return LoraResult(clone, steps, recall, (time.perf_counter() - t0) * 1000, params * 4, params, s, targets)

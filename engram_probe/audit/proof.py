@@ -1,0 +1,175 @@
+"""Paired runs and the bit-exact proof: raw bytes of every hook at every untouched position."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from engram_probe.audit.readmap import UNTOUCHED
+from engram_probe.model import EngramTransformer, RowOverlay, hook_position_axis
+
+
+@dataclass
+class PairedRun:
+    """Base and edited forwards of one identical token tensor, with every hook cached."""
+
+    tokens: Tensor
+    base: dict[str, Tensor]
+    edited: dict[str, Tensor]
+    threads: int
+    dtype: str
+
+
+@torch.no_grad()
+def paired_run(model: EngramTransformer, tokens: Tensor, overlay: RowOverlay | None,
+               edited_model: EngramTransformer | None = None) -> PairedRun:
+    """Run base and edited on the *same* tensor object, same dtype and thread count.
+
+    ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
+    """
+    if tokens.ndim != 2 or tokens.shape[0] != 1:
+        raise ValueError("paired runs take a single [1, pos] sequence")
+    threads = torch.get_num_threads()
+    _, base = model.run_with_cache(tokens)
+    if edited_model is not None:
+        _, edited = edited_model.run_with_cache(tokens)
+    else:
+        _, edited = model.run_with_cache(tokens, overlay=overlay)
+    if torch.get_num_threads() != threads:
+        raise RuntimeError("thread count changed between the base and edited runs")
+    return PairedRun(tokens, dict(base.cache_dict), dict(edited.cache_dict), threads, str(base["hook_logits"].dtype))
+
+
+def _position_slice(t: Tensor, name: str, position: int) -> Tensor:
+    return t.select(hook_position_axis(name), position)
+
+
+def tensor_bytes(t: Tensor) -> bytes:
+    return t.detach().contiguous().cpu().numpy().tobytes()
+
+
+def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str] | None = None) -> dict[str, Any]:
+    """Compare raw bytes of every hook value at every untouched position.
+
+    Returns counts of (hook, position) pairs, scalar values and bytes compared, whether all
+    are identical, and every pair that is not (as a finding, with its largest difference).
+    """
+    untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
+    names = sorted(hooks if hooks is not None else run.base)
+    pairs = values = nbytes = 0
+    mismatches: list[dict[str, Any]] = []
+    for name in names:
+        a, b = run.base[name], run.edited[name]
+        if a.shape != b.shape or a.dtype != b.dtype:
+            mismatches.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
+            continue
+        for t in untouched:
+            sa, sb = _position_slice(a, name, t), _position_slice(b, name, t)
+            ba, bb = tensor_bytes(sa), tensor_bytes(sb)
+            pairs += 1
+            values += sa.numel()
+            nbytes += len(ba)
+            if ba != bb:
+                diff = (sa.double() - sb.double()).abs()
+                finite = diff[torch.isfinite(diff)]
+                mismatches.append(
+                    {
+                        "hook": name,
+                        "position": t,
+                        "max_abs_diff": float(finite.max()) if finite.numel() else float("nan"),
+                        "values_differing": int((sa != sb).sum()),
+                    }
+                )
+    return {
+        "untouched_positions": untouched,
+        "hooks": len(names),
+        "pairs_compared": pairs,
+        "values_compared": values,
+        "bytes_compared": nbytes,
+        "identical": not mismatches,
+        "mismatches": mismatches[:200],
+        "mismatch_count": len(mismatches),
+        "method": "raw bytes (numpy tobytes) of each hook value sliced at each untouched position; "
+        "same input tensor, dtype and thread count for both runs",
+    }
+
+
+def _norm(t: Tensor) -> float:
+    return float(t.double().norm())
+
+
+def change_sizes(run: PairedRun, classes: Sequence[str], engram_layers: Sequence[int],
+                 n_layers: int) -> list[dict[str, Any]]:
+    """Per changed-class position and layer: residual change (raw and relative) and its channels.
+
+    The conv channel (``engram_conv``: the dilated conv, which reaches t+3, t+6, t+9) and the
+    attention channel (``attn_out``) are reported separately, as are the Engram value path
+    and the MLP.
+    """
+    out = []
+    for t, cls in enumerate(classes):
+        if cls == UNTOUCHED:
+            continue
+        for i in range(n_layers):
+            def delta(name: str, t: int = t) -> Tensor:
+                return run.edited[name][0, t] - run.base[name][0, t]
+
+            resid = f"blocks.{i}.hook_resid_post"
+            base_norm = _norm(run.base[resid][0, t])
+            d_resid = _norm(delta(resid))
+            row: dict[str, Any] = {
+                "position": t,
+                "class": cls,
+                "layer": i,
+                "resid_post": d_resid,
+                "resid_post_relative": d_resid / base_norm if base_norm else 0.0,
+                "attn_out": _norm(delta(f"blocks.{i}.hook_attn_out")),
+                "mlp_out": _norm(delta(f"blocks.{i}.hook_mlp_out")),
+            }
+            if i in engram_layers:
+                row["engram_value"] = _norm(delta(f"blocks.{i}.engram.hook_value"))
+                row["engram_conv"] = _norm(delta(f"blocks.{i}.engram.hook_conv"))
+                row["gate_delta"] = float(run.edited[f"blocks.{i}.engram.hook_gate"][0, t]
+                                          - run.base[f"blocks.{i}.engram.hook_gate"][0, t])
+            out.append(row)
+        final = "ln_final.hook_normalized"
+        out.append(
+            {
+                "position": t,
+                "class": cls,
+                "layer": "final",
+                "final_normalized": _norm(run.edited[final][0, t] - run.base[final][0, t]),
+                "logits": _norm(run.edited["hook_logits"][0, t] - run.base["hook_logits"][0, t]),
+            }
+        )
+    return out
+
+
+def changed_fraction(run: PairedRun, positions: Sequence[int], exclude: Sequence[str] = ()) -> dict[str, Any]:
+    """Fraction of (hook, position) pairs, and of scalar values, whose bytes differ."""
+    names = [n for n in sorted(run.base) if n not in set(exclude)]
+    pairs = changed_pairs = values = changed_values = 0
+    for name in names:
+        a, b = run.base[name], run.edited[name]
+        for t in positions:
+            sa, sb = _position_slice(a, name, t), _position_slice(b, name, t)
+            pairs += 1
+            values += sa.numel()
+            differ = int((sa != sb).sum()) if sa.dtype.is_floating_point else int((sa != sb).sum())
+            changed_values += differ
+            changed_pairs += tensor_bytes(sa) != tensor_bytes(sb)
+    return {
+        "hooks": len(names),
+        "positions": len(positions),
+        "pairs": pairs,
+        "pairs_changed": changed_pairs,
+        "changed_fraction": changed_pairs / pairs if pairs else 0.0,
+        "values": values,
+        "values_changed": changed_values,
+        "values_changed_fraction": changed_values / values if values else 0.0,
+        "excluded_hooks": list(exclude),
+    }

@@ -1,0 +1,93 @@
+"""Read map and position classes: who reads an edited row, computed from the hash alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from engram_probe.hashing import NgramHasher
+from engram_probe.memory.overlay import MemoryOverlay
+
+WRITE_SITE, DOWNSTREAM, UNTOUCHED = "write_site", "downstream", "untouched"
+CLASS_RULE = (
+    "write_site: the position reads at least one edited row (in any Engram layer). "
+    "downstream: the position comes after the first write site and reads no edited row; "
+    "attention, and the dilated conv at t+3, t+6, t+9 of a write site, can carry the edit there. "
+    "untouched: every other position, i.e. every position before the first write site. "
+    "Causal masking means an untouched position can only change if the implementation leaks; "
+    "the bit-exact proof checks exactly that."
+)
+
+
+@dataclass(frozen=True)
+class ReadHit:
+    """One (position, layer, head) whose address is an edited row."""
+
+    position: int
+    layer: int
+    head: int
+    order: int
+    row: int
+    users: tuple[str, ...]
+    facts: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["users"], d["facts"] = list(self.users), list(self.facts)
+        return d
+
+
+def read_map(hasher: NgramHasher, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
+    """Every (position, layer, head) of a token sequence that reads one of the overlay's rows."""
+    ids = np.asarray(token_ids, dtype=np.int64)
+    if ids.ndim != 1:
+        raise ValueError("read_map takes one token sequence")
+    edited = overlay.rows()
+    hits: list[ReadHit] = []
+    for layer in hasher.cfg.engram_layers:
+        rows_here = np.array(sorted(r for (L, r) in edited if L == layer), dtype=np.int64)
+        if rows_here.size == 0:
+            continue
+        addr = hasher.addresses(ids, layer)
+        pos, head = np.nonzero(np.isin(addr, rows_here))
+        for p, h in zip(pos.tolist(), head.tolist(), strict=True):
+            row = int(addr[p, h])
+            owners = overlay.row_owners[(layer, row)]
+            info = hasher.heads[layer][h]
+            hits.append(
+                ReadHit(
+                    position=p,
+                    layer=layer,
+                    head=h,
+                    order=info.order,
+                    row=row,
+                    users=tuple(u for u, _ in owners),
+                    facts=tuple(f for _, fs in owners for f in fs),
+                )
+            )
+    hits.sort(key=lambda h: (h.position, h.layer, h.head))
+    return hits
+
+
+def classify_positions(n_positions: int, hits: Sequence[ReadHit]) -> list[str]:
+    """Class of every position under :data:`CLASS_RULE`."""
+    sites = {h.position for h in hits}
+    first = min(sites) if sites else n_positions
+    return [
+        WRITE_SITE if t in sites else DOWNSTREAM if t > first else UNTOUCHED
+        for t in range(n_positions)
+    ]
+
+
+def conv_reach(n_positions: int, hits: Sequence[ReadHit], kernel: int, dilation: int) -> dict[int, list[int]]:
+    """For each position, the write sites (in the same Engram layer's conv) it reads through the conv taps."""
+    out: dict[int, list[int]] = {}
+    sites = sorted({h.position for h in hits})
+    for t in range(n_positions):
+        src = [s for s in sites if 0 < t - s < kernel * dilation and (t - s) % dilation == 0]
+        if src:
+            out[t] = src
+    return out

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing (dev extras, Debian chromium), then run pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False PYTHONUNBUFFERED=1
+exec "${PYTHON:-python3}" -m pytest -q "$@"
