@@ -265,6 +265,198 @@ def cmd_import(args: argparse.Namespace) -> None:
     emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")
 
 
+# ---------------------------------------------------------------------------- audit
+def load_memory_arg(args: argparse.Namespace, lm: Any) -> tuple[Any, dict[str, Any]]:
+    """The memory to audit: a store user (--store/--user) or an exported file (--memory)."""
+    from engram_probe.memory.transfer import read_memory_file
+
+    try:
+        if getattr(args, "memory", None):
+            path = str(Path(args.memory).resolve())
+            return read_memory_file(path, lm.model, lm.weights_sha256), {"kind": "file", "path": path}
+        if not (args.store and args.user):
+            raise CliError("give --store and --user, or --memory FILE")
+        from engram_probe.api import open_store
+
+        store = open_store(args.store, lm)
+        return store.load(args.user), {"kind": "store", "path": str(Path(args.store).resolve()), "user": args.user}
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _audit_args(p: argparse.ArgumentParser) -> None:
+    add_model_arg(p)
+    p.add_argument("--store", help="SQLite memory store")
+    p.add_argument("--user", help="user id in the store")
+    p.add_argument("--memory", help="exported memory file (instead of --store/--user)")
+    p.add_argument("--text", required=True, help="probe text")
+    p.add_argument("--fact", default=None, help="fact whose gold token is ranked (default: the most-hit fact)")
+    p.add_argument("--json", metavar="OUT", default=None, help="write the JSON report here ('-' for stdout)")
+    p.add_argument("--html", metavar="OUT", default=None, help="also write standalone HTML")
+    p.add_argument("--pdf", metavar="OUT", default=None, help="also write a PDF (needs Debian chromium)")
+    p.add_argument("--contrast", action="store_true", help="add wrong-layer, wrong-address and LoRA contrasts")
+
+
+@command("audit", "audit a probe text against a user's memory and write the report")(_audit_args)
+def cmd_audit(args: argparse.Namespace) -> None:
+    from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
+    from engram_probe.report.document import finalize
+
+    lm = load_model_arg(args)
+    memory, source = load_memory_arg(args, lm)
+    bar = progress_bar("contrasts")
+    try:
+        body = run_audit(lm, memory, args.text, source, AuditOptions(contrast=args.contrast), args.fact,
+                         progress=bar if args.contrast else None)
+    except (ProbeError, KeyError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    doc = finalize(body)
+    write_report_files(doc, args.json, args.html, args.pdf)
+    if args.json != "-":
+        s = doc["summary"]
+        print(f"untouched bit-exact: {s['untouched_bit_exact']}  positions {s['positions']}  "
+              f"compared {s['values_compared']:,} values / {s['bytes_compared']:,} bytes  "
+              f"report digest {doc['digests']['report'][:16]}…")
+
+
+def write_report_files(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
+    from engram_probe.report.document import save_report
+    from engram_probe.report.render import PdfError, html_to_pdf, write_html
+
+    if json_out == "-":
+        print(json.dumps(doc, indent=1, sort_keys=True))
+    elif json_out:
+        save_report(doc, json_out)
+    html_path = html_out
+    if pdf_out and not html_path:
+        html_path = str(Path(pdf_out).with_suffix(".html"))
+    if html_path:
+        write_html(doc, html_path)
+    if pdf_out:
+        try:
+            html_to_pdf(html_path, pdf_out)
+        except PdfError as exc:
+            raise CliError(str(exc)) from exc
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="JSON report to render")
+    p.add_argument("--html", default=None)
+    p.add_argument("--pdf", default=None)
+
+
+@command("report", "render an existing JSON report as HTML and/or PDF")(_report_args)
+def cmd_report(args: argparse.Namespace) -> None:
+    from engram_probe.report.document import ReportError, load_report
+
+    try:
+        doc = load_report(args.report)
+    except ReportError as exc:
+        raise CliError(str(exc)) from exc
+    if not (args.html or args.pdf):
+        raise CliError("give --html and/or --pdf")
+    write_report_files(doc, None, args.html, args.pdf)
+
+
+def _verify_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="JSON report to verify")
+    add_model_arg(p)
+    p.add_argument("--json", action="store_true")
+
+
+@command("verify", "re-run a report's audit and check every digest and claim (exit 1 on any mismatch)")(_verify_args)
+def cmd_verify(args: argparse.Namespace) -> int:
+    from engram_probe.report.verify import verify_report
+
+    result = verify_report(args.report, args.model)
+    human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
+    human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
+    emit(args, result, human)
+    return 0 if result["ok"] else 1
+
+
+def _scan_args(p: argparse.ArgumentParser) -> None:
+    add_model_arg(p)
+    p.add_argument("--store")
+    p.add_argument("--user")
+    p.add_argument("--memory")
+    p.add_argument("--corpus", required=True, help="UTF-8 text file")
+    p.add_argument("--examples", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+
+
+@command("scan", "hash-only blast radius of a memory over a text corpus (no forward pass)")(_scan_args)
+def cmd_scan(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
+    from engram_probe.audit.scan import scan_corpus
+
+    lm = load_model_arg(args)
+    memory, _ = load_memory_arg(args, lm)
+    bar = tqdm(total=0, unit="B", unit_scale=True, desc="scan", leave=False)
+
+    def step(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        out = scan_corpus(lm, memory, args.corpus, args.examples, step)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    human = f"{out['positions_hit']:,} of {out['corpus']['tokens']:,} tokens can read an edited row\n" + "\n".join(
+        f"  {f['positions']:>8,}  {f['trigger']!r} -> {f['answer']!r}" for f in out["facts"])
+    emit(args, out, human)
+
+
+@command("contrast", "wrong-layer, wrong-address and per-user LoRA contrasts for a user's facts")(_audit_args)
+def cmd_contrast(args: argparse.Namespace) -> None:
+    body = _run_contrast(args)
+    text = json.dumps(body, indent=1, sort_keys=True)
+    if args.json and args.json != "-":
+        Path(args.json).write_text(text + "\n")
+        print(f"right layer top-1 {body['right_layer']['recall_top1']:.2f}, wrong layer "
+              f"{body['wrong_layer']['recall_top1']:.2f}, LoRA changes {body['lora']['untouched_changed_fraction']:.1%}"
+              f" of untouched values, Engram {body['engram']['untouched_changed_fraction']:.1%}")
+    else:
+        print(text)
+
+
+def _run_contrast(args: argparse.Namespace) -> dict[str, Any]:
+    from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
+
+    lm = load_model_arg(args)
+    memory, source = load_memory_arg(args, lm)
+    bar = progress_bar("contrasts")
+    try:
+        body = run_audit(lm, memory, args.text, source, AuditOptions(contrast=True), args.fact, progress=bar)
+    except (ProbeError, KeyError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    return {k: v for k, v in body["contrasts"].items() if k not in ("lora", "engram")} | {
+        "lora": {k: v for k, v in body["contrasts"]["lora"].items() if k != "delta_matrix"},
+        "engram": {k: v for k, v in body["contrasts"]["engram"].items() if k != "delta_matrix"},
+    }
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    add_model_arg(p)
+
+
+@command("serve", "serve the Gradio workbench")(_serve_args)
+def cmd_serve(args: argparse.Namespace) -> None:
+    from workbench.app import serve
+
+    serve(host=args.host, port=args.port, model_dir=args.model)
+
+
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engram-probe", description=__doc__)
@@ -279,11 +471,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        code = args.handler(args)
     except CliError as exc:
         print(f"engram-probe {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return int(code or 0)
 
 
 if __name__ == "__main__":

@@ -149,21 +149,33 @@ def change_sizes(run: PairedRun, classes: Sequence[str], engram_layers: Sequence
     return out
 
 
-def changed_fraction(run: PairedRun, positions: Sequence[int], exclude: Sequence[str] = ()) -> dict[str, Any]:
-    """Fraction of (hook, position) pairs, and of scalar values, whose bytes differ."""
-    names = [n for n in sorted(run.base) if n not in set(exclude)]
-    pairs = changed_pairs = values = changed_values = 0
-    for name in names:
+def weight_independent(name: str, position: int, token_determined: Sequence[str]) -> bool:
+    """A (hook, position) value that no weight change can alter.
+
+    Either the hook depends on the token ids alone, or it is the attention pattern at query
+    position 0, which is a softmax over a single key and therefore always exactly 1.
+    """
+    return name in token_determined or (name.endswith("attn.hook_pattern") and position == 0)
+
+
+def changed_fraction(run: PairedRun, positions: Sequence[int], token_determined: Sequence[str] = ()) -> dict[str, Any]:
+    """Fraction of (hook, position) pairs, and of scalar values, whose bytes differ.
+
+    Pairs that are weight-independent (see :func:`weight_independent`) are left out and counted.
+    """
+    pairs = changed_pairs = values = changed_values = skipped = 0
+    for name in sorted(run.base):
         a, b = run.base[name], run.edited[name]
         for t in positions:
+            if weight_independent(name, t, token_determined):
+                skipped += 1
+                continue
             sa, sb = _position_slice(a, name, t), _position_slice(b, name, t)
             pairs += 1
             values += sa.numel()
-            differ = int((sa != sb).sum()) if sa.dtype.is_floating_point else int((sa != sb).sum())
-            changed_values += differ
+            changed_values += int((sa != sb).sum())
             changed_pairs += tensor_bytes(sa) != tensor_bytes(sb)
     return {
-        "hooks": len(names),
         "positions": len(positions),
         "pairs": pairs,
         "pairs_changed": changed_pairs,
@@ -171,5 +183,22 @@ def changed_fraction(run: PairedRun, positions: Sequence[int], exclude: Sequence
         "values": values,
         "values_changed": changed_values,
         "values_changed_fraction": changed_values / values if values else 0.0,
-        "excluded_hooks": list(exclude),
+        "weight_independent_pairs_skipped": skipped,
+        "token_determined_hooks": list(token_determined),
     }
+
+
+def delta_matrix(run: PairedRun, n_layers: int) -> dict[str, Any]:
+    """||edited - base|| per (stream, position) for the residual stream, with exact-zero flags.
+
+    Rows: the block-0 input, each block's output residual, and the logits. ``exact`` is True
+    where the bytes are identical (not merely small), so a figure can mark true zeros.
+    """
+    names = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(n_layers)] + ["hook_logits"]
+    labels = ["input"] + [f"block {i} out" for i in range(n_layers)] + ["logits"]
+    values, exact = [], []
+    for name in names:
+        a, b = run.base[name][0], run.edited[name][0]
+        values.append([float((b[t].double() - a[t].double()).norm()) for t in range(a.shape[0])])
+        exact.append([tensor_bytes(a[t]) == tensor_bytes(b[t]) for t in range(a.shape[0])])
+    return {"rows": labels, "hooks": names, "values": values, "exact": exact}

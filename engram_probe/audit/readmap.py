@@ -48,7 +48,7 @@ def read_map(hasher: NgramHasher, overlay: MemoryOverlay, token_ids: Sequence[in
     edited = overlay.rows()
     hits: list[ReadHit] = []
     for layer in hasher.cfg.engram_layers:
-        rows_here = np.array(sorted(r for (L, r) in edited if L == layer), dtype=np.int64)
+        rows_here = np.array(sorted(r for (L, r) in edited if layer == L), dtype=np.int64)
         if rows_here.size == 0:
             continue
         addr = hasher.addresses(ids, layer)

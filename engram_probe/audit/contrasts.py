@@ -1,0 +1,231 @@
+"""Contrasts: the same facts in the wrong layer, at wrong addresses, and as a per-user LoRA."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
+from engram_probe.audit.proof import changed_fraction, delta_matrix, paired_run
+from engram_probe.audit.readmap import classify_positions, read_map
+from engram_probe.checkpoint import LoadedModel
+from engram_probe.memory.overlay import MemoryOverlay
+from engram_probe.memory.user_memory import Fact, UserMemory
+from engram_probe.memory.writing import FactSpec, FactWriter, Progress, WriteSettings, recall, resolve_layer
+from engram_probe.model import EngramTransformer, RowOverlay
+
+# Hooks whose values depend on the token ids alone (no weight a LoRA could adapt feeds them).
+TOKEN_DETERMINED = ("hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre")
+
+
+def token_determined_hooks(model: EngramTransformer) -> list[str]:
+    """Hooks computed from token ids and non-adapted weights only, before any attention projection.
+
+    The attention-targeted LoRA cannot change these: the embeddings, the Engram addresses, rows
+    and keys (W_K of the rows), and, when block 0 reads Engram, the whole block-0 Engram path and
+    the input to its attention.
+    """
+    names = list(TOKEN_DETERMINED)
+    for layer in model.cfg.engram_layers:
+        names += [f"blocks.{layer}.engram.{h}" for h in ("hook_addresses", "hook_rows", "hook_key")]
+    names.append("blocks.0.ln1.hook_normalized")
+    if 0 in model.cfg.engram_layers:
+        names += [f"blocks.0.engram.{h}" for h in ("hook_gate", "hook_value", "hook_conv", "hook_out")]
+    return names
+
+
+def _score(ranks: Sequence[int]) -> dict[str, float]:
+    n = max(1, len(ranks))
+    return {"recall_top1": sum(r == 1 for r in ranks) / n, "recall_top5": sum(r <= 5 for r in ranks) / n}
+
+
+def specs_of(memory: UserMemory, limit: int = 40) -> list[FactSpec]:
+    return [FactSpec.of(f.triggers, f.answer) for f in memory.facts[:limit]]
+
+
+def dominant_strategy(memory: UserMemory) -> str:
+    strategies = [f.strategy for f in memory.facts]
+    return max(set(strategies), key=strategies.count) if strategies else "opt"
+
+
+def fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> list[int]:
+    prompts = [lm.tokenizer.encode(f.triggers[0]) for f in facts]
+    return [r["rank"] for r in recall(lm.model, prompts, [f.gold_token_id for f in facts], overlay)]
+
+
+def layer_contrast(lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings,
+                   right: str | int = "late", progress: Progress | None = None) -> dict[str, Any]:
+    """Write the same facts, same strategy and budget, into the right and the other Engram layer."""
+    right_layer = resolve_layer(lm.model, right)
+    others = [x for x in lm.cfg.engram_layers if x != right_layer]
+    if not others:
+        raise ValueError("the model has a single Engram layer; there is no wrong layer")
+    writer = FactWriter(lm.model, lm.tokenizer, settings)
+    out: dict[str, Any] = {"strategy": strategy, "settings": settings.__dict__}
+    none_ranks: list[int] | None = None
+    for label, layer in (("right_layer", right_layer), ("wrong_layer", others[0])):
+        res = writer.write(UserMemory("contrast"), specs, strategy, layer, progress)
+        mem = UserMemory("contrast", res.facts)
+        ranks = fact_recall(lm, res.facts, MemoryOverlay([mem]))
+        none_ranks = none_ranks or fact_recall(lm, res.facts, None)
+        out[label] = {"layer": layer, **_score(ranks), "ranks": ranks, "rows": mem.n_rows,
+                      "row_norm_mean": float(torch.cat([f.values for f in res.facts]).norm(dim=1).mean())}
+    out["no_edit"] = {**_score(none_ranks or []), "ranks": none_ranks}
+    return out
+
+
+def shifted_rows(lm: LoadedModel, fact: Fact, avoid: set[tuple[int, int]]) -> Fact:
+    """The same values moved to neighbouring rows of the same heads that no trigger reads."""
+    hasher = lm.model.hasher
+    new_ids = []
+    for layer, row in fact.rows:
+        info = hasher.head_of_row(layer, row)
+        local = row - info.offset
+        for step in range(1, info.prime):
+            cand = info.offset + (local + step) % info.prime
+            if (layer, cand) not in avoid:
+                break
+        new_ids.append([layer, cand])
+    return replace(fact, row_ids=torch.tensor(new_ids, dtype=torch.int64), fact_id=fact.fact_id + "-shifted")
+
+
+def address_contrast(lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings,
+                     progress: Progress | None = None) -> dict[str, Any]:
+    """Control: rows trained for the trigger, written at addresses the triggers never read."""
+    writer = FactWriter(lm.model, lm.tokenizer, settings)
+    res = writer.write(UserMemory("contrast"), specs, strategy, "late", progress)
+    read: set[tuple[int, int]] = set()
+    for f in res.facts:
+        for trig in f.triggers:
+            ids = np.asarray(lm.tokenizer.encode(trig))
+            for layer in lm.cfg.engram_layers:
+                read |= {(layer, int(r)) for r in lm.model.hasher.addresses(ids, layer).ravel()}
+    moved = [shifted_rows(lm, f, read) for f in res.facts]
+    wrong = UserMemory("contrast", moved)
+    return {
+        "strategy": strategy,
+        "right_address": _score(fact_recall(lm, res.facts, MemoryOverlay([UserMemory("c", res.facts)]))),
+        "wrong_address": _score(fact_recall(lm, res.facts, MemoryOverlay([wrong]))),
+        "no_edit": _score(fact_recall(lm, res.facts, None)),
+        "rule": "each row moved to the next row of the same hash head that none of the triggers reads",
+    }
+
+
+@torch.no_grad()
+def token_nll(model: EngramTransformer, ids: torch.Tensor, overlay: RowOverlay | None = None) -> torch.Tensor:
+    """Per-token negative log-likelihood of ids[1:] given the prefix ([T-1])."""
+    logits = model(ids, overlay=overlay)[0, :-1]
+    return F.cross_entropy(logits, ids[0, 1:], reduction="none")
+
+
+def heldout_change(lm: LoadedModel, texts: Sequence[str], overlay: MemoryOverlay, lora_model: EngramTransformer,
+                   ) -> dict[str, Any]:
+    """Held-out loss change of both methods; Engram's change attributed to read-map hits."""
+    tot = {"base": 0.0, "engram": 0.0, "lora": 0.0}
+    n = 0
+    eng_after_hit = eng_no_hit = 0.0
+    tokens_after_hit = tokens_hit = 0
+    max_abs_no_hit = 0.0
+    for text in texts:
+        ids_list = lm.tokenizer.encode(text)[: lm.cfg.n_ctx]
+        if len(ids_list) < 2:
+            continue
+        ids = torch.tensor([ids_list])
+        base = token_nll(lm.model, ids)
+        eng = token_nll(lm.model, ids, overlay)
+        lora = token_nll(lora_model, ids)
+        hits = read_map(lm.model.hasher, overlay, ids_list)
+        classes = classify_positions(len(ids_list), hits)
+        # nll[t] is the prediction made at position t (of token t+1)
+        reached = torch.tensor([c != "untouched" for c in classes[:-1]])
+        delta = eng.double() - base.double()
+        eng_after_hit += float(delta[reached].sum())
+        eng_no_hit += float(delta[~reached].sum())
+        if (~reached).any():
+            max_abs_no_hit = max(max_abs_no_hit, float(delta[~reached].abs().max()))
+        tokens_after_hit += int(reached.sum())
+        tokens_hit += len({h.position for h in hits})
+        tot["base"] += float(base.double().sum())
+        tot["engram"] += float(eng.double().sum())
+        tot["lora"] += float(lora.double().sum())
+        n += base.numel()
+    mean = {k: v / max(1, n) for k, v in tot.items()}
+    return {
+        "tokens": n,
+        "texts": len(texts),
+        "loss_base": mean["base"],
+        "engram_delta": mean["engram"] - mean["base"],
+        "lora_delta": mean["lora"] - mean["base"],
+        "engram_attribution": {
+            "read_map_hit_positions": tokens_hit,
+            "positions_at_or_after_a_hit": tokens_after_hit,
+            "delta_at_or_after_hits": eng_after_hit / max(1, n),
+            "delta_elsewhere": eng_no_hit / max(1, n),
+            "max_abs_token_delta_elsewhere": max_abs_no_hit,
+        },
+    }
+
+
+def lora_contrast(
+    lm: LoadedModel,
+    memory: UserMemory,
+    probe_ids: Sequence[int],
+    untouched: Sequence[int],
+    heldout_texts: Sequence[str],
+    settings: LoraSettings | None = None,
+    lora: LoraResult | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], LoraResult]:
+    """Train (or reuse) a per-user LoRA to the Engram memory's direct recall, then compare contamination."""
+    facts = memory.facts
+    overlay = MemoryOverlay([memory])
+    engram_ranks = fact_recall(lm, facts, overlay)
+    target = _score(engram_ranks)["recall_top1"]
+    if lora is None:
+        prompts = [lm.tokenizer.encode(t) for f in facts for t in f.triggers]
+        golds = [f.gold_token_id for f in facts for _ in f.triggers]
+        lora = train_user_lora(lm.model, prompts, golds, lm.tokenizer.bos_id, target, settings, progress)
+    exclude = token_determined_hooks(lm.model)
+    probe = torch.tensor([list(probe_ids)])
+    on_probe = paired_run(lm.model, probe, None, edited_model=lora.model)
+    eng_probe = paired_run(lm.model, probe, overlay)
+    held_ids = lm.tokenizer.encode(heldout_texts[0])[: lm.cfg.n_ctx] if heldout_texts else []
+    lora_untouched = changed_fraction(on_probe, untouched, exclude)
+    engram_untouched = changed_fraction(eng_probe, untouched, exclude)
+    out: dict[str, Any] = {
+        "lora": {
+            **lora.describe(),
+            "untouched_changed_fraction": lora_untouched["changed_fraction"],
+            "untouched": lora_untouched,
+            "untouched_all_hooks": changed_fraction(on_probe, untouched),
+            "delta_matrix": delta_matrix(on_probe, lm.cfg.n_layers),
+        },
+        "engram": {
+            "recall_top1": target,
+            "bytes": memory.bytes,
+            "rows": memory.n_rows,
+            "untouched_changed_fraction": engram_untouched["changed_fraction"],
+            "untouched": engram_untouched,
+            "delta_matrix": delta_matrix(eng_probe, lm.cfg.n_layers),
+        },
+        "excluded_hooks_rule": "(hook, position) values that no adapted weight can change are left out of the "
+        "changed fraction and counted: hooks computed from the token ids before any attention projection "
+        "(embeddings, Engram addresses, rows and keys, the block-0 attention input) and the attention "
+        "pattern at position 0 (a softmax over one key, always 1)",
+    }
+    if held_ids and len(held_ids) > 1:
+        held = torch.tensor([held_ids])
+        lora_held = paired_run(lm.model, held, None, edited_model=lora.model)
+        hits = read_map(lm.model.hasher, overlay, held_ids)
+        eng_held = paired_run(lm.model, held, overlay)
+        all_pos = list(range(len(held_ids)))
+        out["lora"]["heldout_changed_fraction"] = changed_fraction(lora_held, all_pos, exclude)["changed_fraction"]
+        out["engram"]["heldout_changed_fraction"] = changed_fraction(eng_held, all_pos, exclude)["changed_fraction"]
+        out["engram"]["heldout_read_map_hits"] = len(hits)
+    out["heldout_loss"] = heldout_change(lm, heldout_texts, overlay, lora.model)
+    return out, lora

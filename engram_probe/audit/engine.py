@@ -1,0 +1,224 @@
+"""The audit: one probe text, a user's memory, and everything the report claims about them."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from engram_probe.audit.contrasts import address_contrast, dominant_strategy, layer_contrast, lora_contrast, specs_of
+from engram_probe.audit.lora import LoraResult, LoraSettings
+from engram_probe.audit.proof import bit_exact_proof, change_sizes, delta_matrix, paired_run
+from engram_probe.audit.readmap import CLASS_RULE, UNTOUCHED, classify_positions, conv_reach, read_map
+from engram_probe.audit.switch import gate_range, gates, gold_ranks, value_path
+from engram_probe.checkpoint import LoadedModel
+from engram_probe.memory.overlay import PRECEDENCE_RULE, MemoryOverlay
+from engram_probe.memory.user_memory import UserMemory
+from engram_probe.memory.writing import Progress, WriteSettings
+
+REPORT_FORMAT = "engram-probe-report/1"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    contrast: bool = False
+    contrast_facts: int = 12
+    write_settings: WriteSettings = WriteSettings()
+    lora_settings: LoraSettings = LoraSettings()
+    heldout_docs: int = 8
+    heldout_seed: int = 12345
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contrast": self.contrast,
+            "contrast_facts": self.contrast_facts,
+            "write_settings": self.write_settings.__dict__,
+            "lora_settings": self.lora_settings.__dict__,
+            "heldout_docs": self.heldout_docs,
+            "heldout_seed": self.heldout_seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AuditOptions:
+        return cls(
+            contrast=bool(d.get("contrast", False)),
+            contrast_facts=int(d.get("contrast_facts", 12)),
+            write_settings=WriteSettings(**d.get("write_settings", {})),
+            lora_settings=LoraSettings(**d.get("lora_settings", {})),
+            heldout_docs=int(d.get("heldout_docs", 8)),
+            heldout_seed=int(d.get("heldout_seed", 12345)),
+        )
+
+
+class ProbeError(ValueError):
+    """A probe text that cannot be audited."""
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "threads": torch.get_num_threads(),
+        "dtype": "float32",
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+    }
+
+
+def encode_probe(lm: LoadedModel, text: str) -> list[int]:
+    if not text or not text.strip():
+        raise ProbeError("the probe text is empty")
+    ids = lm.tokenizer.encode(text)
+    if len(ids) > lm.cfg.n_ctx:
+        raise ProbeError(f"the probe has {len(ids)} tokens (with BOS); the model's context holds {lm.cfg.n_ctx}")
+    return ids
+
+
+def heldout_texts(n: int, seed: int) -> list[str]:
+    """Unrelated text for contamination checks: fresh generator output, never seen in training."""
+    from engram_probe.data.corpus import generate_corpus
+
+    return [d for d in generate_corpus(n * 3, seed=seed) if "\n" not in d][:n] or generate_corpus(n, seed=seed)
+
+
+def memory_layer(memory: UserMemory) -> int | None:
+    layers = [f.layer for f in memory.facts]
+    return Counter(layers).most_common(1)[0][0] if layers else None
+
+
+def run_audit(
+    lm: LoadedModel,
+    memory: UserMemory,
+    text: str,
+    memory_source: dict[str, Any] | None = None,
+    options: AuditOptions | None = None,
+    gold_fact: str | None = None,
+    lora: LoraResult | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Audit one probe text against a user's memory; return the report body (without its own digest)."""
+    options = options or AuditOptions()
+    if len(memory) == 0:
+        raise ProbeError(f"user {memory.user_id!r} has no facts to audit")
+    ids = encode_probe(lm, text)
+    tokens = torch.tensor([ids])
+    overlay = MemoryOverlay([memory])
+    cfg = lm.cfg
+    hits = read_map(lm.model.hasher, overlay, ids)
+    classes = classify_positions(len(ids), hits)
+    run = paired_run(lm.model, tokens, overlay)
+    proof = bit_exact_proof(run, classes)
+    gate = gates(run, cfg.engram_layers)
+    layer = memory_layer(memory)
+    fact_hits = Counter(f for h in hits for f in h.facts)
+    gold_id = gold_fact or (fact_hits.most_common(1)[0][0] if fact_hits else memory.facts[0].fact_id)
+    gfact = memory.fact(gold_id)
+    ranks = gold_ranks(run, gfact.gold_token_id)
+    reach = conv_reach(len(ids), [h for h in hits if h.layer == layer], cfg.conv_kernel, cfg.conv_dilation)
+    positions = []
+    for t, tok in enumerate(ids):
+        here = [h for h in hits if h.position == t]
+        positions.append(
+            {
+                "index": t,
+                "token": lm.tokenizer.token_text(tok),
+                "token_id": tok,
+                "class": classes[t],
+                "rows_hit": len(here),
+                "hits": [h.as_dict() for h in here],
+                "gate_layer": layer,
+                "gate_before": gate[layer]["before"][t] if layer is not None else None,
+                "gate_after": gate[layer]["after"][t] if layer is not None else None,
+                "gates": {str(L): {"before": g["before"][t], "after": g["after"][t]} for L, g in gate.items()},
+                "gold_rank_before": ranks["before"][t],
+                "gold_rank_after": ranks["after"][t],
+                "conv_from_write_sites": reach.get(t, []),
+            }
+        )
+    counts = Counter(classes)
+    findings = []
+    if not proof["identical"]:
+        findings.append(
+            f"{proof['mismatch_count']} (hook, position) pairs at untouched positions differ between base and "
+            "edited runs: the overlay leaks outside its read map"
+        )
+    if not hits:
+        findings.append("no position of this probe reads an edited row: the whole probe is untouched")
+    if gfact.gold_token.strip() == "" or gfact.gold_token.strip().isdigit() and len(gfact.gold_token.strip()) < 2:
+        findings.append(f"the gold token {gfact.gold_token!r} is a bare space or a single digit; recall is weak evidence")
+    report: dict[str, Any] = {
+        "format": REPORT_FORMAT,
+        "model": {
+            "path": str(lm.path) if lm.path else None,
+            "sha256": lm.weights_sha256,
+            "config": cfg.to_dict(),
+            "hash_sha256": lm.model.hasher.digest(),
+        },
+        "memory": {**memory.summary(), "sha256": memory.digest(), "source": memory_source or {"kind": "inline"},
+                   "layers": sorted({f.layer for f in memory.facts})},
+        "probe": {"text": text, "sha256": sha256_text(text), "n_tokens": len(ids), "token_ids": ids},
+        "options": options.as_dict(),
+        "environment": environment(),
+        "rules": {"classes": CLASS_RULE, "precedence": PRECEDENCE_RULE, "bit_exact": proof["method"]},
+        "summary": {
+            "positions": {k: counts.get(k, 0) for k in ("write_site", "downstream", "untouched")},
+            "untouched_bit_exact": proof["identical"],
+            "pairs_compared": proof["pairs_compared"],
+            "values_compared": proof["values_compared"],
+            "bytes_compared": proof["bytes_compared"],
+            "hooks_compared": proof["hooks"],
+            "read_map_hits": len(hits),
+            "first_write_site": min((h.position for h in hits), default=None),
+            "findings": findings,
+        },
+        "positions": positions,
+        "read_map": [h.as_dict() for h in hits],
+        "proof": proof,
+        "changes": change_sizes(run, classes, cfg.engram_layers, cfg.n_layers),
+        "delta_matrix": delta_matrix(run, cfg.n_layers),
+        "value_path": value_path(run, lm.model, lm.tokenizer, hits),
+        "gate": {"attainable_range": list(gate_range(cfg.d_model)), "layer": layer},
+        "gold": {"fact_id": gfact.fact_id, "token": gfact.gold_token, "token_id": gfact.gold_token_id,
+                 "trigger": gfact.triggers[0], "answer": gfact.answer},
+    }
+    if options.contrast:
+        report["contrasts"] = contrasts(lm, memory, ids, classes, options, lora, progress)
+    return report
+
+
+def contrasts(lm: LoadedModel, memory: UserMemory, ids: Sequence[int], classes: Sequence[str],
+              options: AuditOptions, lora: LoraResult | None, progress: Progress | None) -> dict[str, Any]:
+    specs = specs_of(memory, options.contrast_facts)
+    strategy = dominant_strategy(memory)
+    layers = layer_contrast(lm, specs, strategy, options.write_settings, progress=progress)
+    address = address_contrast(lm, specs, strategy, options.write_settings, progress=progress)
+    untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
+    held = heldout_texts(options.heldout_docs, options.heldout_seed)
+    lora_part, _ = lora_contrast(lm, memory, ids, untouched, held, options.lora_settings, lora, progress)
+    return {
+        "facts_used": len(specs),
+        "strategy": strategy,
+        "right_layer": layers["right_layer"],
+        "wrong_layer": layers["wrong_layer"],
+        "no_edit": layers["no_edit"],
+        "wrong_address": address["wrong_address"],
+        "right_address": address["right_address"],
+        "wrong_address_rule": address["rule"],
+        "lora": lora_part["lora"],
+        "engram": lora_part["engram"],
+        "heldout_loss": lora_part["heldout_loss"],
+        "excluded_hooks_rule": lora_part["excluded_hooks_rule"],
+    }

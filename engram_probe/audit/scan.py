@@ -1,0 +1,127 @@
+"""Corpus scan: the hash-only blast radius of a memory over a text corpus (no forward pass)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engram_probe.checkpoint import LoadedModel
+from engram_probe.memory.user_memory import UserMemory
+
+CHUNK_CHARS = 1 << 20
+
+
+def read_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
+    """(character offset, text) chunks, split at newlines so tokens never straddle chunks."""
+    offset = 0
+    carry = ""
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        while True:
+            block = fh.read(chunk_chars)
+            if not block:
+                break
+            text = carry + block
+            cut = text.rfind("\n")
+            if cut < 0:
+                carry = text
+                continue
+            yield offset, text[: cut + 1]
+            offset += cut + 1
+            carry = text[cut + 1 :]
+    if carry:
+        yield offset, carry
+
+
+class RowIndex:
+    """Sorted edited rows of one layer, and which facts own each."""
+
+    def __init__(self, memory: UserMemory, layer: int):
+        owners = memory.owners()
+        rows = sorted(r for (L, r) in owners if layer == L)
+        self.rows = np.array(rows, dtype=np.int64)
+        self.fact_ids = sorted({f for (L, _r), fs in owners.items() if layer == L for f in fs})
+        col = {f: i for i, f in enumerate(self.fact_ids)}
+        self.owner_matrix = np.zeros((len(rows), max(1, len(self.fact_ids))), dtype=bool)
+        for i, r in enumerate(rows):
+            for f in owners[(layer, r)]:
+                self.owner_matrix[i, col[f]] = True
+
+    def hits(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position mask [T], owner-fact mask [T, n_facts]) for addresses [T, heads]."""
+        if self.rows.size == 0:
+            return np.zeros(addresses.shape[0], bool), np.zeros((addresses.shape[0], 1), bool)
+        idx = np.searchsorted(self.rows, addresses).clip(max=self.rows.size - 1)
+        hit = self.rows[idx] == addresses
+        pos = hit.any(axis=1)
+        facts = np.zeros((addresses.shape[0], self.owner_matrix.shape[1]), bool)
+        where = np.nonzero(pos)[0]
+        for t in where:
+            facts[t] = self.owner_matrix[idx[t][hit[t]]].any(axis=0)
+        return pos, facts
+
+
+def scan_corpus(
+    lm: LoadedModel,
+    memory: UserMemory,
+    path: str | Path,
+    max_examples: int = 5,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Count, per fact and in total, the corpus positions that can read an edited row."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no corpus file at {p}")
+    total_chars = p.stat().st_size
+    layers = sorted({f.layer for f in memory.facts})
+    index = {L: RowIndex(memory, L) for L in layers}
+    per_fact: dict[str, dict[str, Any]] = {
+        f.fact_id: {"fact_id": f.fact_id, "trigger": f.triggers[0], "answer": f.answer, "layer": f.layer,
+                    "positions": 0, "examples": []}
+        for f in memory.facts
+    }
+    tokens_total = positions_hit = 0
+    prev_tail: list[int] = [lm.tokenizer.bos_id]
+    for offset, text in read_chunks(p):
+        enc = lm.tokenizer.tok.encode(text, add_special_tokens=False)
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        if ids.size == 0:
+            continue
+        # keep n-gram context across chunk boundaries: hash with the previous chunk's last tokens
+        ctx = len(prev_tail)
+        full = np.concatenate([np.asarray(prev_tail, dtype=np.int64), ids])
+        any_hit = np.zeros(ids.size, bool)
+        for L in layers:
+            addr = lm.model.hasher.addresses(full, L)[ctx:]
+            pos, facts = index[L].hits(addr)
+            any_hit |= pos
+            for j, fid in enumerate(index[L].fact_ids):
+                ts = np.nonzero(facts[:, j])[0]
+                if ts.size == 0:
+                    continue
+                entry = per_fact[fid]
+                entry["positions"] += int(ts.size)
+                for t in ts[: max(0, max_examples - len(entry["examples"]))]:
+                    start, end = enc.offsets[t]
+                    entry["examples"].append({
+                        "char": offset + start,
+                        "token": text[start:end],
+                        "context": text[max(0, start - 40) : end + 10].replace("\n", " "),
+                    })
+        positions_hit += int(any_hit.sum())
+        tokens_total += int(ids.size)
+        prev_tail = list(full[-(lm.cfg.max_ngram - 1) :])
+        if progress:
+            progress(min(offset + len(text.encode("utf-8", "replace")), total_chars), total_chars)
+    return {
+        "corpus": {"path": str(p), "bytes": total_chars, "tokens": tokens_total},
+        "user": memory.user_id,
+        "memory_sha256": memory.digest(),
+        "positions_hit": positions_hit,
+        "fraction_hit": positions_hit / tokens_total if tokens_total else 0.0,
+        "facts": sorted(per_fact.values(), key=lambda e: -e["positions"]),
+        "rule": "a position can read an edited row iff its suffix 2-/3-gram hashes to that row in some head; "
+        "computed from the hash alone, with no forward pass",
+    }

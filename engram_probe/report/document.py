@@ -1,0 +1,67 @@
+"""The JSON report: canonical form, digests, save and load."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from engram_probe.audit.engine import REPORT_FORMAT
+
+
+class ReportError(ValueError):
+    """A report file that cannot be read or is not an engram-probe report."""
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the bytes every digest is taken over."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode("utf-8")
+
+
+def body_digest(report: dict[str, Any]) -> str:
+    """SHA-256 of the canonical report with ``digests.report`` left out."""
+    body = copy.deepcopy(report)
+    body.get("digests", {}).pop("report", None)
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def finalize(report: dict[str, Any]) -> dict[str, Any]:
+    """Stamp creation time and digests of model, memory, probe and the canonical body."""
+    doc = copy.deepcopy(report)
+    doc["created_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    doc["digests"] = {
+        "algorithm": "sha256",
+        "model": doc["model"]["sha256"],
+        "memory": doc["memory"]["sha256"],
+        "probe": doc["probe"]["sha256"],
+        "report_rule": "sha256 of the canonical JSON (sorted keys, no whitespace, UTF-8) of this document "
+        "without digests.report",
+    }
+    doc["digests"]["report"] = body_digest(doc)
+    return doc
+
+
+def save_report(doc: dict[str, Any], path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return p
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(f"no report at {p}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{p.name} is not a readable JSON report ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
+        raise ReportError(f"{p.name} is not an engram-probe report (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+    for key in ("digests", "model", "memory", "probe", "summary"):
+        if key not in doc:
+            raise ReportError(f"{p.name} lacks the '{key}' section")
+    return doc

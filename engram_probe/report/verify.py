@@ -1,0 +1,107 @@
+"""``verify``: check a report's own digest, then re-run its audit and compare every claim."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from engram_probe.audit.engine import AuditOptions, run_audit, sha256_text
+from engram_probe.checkpoint import LoadedModel, ModelFileError, load_checkpoint
+from engram_probe.memory.store import MemoryStore, StoreError
+from engram_probe.memory.transfer import read_memory_file
+from engram_probe.memory.user_memory import UserMemory
+from engram_probe.report.document import ReportError, body_digest, load_report
+
+# Fields that legitimately differ between two runs of the same audit.
+VOLATILE = {"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"}
+
+
+def load_memory(source: dict[str, Any], lm: LoadedModel) -> UserMemory:
+    kind = source.get("kind")
+    if kind == "store":
+        store = MemoryStore(source["path"], lm.weights_sha256)
+        try:
+            return store.load(source["user"])
+        finally:
+            store.close()
+    if kind == "file":
+        return read_memory_file(source["path"], lm.model, lm.weights_sha256)
+    raise ReportError(f"the report names a memory source that cannot be re-loaded: {source!r}")
+
+
+def compare(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float) -> None:
+    """Record every difference between reported ``a`` and recomputed ``b``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k in VOLATILE:
+                continue
+            if k not in a or k not in b:
+                out.append({"path": f"{path}.{k}", "reported": a.get(k, "<missing>"), "recomputed": b.get(k, "<missing>")})
+            else:
+                compare(a[k], b[k], f"{path}.{k}", out, tol)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append({"path": path, "reported": f"{len(a)} items", "recomputed": f"{len(b)} items"})
+        else:
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                compare(x, y, f"{path}[{i}]", out, tol)
+    elif isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool):
+        same = (math.isnan(a) and math.isnan(b)) or a == b or (tol > 0 and math.isclose(a, b, rel_tol=tol, abs_tol=tol))
+        if not same:
+            out.append({"path": path, "reported": a, "recomputed": b})
+    elif a != b or type(a) is not type(b):
+        out.append({"path": path, "reported": a, "recomputed": b})
+
+
+def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict[str, Any]:
+    """Return {ok, checks, mismatches}; ``ok`` is False on any mismatch or failure to re-run."""
+    checks: list[dict[str, Any]] = []
+
+    def check(name: str, ok: bool, detail: str) -> bool:
+        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+        return ok
+
+    try:
+        doc = load_report(path)
+    except ReportError as exc:
+        check("readable report", False, str(exc))
+        return {"ok": False, "checks": checks, "mismatches": []}
+    digest = body_digest(doc)
+    check("report digest", digest == doc["digests"].get("report"),
+          "the body hashes to the recorded digest" if digest == doc["digests"].get("report")
+          else f"the body hashes to {digest[:16]}…, not the recorded {str(doc['digests'].get('report'))[:16]}…: "
+          "the report was edited after it was written")
+    text = doc["probe"].get("text", "")
+    check("probe digest", sha256_text(text) == doc["probe"]["sha256"] == doc["digests"].get("probe"),
+          "probe text matches its digest")
+    try:
+        lm = load_checkpoint(model_dir or doc["model"].get("path"))
+    except ModelFileError as exc:
+        check("model", False, str(exc))
+        return {"ok": False, "checks": checks, "mismatches": []}
+    check("model digest", lm.weights_sha256 == doc["model"]["sha256"] == doc["digests"].get("model"),
+          f"loaded weights {lm.weights_sha256[:16]}…, report names {str(doc['model']['sha256'])[:16]}…")
+    try:
+        memory = load_memory(doc["memory"].get("source", {}), lm)
+    except (StoreError, KeyError, ReportError) as exc:
+        check("memory", False, f"cannot re-load the memory: {exc}")
+        return {"ok": False, "checks": checks, "mismatches": []}
+    check("memory digest", memory.digest() == doc["memory"]["sha256"] == doc["digests"].get("memory"),
+          f"re-loaded memory {memory.digest()[:16]}…, report names {str(doc['memory']['sha256'])[:16]}…")
+    if not all(c["ok"] for c in checks):
+        return {"ok": False, "checks": checks, "mismatches": []}
+    options = AuditOptions.from_dict(doc.get("options", {}))
+    fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
+    env = doc.get("environment", {})
+    same_env = env.get("torch") == fresh["environment"]["torch"] and env.get("threads") == fresh["environment"]["threads"]
+    mismatches: list[dict[str, Any]] = []
+    compare({k: v for k, v in doc.items() if k not in VOLATILE}, fresh, "", mismatches, 0.0 if same_env else 1e-5)
+    check("re-run", not mismatches,
+          f"re-ran the audit ({'same' if same_env else 'different'} torch/threads): "
+          + ("every claim matches" if not mismatches else f"{len(mismatches)} values differ"))
+    check("bit-exact claim", fresh["summary"]["untouched_bit_exact"] == doc["summary"]["untouched_bit_exact"],
+          f"untouched positions bit-exact: reported {doc['summary']['untouched_bit_exact']}, "
+          f"recomputed {fresh['summary']['untouched_bit_exact']}")
+    return {"ok": all(c["ok"] for c in checks), "checks": checks, "mismatches": mismatches[:50],
+            "mismatch_count": len(mismatches)}

@@ -1,0 +1,105 @@
+"""The audit engine on a tiny random model: classes, the proof (and that it can fail), reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from engram_probe.audit.engine import ProbeError, run_audit
+from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.readmap import classify_positions, conv_reach, read_map
+from engram_probe.memory import MemoryOverlay, UserMemory
+from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
+from engram_probe.report.document import body_digest, finalize
+from tests.helpers import tiny_lm
+
+
+@pytest.fixture(scope="module")
+def lm() -> Any:
+    return tiny_lm(seed=4)
+
+
+@pytest.fixture(scope="module")
+def memory(lm: Any) -> UserMemory:
+    res = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=10)).write(
+        UserMemory("alice"), [FactSpec.of("My name is", "Ada")], "opt")
+    return UserMemory("alice", res.facts)
+
+
+def test_classes_follow_the_rule(lm: Any, memory: UserMemory) -> None:
+    ids = lm.tokenizer.encode("The cat sat on the mat. My name is Ada.")
+    hits = read_map(lm.model.hasher, MemoryOverlay([memory]), ids)
+    classes = classify_positions(len(ids), hits)
+    sites = sorted({h.position for h in hits})
+    assert sites, "the trigger is in the text"
+    assert all(classes[t] == "write_site" for t in sites)
+    assert all(c == "untouched" for c in classes[: sites[0]])
+    assert all(classes[t] == "downstream" for t in range(sites[0] + 1, len(ids)) if t not in sites)
+    reach = conv_reach(len(ids), hits, lm.cfg.conv_kernel, lm.cfg.conv_dilation)
+    assert all((t - s) % 3 == 0 and 0 < t - s < 12 for t, srcs in reach.items() for s in srcs)
+
+
+class LeakyOverlay:
+    """A deliberately broken overlay: it applies the memory, and also nudges position 1."""
+
+    def __init__(self, inner: MemoryOverlay):
+        self.inner = inner
+
+    def substitute(self, layer: int, addresses: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        out = self.inner.substitute(layer, addresses, rows).clone()
+        out[:, 1] = out[:, 1] + 1e-6
+        return out
+
+
+def test_the_proof_catches_a_leaky_overlay(lm: Any, memory: UserMemory) -> None:
+    ids = lm.tokenizer.encode("The cat sat on the mat. My name is")
+    overlay = MemoryOverlay([memory])
+    classes = classify_positions(len(ids), read_map(lm.model.hasher, overlay, ids))
+    assert classes[1] == "untouched"
+    good = bit_exact_proof(paired_run(lm.model, torch.tensor([ids]), overlay), classes)
+    assert good["identical"] and good["mismatch_count"] == 0
+    bad = bit_exact_proof(paired_run(lm.model, torch.tensor([ids]), LeakyOverlay(overlay)), classes)
+    assert not bad["identical"]
+    assert {m["position"] for m in bad["mismatches"]} == {t for t in range(1, classes.index("write_site"))}
+    assert any(m["hook"].endswith("engram.hook_rows") for m in bad["mismatches"])
+    assert bad["pairs_compared"] == good["pairs_compared"] > 0
+
+
+def test_report_counts_and_digest(lm: Any, memory: UserMemory) -> None:
+    text = "Hello there. My name is Ada."
+    body = run_audit(lm, memory, text)
+    s = body["summary"]
+    n = len(lm.tokenizer.encode(text))
+    assert sum(s["positions"].values()) == n
+    assert s["untouched_bit_exact"] is True
+    assert s["pairs_compared"] == s["positions"]["untouched"] * len(lm.model.hook_dict)
+    assert s["bytes_compared"] >= 4 * s["values_compared"] - 1  # float32 and int64 values
+    for p in body["positions"]:
+        assert {"token", "class", "rows_hit", "gate_before", "gate_after"} <= set(p)
+        if p["class"] == "untouched":
+            assert p["gate_before"] == p["gate_after"]
+    site = next(p for p in body["positions"] if p["class"] == "write_site")
+    assert site["gold_rank_after"] <= site["gold_rank_before"]
+    doc = finalize(body)
+    assert doc["digests"]["report"] == body_digest(doc)
+    doc["summary"]["untouched_bit_exact"] = False
+    assert doc["digests"]["report"] != body_digest(doc)
+
+
+def test_probe_without_hits_is_untouched_everywhere(lm: Any, memory: UserMemory) -> None:
+    body = run_audit(lm, memory, "The cat sat on the mat.")
+    assert body["summary"]["positions"] == {"write_site": 0, "downstream": 0,
+                                            "untouched": body["probe"]["n_tokens"]}
+    assert body["summary"]["untouched_bit_exact"]
+    assert all(all(row) for row in body["delta_matrix"]["exact"])
+
+
+def test_bad_probes_are_rejected(lm: Any, memory: UserMemory) -> None:
+    with pytest.raises(ProbeError, match="empty"):
+        run_audit(lm, memory, "   ")
+    with pytest.raises(ProbeError, match="context"):
+        run_audit(lm, memory, "word " * 500)
+    with pytest.raises(ProbeError, match="no facts"):
+        run_audit(lm, UserMemory("nobody"), "My name is")
