@@ -63,6 +63,8 @@ def value_path(run: PairedRun, model: EngramTransformer, tokenizer: EngramTokeni
                 "row_norm_before": float(run.base[p + "hook_rows"][0, t].flatten().norm()),
                 "lens_engram_delta": top_tokens(unembed @ d_out, tokenizer),
                 "logit_delta_top": top_tokens(d_logits, tokenizer),
+                "top_before": top_tokens(torch.softmax(run.base["hook_logits"][0, t], -1), tokenizer),
+                "top_after": top_tokens(torch.softmax(run.edited["hook_logits"][0, t], -1), tokenizer),
                 "final_residual_delta_norm": float(d_final.norm()),
             }
         )

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -112,6 +113,8 @@ class MemoryStore:
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a store file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # one connection shared by threads (the web UI): every statement runs under this lock
+        self._lock = threading.RLock()
         try:
             self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -143,31 +146,37 @@ class MemoryStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Cursor]:
-        cur = self._conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            yield cur
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        else:
-            cur.execute("COMMIT")
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
 
     def meta(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if not rows else str(rows[0][0])
 
     # ------------------------------------------------------------------ reads
     def user_ids(self) -> list[str]:
-        return [r[0] for r in self._conn.execute("SELECT user_id FROM users ORDER BY user_id")]
+        return [r[0] for r in self._query("SELECT user_id FROM users ORDER BY user_id")]
 
     def has_user(self, user_id: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is not None
+        return bool(self._query("SELECT 1 FROM users WHERE user_id = ?", (user_id,)))
 
     def load(self, user_id: str) -> UserMemory:
         if not self.has_user(user_id):
             raise UnknownUserError(f"unknown user {user_id!r}; known users: {', '.join(self.user_ids()) or 'none'}")
-        return self._load(self._conn.cursor(), user_id)
+        with self._lock:
+            return self._load(self._conn.cursor(), user_id)
 
     def _load(self, cur: sqlite3.Cursor, user_id: str) -> UserMemory:
         rows = cur.execute("SELECT meta, tensors FROM facts WHERE user_id = ? ORDER BY seq", (user_id,)).fetchall()
@@ -179,7 +188,7 @@ class MemoryStore:
     def ledger(self, user_id: str | None = None) -> list[LedgerEntry]:
         sql = "SELECT * FROM ledger" + (" WHERE user_id = ?" if user_id else "") + " ORDER BY seq"
         out = []
-        for r in self._conn.execute(sql, (user_id,) if user_id else ()):
+        for r in self._query(sql, (user_id,) if user_id else ()):
             out.append(LedgerEntry(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], r[8]))
         return out
 
@@ -251,12 +260,10 @@ class MemoryStore:
 
     def erase(self, user_id: str, fact_ids: Sequence[str] | None = None) -> LedgerEntry:
         """Erase some facts of a user, or the whole user when ``fact_ids`` is None."""
-        before = self.load(user_id)
-        if fact_ids is not None:
-            missing = set(fact_ids) - {f.fact_id for f in before.facts}
-            if missing:
-                raise StoreError(f"user {user_id!r} has no facts {sorted(missing)}")
         with self._tx() as cur:
+            if cur.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+                raise UnknownUserError(f"unknown user {user_id!r}")
+            before = self._load(cur, user_id)
             if fact_ids is None:
                 ids = [f.fact_id for f in before.facts]
                 cur.execute("DELETE FROM facts WHERE user_id = ?", (user_id,))
@@ -264,6 +271,9 @@ class MemoryStore:
                 after_digest, action = EMPTY_MEMORY, "erase_user"
             else:
                 ids = list(fact_ids)
+                missing = set(ids) - {f.fact_id for f in before.facts}
+                if missing or not ids:
+                    raise StoreError(f"user {user_id!r} has no facts {sorted(missing)}")
                 cur.executemany("DELETE FROM facts WHERE fact_id = ?", [(i,) for i in ids])
                 after_digest, action = memory_digest(before.without(set(ids))), "erase_facts"
             return self._append_ledger(cur, user_id, action, ids, memory_digest(before), after_digest)
@@ -278,7 +288,7 @@ class MemoryStore:
         """Digest of the whole logical content (users, facts, ledger) for tests and audits."""
         h = hashlib.sha256()
         for table in ("meta", "users", "facts", "ledger"):
-            for row in self._conn.execute(f"SELECT * FROM {table} ORDER BY 1"):
+            for row in self._query(f"SELECT * FROM {table} ORDER BY 1"):
                 h.update(repr(row).encode())
         return h.hexdigest()
 

@@ -1,0 +1,1 @@
+"""Gradio audit workbench: a thin UI over engram_probe."""

@@ -1,0 +1,165 @@
+"""Gradio layout: seven tabs, each a thin view over ``workbench.handlers``."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from workbench import handlers as h
+from workbench.state import WorkbenchState, make_state
+
+INTRO = (
+    "# Engram Workbench\n"
+    "Audit per-user memory stored as row overrides in an Engram model: where a fact switches on, proof that "
+    "every other position is unchanged to the last bit, and what happens in the wrong layer or as a LoRA."
+)
+
+
+def _bind(fn: Any, state: WorkbenchState) -> Any:
+    """Bind the state and keep a plain signature Gradio can introspect (progress stays a keyword)."""
+    bound = partial(fn, state)
+    bound.__name__ = fn.__name__  # type: ignore[attr-defined]
+    return bound
+
+
+def build_app(state: WorkbenchState) -> gr.Blocks:
+    users = h.user_choices(state)
+    first = users[0] if users else None
+    probe = state.demo_probes.get(first or "", "My name is")
+
+    with gr.Blocks(title="Engram Workbench") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Model & users", id="tab-model"):
+                user1 = gr.Dropdown(users, value=first, label="User", elem_id="user-pick", allow_custom_value=True)
+                card = gr.Markdown(h.model_card(state), elem_id="model-card")
+                facts = gr.Dataframe(label="Facts", elem_id="facts-table", interactive=False)
+                status1 = gr.Markdown(elem_id="user-status")
+                refresh = gr.Button("Refresh", elem_id="refresh-users")
+
+                def show(uid: str | None) -> tuple[Any, ...]:
+                    c, df, s = h.show_user(state, uid)
+                    return c, df, s, gr.update(choices=h.user_choices(state))
+
+                user1.change(show, [user1], [card, facts, status1, user1], api_name="show_user")
+                refresh.click(show, [user1], [card, facts, status1, user1], api_name="refresh")
+                demo.load(show, [user1], [card, facts, status1, user1], api_visibility="undocumented")
+
+            with gr.Tab("Write a fact", id="tab-write"):
+                with gr.Row():
+                    w_user = gr.Textbox(value=first or "", label="User (new id creates a user)", elem_id="write-user")
+                    w_strategy = gr.Radio(["unembed", "opt", "joint"], value="opt", label="Strategy",
+                                          elem_id="write-strategy")
+                    w_layer = gr.Radio(["late", "early"], value="late", label="Engram layer", elem_id="write-layer")
+                w_prompt = gr.Textbox(label="Trigger prompt (ends just before the answer)", value="My favorite tea is",
+                                      elem_id="write-prompt")
+                w_answer = gr.Textbox(label="Answer", value="oolong", elem_id="write-answer")
+                w_go = gr.Button("Write", variant="primary", elem_id="write-go")
+                w_out = gr.Markdown(elem_id="write-result")
+                w_rows = gr.Dataframe(label="Rows written", elem_id="write-rows", interactive=False)
+                w_status = gr.Markdown(elem_id="write-status")
+
+                def do_write(uid: str, prompt: str, answer: str, strategy: str, layer: str,
+                             progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                    return h.write_fact(state, uid, prompt, answer, strategy, layer, progress)
+
+                w_go.click(do_write, [w_user, w_prompt, w_answer, w_strategy, w_layer], [w_out, w_rows, w_status],
+                           api_name="write_fact", concurrency_limit=4)
+
+            with gr.Tab("Where it switches on", id="tab-switch"):
+                s_user = gr.Dropdown(users, value=first, label="User", elem_id="switch-user", allow_custom_value=True)
+                s_text = gr.Textbox(value=probe, label="Probe text", elem_id="switch-text", lines=2)
+                s_go = gr.Button("Show", variant="primary", elem_id="switch-go")
+                s_strip = gr.Plot(label="Read map", elem_id="switch-strip")
+                s_gate = gr.Plot(label="Gate α", elem_id="switch-gate")
+                s_table = gr.Dataframe(label="At the write sites", elem_id="switch-table", interactive=False)
+                s_status = gr.Markdown(elem_id="switch-status")
+                s_go.click(_bind(h.switch_on, state), [s_user, s_text], [s_strip, s_gate, s_table, s_status],
+                           api_name="switch_on", concurrency_limit=4)
+
+            with gr.Tab("Locality proof", id="tab-proof"):
+                p_user = gr.Dropdown(users, value=first, label="User", elem_id="proof-user", allow_custom_value=True)
+                p_text = gr.Textbox(value=probe, label="Probe text", elem_id="proof-text", lines=2)
+                p_go = gr.Button("Prove", variant="primary", elem_id="proof-go")
+                p_verdict = gr.Markdown(elem_id="proof-verdict")
+                p_heat = gr.Plot(label="Change per position and layer", elem_id="proof-heatmap")
+                p_table = gr.Dataframe(label="Position classes", elem_id="proof-table", interactive=False)
+                p_go.click(_bind(h.locality_proof, state), [p_user, p_text], [p_heat, p_table, p_verdict],
+                           api_name="locality_proof", concurrency_limit=4)
+
+            with gr.Tab("Wrong layer", id="tab-layer"):
+                l_user = gr.Dropdown(users, value=first, label="User", elem_id="layer-user", allow_custom_value=True)
+                l_n = gr.Slider(1, 20, value=6, step=1, label="Facts to re-write", elem_id="layer-n")
+                l_go = gr.Button("Compare layers", variant="primary", elem_id="layer-go")
+                l_fig = gr.Plot(label="Recall", elem_id="layer-fig")
+                l_table = gr.Dataframe(elem_id="layer-table", interactive=False)
+                l_status = gr.Markdown(elem_id="layer-status")
+
+                def do_layers(uid: str, n: float, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                    return h.wrong_layer(state, uid, n, progress)
+
+                l_go.click(do_layers, [l_user, l_n], [l_fig, l_table, l_status], api_name="wrong_layer",
+                           concurrency_limit=2)
+
+            with gr.Tab("LoRA contamination", id="tab-lora"):
+                r_user = gr.Dropdown(users, value=first, label="User", elem_id="lora-user", allow_custom_value=True)
+                r_text = gr.Textbox(value=probe, label="Probe text", elem_id="lora-text", lines=2)
+                r_go = gr.Button("Compare with a per-user LoRA", variant="primary", elem_id="lora-go")
+                r_fig = gr.Plot(label="Engram vs LoRA", elem_id="lora-fig")
+                r_table = gr.Dataframe(elem_id="lora-table", interactive=False)
+                r_status = gr.Markdown(elem_id="lora-status")
+
+                def do_lora(uid: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                    return h.lora_contamination(state, uid, text, progress)
+
+                r_go.click(do_lora, [r_user, r_text], [r_fig, r_table, r_status], api_name="lora_contamination",
+                           concurrency_limit=2)
+
+            with gr.Tab("Export", id="tab-export"):
+                e_user = gr.Dropdown(users, value=first, label="User", elem_id="export-user", allow_custom_value=True)
+                e_text = gr.Textbox(value=probe, label="Probe text", elem_id="export-text", lines=2)
+                e_contrast = gr.Checkbox(False, label="Include contrasts (slower: trains a LoRA)",
+                                         elem_id="export-contrast")
+                e_go = gr.Button("Export report", variant="primary", elem_id="export-go")
+                e_files = gr.File(label="Report files", elem_id="export-files", file_count="multiple")
+                e_status = gr.Markdown(elem_id="export-status")
+                gr.Markdown("### Verify a report")
+                v_file = gr.File(label="Upload a JSON report", elem_id="verify-upload", file_types=[".json"])
+                v_go = gr.Button("Verify", elem_id="verify-go")
+                v_verdict = gr.Markdown(elem_id="verify-verdict")
+                v_table = gr.Dataframe(elem_id="verify-table", interactive=False)
+
+                def do_export(uid: str, text: str, contrast: bool,
+                              progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                    return h.export_report(state, uid, text, contrast, progress)
+
+                e_go.click(do_export, [e_user, e_text, e_contrast], [e_files, e_status], api_name="export_report",
+                           concurrency_limit=2)
+                v_go.click(_bind(h.verify_upload, state), [v_file], [v_verdict, v_table], api_name="verify_report",
+                           concurrency_limit=2)
+
+        # user lists elsewhere follow new users created in the write tab
+        def refresh_choices(uid: str) -> tuple[Any, ...]:
+            choices = h.user_choices(state)
+            return tuple(gr.update(choices=choices) for _ in range(5))
+
+        w_go.click(refresh_choices, [w_user], [s_user, p_user, l_user, r_user, e_user], api_visibility="undocumented")
+    return demo
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, model_dir: str | None = None, workdir: str | None = None,
+          block: bool = True) -> tuple[gr.Blocks, str]:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    state = make_state(model_dir, workdir)
+    demo = build_app(state)
+    demo.queue(default_concurrency_limit=4)
+    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
+                            ssr_mode=False, allowed_paths=[str(Path(state.workdir))])
+    print(f"[workbench] serving on {url}", flush=True)
+    if block:
+        demo.block_thread()
+    return demo, url

@@ -1,0 +1,287 @@
+"""Event handlers: plain functions over library calls, so tests can call them without a server.
+
+Every handler returns its outputs plus a status line. Known bad input becomes a readable
+message in that status line (prefixed with "⚠"), never a stack trace, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from engram_probe.api import write_facts, write_summary
+from engram_probe.audit.contrasts import address_contrast, dominant_strategy, layer_contrast, lora_contrast, specs_of
+from engram_probe.audit.engine import AuditOptions, ProbeError, heldout_texts, run_audit
+from engram_probe.audit.lora import LoraSettings
+from engram_probe.describe import model_info
+from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
+from engram_probe.memory.store import StoreError, UnknownUserError
+from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
+from engram_probe.report.document import ReportError, finalize, save_report
+from engram_probe.report.render import PdfError, html_to_pdf, write_html
+from engram_probe.report.verify import verify_report
+from workbench.state import WorkbenchState
+
+USER_ERRORS = (ProbeError, AnswerError, StoreError, UnknownUserError, ReportError, PdfError, ValueError, KeyError)
+WARN = "⚠ "
+
+
+def warn(exc: BaseException) -> str:
+    msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return WARN + msg
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(height=200, xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig
+
+
+def _user(state: WorkbenchState, user_id: str | None) -> Any:
+    if not user_id or not str(user_id).strip():
+        raise ValueError("choose a user first")
+    return state.memory(str(user_id).strip())
+
+
+def _progress(progress: Any, label: str) -> Callable[[int, int, str], None] | None:
+    if progress is None:
+        return None
+
+    def update(step: int, total: int, message: str) -> None:
+        progress(step / max(1, total), desc=f"{label}: {message}")
+
+    return update
+
+
+# ---------------------------------------------------------------- tab 1: model & users
+def user_choices(state: WorkbenchState) -> list[str]:
+    return state.store.user_ids()
+
+
+def model_card(state: WorkbenchState) -> str:
+    info = model_info(state.lm)
+    c = info["config"]
+    p = info["params"]
+    h = info["heldout"]
+    twin = f"{h['loss_no_engram']:.4f}" if h.get("loss_no_engram") is not None else "n/a"
+    return (
+        f"**Model** `{info['model']['sha256'][:16]}…` · {c['n_layers']} layers × d_model {c['d_model']} · "
+        f"Engram layers {c['engram_layers']} · {info['rows_per_position_per_layer']} rows read per position per "
+        f"Engram layer\n\n**Parameters** {p['total']:,} total, {p['engram_tables']:,} in Engram tables · "
+        f"**held-out loss** {h['loss']:.4f} nats/token (no-Engram twin {twin})\n\n"
+        f"**Base weights digest now** `{state.base_digest_now[:16]}…` "
+        f"({'unchanged' if state.base_digest_now == state.lm.weights_sha256 else 'CHANGED'} since load)"
+    )
+
+
+def show_user(state: WorkbenchState, user_id: str | None) -> tuple[str, pd.DataFrame, str]:
+    cols = ["fact_id", "trigger", "answer", "gold token", "strategy", "layer", "rows", "bytes"]
+    try:
+        mem = _user(state, user_id)
+    except USER_ERRORS as exc:
+        return model_card(state), pd.DataFrame(columns=cols), warn(exc)
+    rows = [[f.fact_id, f.triggers[0], f.answer, f.gold_token, f.strategy, f.layer, len(f.rows), f.bytes]
+            for f in mem.facts]
+    s = mem.summary()
+    status = (f"User **{mem.user_id}**: {s['facts']} facts, {s['rows']} distinct rows, {s['bytes']:,} bytes · "
+              f"memory digest `{s['digest'][:16]}…`")
+    return model_card(state), pd.DataFrame(rows, columns=cols), status
+
+
+# ---------------------------------------------------------------- tab 2: write a fact
+def write_fact(state: WorkbenchState, user_id: str, prompt: str, answer: str, strategy: str, layer: str,
+               progress: Any = None) -> tuple[str, pd.DataFrame, str]:
+    cols = ["layer", "row", "head", "order"]
+    try:
+        uid = (user_id or "").strip()
+        if not uid:
+            raise ValueError("enter a user id (a new id creates the user)")
+        if not prompt or not prompt.strip():
+            raise ValueError("the trigger prompt is empty")
+        if answer is None or not str(answer).strip():
+            raise AnswerError("the answer is empty")
+        result, entry = write_facts(state.lm, state.store, uid, [FactSpec.of(prompt.strip(), str(answer).strip())],
+                                    strategy, layer, WriteSettings(), _progress(progress, strategy))
+    except USER_ERRORS as exc:
+        return warn(exc), pd.DataFrame(columns=cols), ""
+    out = write_summary(result, entry)
+    rows = []
+    for layer_id, row in out["rows"]:
+        info = state.lm.model.hasher.head_of_row(layer_id, row)
+        rows.append([layer_id, row, info.head, info.order])
+    r = out["recall"]
+    md = (
+        f"Wrote fact `{out['fact_id']}` for **{uid}** with **{strategy}** into Engram layer {out['layer']}: "
+        f"{len(out['rows'])} rows, {out['bytes']:,} bytes, {out['cost_ms']:.0f} ms.\n\n"
+        f"Gold token `{out['facts'][0]['gold_token']}`: rank **{r['rank_before']} → {r['rank_after']}** at the "
+        f"trigger's last position."
+    )
+    return md, pd.DataFrame(rows, columns=cols), f"ledger entry {entry.seq}: memory {entry.digest_after[:16]}…"
+
+
+# ---------------------------------------------------------------- tabs 3 and 4: audit views
+def _audit(state: WorkbenchState, user_id: str, text: str) -> dict[str, Any]:
+    mem = _user(state, user_id)
+    source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
+    return run_audit(state.lm, mem, text or "", source)
+
+
+def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure, go.Figure, pd.DataFrame, str]:
+    cols = ["position", "token", "layer", "heads hit", "α before", "α after", "gold rank before", "gold rank after",
+            "top-5 before", "top-5 after", "cos(Δout, W_V·row)", "lens: promoted"]
+    try:
+        rep = _audit(state, user_id, text)
+    except USER_ERRORS as exc:
+        return empty_figure(str(exc)), empty_figure(""), pd.DataFrame(columns=cols), warn(exc)
+    strip, strip_cap = token_strip(rep)
+    gate, gate_cap = gate_figure(rep)
+    rows = []
+    for v in rep["value_path"]:
+        p = rep["positions"][v["position"]]
+        g = p["gates"][str(v["layer"])]
+        rows.append([v["position"], p["token"], v["layer"], v["heads_hit"], round(g["before"], 4),
+                     round(g["after"], 4), p["gold_rank_before"], p["gold_rank_after"],
+                     " ".join(t["token"] for t in v["top_before"]), " ".join(t["token"] for t in v["top_after"]),
+                     round(v["cos_delta_out_wv_row"], 3), " ".join(t["token"] for t in v["lens_engram_delta"])])
+    gold = rep["gold"]
+    status = (f"{strip_cap}\n\n{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
+              f"{gold['trigger']!r} → {gold['answer']!r}).")
+    return strip, gate, pd.DataFrame(rows, columns=cols), status
+
+
+def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure, pd.DataFrame, str]:
+    cols = ["position", "token", "class", "rows hit", "conv from write sites"]
+    try:
+        rep = _audit(state, user_id, text)
+    except USER_ERRORS as exc:
+        return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
+    fig, caption = change_heatmap(rep)
+    s = rep["summary"]
+    verdict = (
+        f"**Untouched positions are bit-exact: {'YES' if s['untouched_bit_exact'] else 'NO'}.** "
+        f"{s['values_compared']:,} values compared ({s['bytes_compared']:,} bytes, {s['pairs_compared']:,} "
+        f"(hook, position) pairs over {s['hooks_compared']} hooks) at {s['positions']['untouched']} untouched "
+        f"positions; {s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream."
+    )
+    if not s["untouched_bit_exact"]:
+        verdict += f" {rep['proof']['mismatch_count']} pairs differ: the overlay leaks."
+    rows = [[p["index"], p["token"], p["class"], p["rows_hit"], ", ".join(map(str, p["conv_from_write_sites"]))]
+            for p in rep["positions"]]
+    return fig, pd.DataFrame(rows, columns=cols), verdict + "\n\n" + caption + "\n\n" + rep["rules"]["classes"]
+
+
+# ---------------------------------------------------------------- tab 5: wrong layer
+def wrong_layer(state: WorkbenchState, user_id: str, n_facts: float = 6,
+                progress: Any = None) -> tuple[go.Figure, pd.DataFrame, str]:
+    cols = ["setting", "layer", "recall top-1", "recall top-5"]
+    try:
+        mem = _user(state, user_id)
+        specs = specs_of(mem, max(1, int(n_facts or 6)))
+        strategy = dominant_strategy(mem)
+        settings = WriteSettings()
+        layers = layer_contrast(state.lm, specs, strategy, settings, progress=_progress(progress, "layers"))
+        address = address_contrast(state.lm, specs, strategy, settings, progress=_progress(progress, "address"))
+    except USER_ERRORS as exc:
+        return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
+    rep = {"contrasts": {**layers, "wrong_address": address["wrong_address"], "facts_used": len(specs),
+                         "strategy": strategy}}
+    fig, caption = layer_recall(rep) or (empty_figure(""), "")
+    rows = [
+        ["no edit", "-", layers["no_edit"]["recall_top1"], layers["no_edit"]["recall_top5"]],
+        ["right layer", layers["right_layer"]["layer"], layers["right_layer"]["recall_top1"],
+         layers["right_layer"]["recall_top5"]],
+        ["wrong layer", layers["wrong_layer"]["layer"], layers["wrong_layer"]["recall_top1"],
+         layers["wrong_layer"]["recall_top5"]],
+        ["wrong address", layers["right_layer"]["layer"], address["wrong_address"]["recall_top1"],
+         address["wrong_address"]["recall_top5"]],
+    ]
+    return fig, pd.DataFrame(rows, columns=cols), caption
+
+
+# ---------------------------------------------------------------- tab 6: LoRA contamination
+def lora_contamination(state: WorkbenchState, user_id: str, text: str,
+                       progress: Any = None) -> tuple[go.Figure, pd.DataFrame, str]:
+    cols = ["method", "bytes", "recall top-1", "untouched (hook, position) values changed",
+            "held-out text values changed", "held-out loss change (nats/token)"]
+    try:
+        mem = _user(state, user_id)
+        rep = run_audit(state.lm, mem, text or "", {"kind": "store", "path": str(state.store.path),
+                                                     "user": mem.user_id})
+        untouched = [p["index"] for p in rep["positions"] if p["class"] == "untouched"]
+        from engram_probe.audit.contrasts import fact_recall
+        from engram_probe.memory.overlay import MemoryOverlay
+
+        ranks = fact_recall(state.lm, mem.facts, MemoryOverlay([mem]))
+        target = sum(r == 1 for r in ranks) / len(ranks)
+        t0 = time.perf_counter()
+        lora, cached = state.lora_for(mem, target, LoraSettings(), _progress(progress, "LoRA"))
+        part, _ = lora_contrast(state.lm, mem, rep["probe"]["token_ids"], untouched,
+                                heldout_texts(4, 12345), lora=lora)
+    except USER_ERRORS as exc:
+        return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
+    rep["contrasts"] = {**part, "facts_used": len(mem.facts)}
+    fig, caption = lora_vs_engram(rep) or (empty_figure(""), "")
+    held = part["heldout_loss"]
+    rows = [
+        ["Engram rows", part["engram"]["bytes"], part["engram"]["recall_top1"],
+         part["engram"]["untouched_changed_fraction"], part["engram"].get("heldout_changed_fraction"),
+         held["engram_delta"]],
+        [f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)", part["lora"]["bytes"],
+         part["lora"]["recall_top1"], part["lora"]["untouched_changed_fraction"],
+         part["lora"].get("heldout_changed_fraction"), held["lora_delta"]],
+    ]
+    note = (f"LoRA {'reused from cache' if cached else 'trained now'} "
+            f"({time.perf_counter() - t0:.1f} s for this view). " + part["excluded_hooks_rule"])
+    return fig, pd.DataFrame(rows, columns=cols), caption + "\n\n" + note
+
+
+# ---------------------------------------------------------------- tab 7: export and verify
+def export_report(state: WorkbenchState, user_id: str, text: str, contrast: bool,
+                  progress: Any = None) -> tuple[list[str] | None, str]:
+    try:
+        mem = _user(state, user_id)
+        source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
+        body = run_audit(state.lm, mem, text or "", source, AuditOptions(contrast=bool(contrast)),
+                         progress=_progress(progress, "contrasts") if contrast else None)
+        doc = finalize(body)
+        stem = state.workdir / "reports" / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
+        json_path = save_report(doc, stem.with_suffix(".json"))
+        html_path = write_html(doc, stem.with_suffix(".html"))
+        files = [str(json_path), str(html_path)]
+        pdf_note = ""
+        try:
+            files.append(str(html_to_pdf(html_path, stem.with_suffix(".pdf"))))
+        except PdfError as exc:
+            pdf_note = f" (PDF skipped: {exc})"
+    except USER_ERRORS as exc:
+        return None, warn(exc)
+    return files, (f"Report `{doc['digests']['report'][:16]}…` written: JSON, HTML" + (", PDF" if not pdf_note else "")
+                   + pdf_note + ". Untouched positions bit-exact: "
+                   + ("yes" if doc["summary"]["untouched_bit_exact"] else "NO") + ".")
+
+
+def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame]:
+    cols = ["check", "ok", "detail"]
+    path = upload if isinstance(upload, str) else getattr(upload, "name", None)
+    if not path:
+        return WARN + "upload a JSON report first", pd.DataFrame(columns=cols)
+    try:
+        json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return WARN + f"that file is not a JSON report ({exc.__class__.__name__}: {exc})", pd.DataFrame(columns=cols)
+    try:
+        result = verify_report(path, state.lm.path)
+    except USER_ERRORS as exc:
+        return warn(exc), pd.DataFrame(columns=cols)
+    rows = [[c["check"], "✔" if c["ok"] else "✘", c["detail"]] for c in result["checks"]]
+    verdict = ("**VERIFIED** — every digest matches and re-running the audit reproduced every claim."
+               if result["ok"] else
+               "**NOT VERIFIED** — " + "; ".join(c["detail"] for c in result["checks"] if not c["ok"]))
+    return verdict, pd.DataFrame(rows, columns=cols)

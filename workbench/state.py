@@ -1,0 +1,90 @@
+"""Workbench state: the loaded model, the store, demo users, and the per-user LoRA cache."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engram_probe.api import open_store, specs_from_user_record, write_facts
+from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
+from engram_probe.checkpoint import LoadedModel, load_checkpoint, weights_digest
+from engram_probe.data.synthetic_users import generate_users
+from engram_probe.memory.store import MemoryStore
+from engram_probe.memory.user_memory import UserMemory
+from engram_probe.memory.writing import Progress, WriteSettings
+
+DEMO_USERS = 3
+DEMO_FACTS = 6
+
+
+@dataclass
+class WorkbenchState:
+    lm: LoadedModel
+    store: MemoryStore
+    workdir: Path
+    demo_probes: dict[str, str] = field(default_factory=dict)
+    _lora: dict[tuple[str, str, str], LoraResult] = field(default_factory=dict)
+    _lora_locks: dict[tuple[str, str, str], threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base_digest_now(self) -> str:
+        """Recomputed from the live weights (not the digest recorded at load)."""
+        return weights_digest(self.lm.model)
+
+    def memory(self, user_id: str) -> UserMemory:
+        return self.store.load(user_id)
+
+    def lora_for(self, memory: UserMemory, target: float, settings: LoraSettings,
+                 progress: Progress | None = None) -> tuple[LoraResult, bool]:
+        """The per-user LoRA for this exact fact set, trained once and cached; (result, was_cached)."""
+        key = (memory.user_id, memory.digest(), repr(settings))
+        with self._guard:
+            lock = self._lora_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._lora:
+                return self._lora[key], True
+            prompts = [self.lm.tokenizer.encode(t) for f in memory.facts for t in f.triggers]
+            golds = [f.gold_token_id for f in memory.facts for _ in f.triggers]
+            res = train_user_lora(self.lm.model, prompts, golds, self.lm.tokenizer.bos_id, target, settings, progress)
+            self._lora[key] = res
+            return res, False
+
+
+def demo_probe(user: dict[str, Any]) -> str:
+    from engram_probe.data.synthetic_users import fact_prompt
+
+    prompt, answer = fact_prompt(user["facts"][0])
+    return f"We met at the station on Monday and talked about the weather. {prompt} {answer}, by the way."
+
+
+def seed_demo_users(lm: LoadedModel, store: MemoryStore, n_users: int = DEMO_USERS, n_facts: int = DEMO_FACTS,
+                    on_user: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Write the first facts of a few generated users (prefix 'd'); return a demo probe per user."""
+    probes = {}
+    settings = WriteSettings()
+    for user in generate_users(n_users, seed=7, prefix="d"):
+        uid = user["uid"]
+        if not store.has_user(uid):
+            specs = specs_from_user_record(user)[:n_facts]
+            write_facts(lm, store, uid, specs, "opt", "late", settings)
+        probes[uid] = demo_probe(user)
+        if on_user:
+            on_user(uid)
+    return probes
+
+
+def make_state(model_dir: str | Path | None = None, workdir: str | Path | None = None,
+               demo: bool = True) -> WorkbenchState:
+    lm = load_checkpoint(model_dir)
+    wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
+    wd.mkdir(parents=True, exist_ok=True)
+    store = open_store(wd / "memory.db", lm)
+    state = WorkbenchState(lm, store, wd)
+    if demo:
+        state.demo_probes = seed_demo_users(lm, store, on_user=lambda u: print(f"[workbench] demo user {u} ready"))
+    return state
