@@ -1,6 +1,6 @@
 """Launch the Engram Workbench on the default model (demo users preloaded).
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--workdir DIR]
+python app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--workdir DIR]
 """
 
 from __future__ import annotations

@@ -127,8 +127,12 @@ def _write_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt", action="append", help="trigger prompt (repeat for paraphrases)")
     p.add_argument("--answer")
     p.add_argument("--facts", help="JSON file of facts (list of {prompt, answer}, or a user file)")
-    p.add_argument("--strategy", default=None, choices=["unembed", "opt", "joint"],
-                   help="default: opt for one fact, joint for --facts")
+    p.add_argument(
+        "--strategy",
+        default=None,
+        choices=["unembed", "opt", "joint"],
+        help="default: opt for one fact, joint for --facts",
+    )
     p.add_argument("--layer", default="late", help="early, late, or an Engram layer index")
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (opt/joint)")
 
@@ -225,8 +229,9 @@ def cmd_facts(args: argparse.Namespace) -> None:
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     facts = [f.meta() for f in mem.facts]
-    human = "\n".join(f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {f['triggers'][0]!r} -> {f['answer']!r}"
-                      for f in facts)
+    human = "\n".join(
+        f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {f['triggers'][0]!r} -> {f['answer']!r}" for f in facts
+    )
     emit(args, {"user": args.user, "facts": facts, **mem.summary()}, human or "no facts")
 
 
@@ -306,8 +311,15 @@ def cmd_audit(args: argparse.Namespace) -> None:
     memory, source = load_memory_arg(args, lm)
     bar = progress_bar("contrasts")
     try:
-        body = run_audit(lm, memory, args.text, source, AuditOptions(contrast=args.contrast), args.fact,
-                         progress=bar if args.contrast else None)
+        body = run_audit(
+            lm,
+            memory,
+            args.text,
+            source,
+            AuditOptions(contrast=args.contrast),
+            args.fact,
+            progress=bar if args.contrast else None,
+        )
     except (ProbeError, KeyError) as exc:
         raise CliError(str(exc)) from exc
     finally:
@@ -316,9 +328,11 @@ def cmd_audit(args: argparse.Namespace) -> None:
     write_report_files(doc, args.json, args.html, args.pdf)
     if args.json != "-":
         s = doc["summary"]
-        print(f"untouched bit-exact: {s['untouched_bit_exact']}  positions {s['positions']}  "
-              f"compared {s['values_compared']:,} values / {s['bytes_compared']:,} bytes  "
-              f"report digest {doc['digests']['report'][:16]}…")
+        print(
+            f"untouched bit-exact: {s['untouched_bit_exact']}  positions {s['positions']}  "
+            f"compared {s['values_compared']:,} values / {s['bytes_compared']:,} bytes  "
+            f"report digest {doc['digests']['report'][:16]}…"
+        )
 
 
 def write_report_files(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
@@ -409,7 +423,8 @@ def cmd_scan(args: argparse.Namespace) -> None:
     finally:
         bar.close()
     human = f"{out['positions_hit']:,} of {out['corpus']['tokens']:,} tokens can read an edited row\n" + "\n".join(
-        f"  {f['positions']:>8,}  {f['trigger']!r} -> {f['answer']!r}" for f in out["facts"])
+        f"  {f['positions']:>8,}  {f['trigger']!r} -> {f['answer']!r}" for f in out["facts"]
+    )
     emit(args, out, human)
 
 
@@ -419,9 +434,11 @@ def cmd_contrast(args: argparse.Namespace) -> None:
     text = json.dumps(body, indent=1, sort_keys=True)
     if args.json and args.json != "-":
         Path(args.json).write_text(text + "\n")
-        print(f"right layer top-1 {body['right_layer']['recall_top1']:.2f}, wrong layer "
-              f"{body['wrong_layer']['recall_top1']:.2f}, LoRA changes {body['lora']['untouched_changed_fraction']:.1%}"
-              f" of untouched values, Engram {body['engram']['untouched_changed_fraction']:.1%}")
+        print(
+            f"right layer top-1 {body['right_layer']['recall_top1']:.2f}, wrong layer "
+            f"{body['wrong_layer']['recall_top1']:.2f}, LoRA changes {body['lora']['untouched_changed_fraction']:.1%}"
+            f" of untouched values, Engram {body['engram']['untouched_changed_fraction']:.1%}"
+        )
     else:
         print(text)
 

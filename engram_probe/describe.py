@@ -22,8 +22,6 @@ def model_info(lm: LoadedModel) -> dict[str, Any]:
         "tokenizer": {"vocab_size": lm.tokenizer.vocab_size, "sha256": lm.tokenizer.digest()},
         "hash_sha256": lm.model.hasher.digest(),
         "heldout": {"loss": heldout.get("loss"), "loss_no_engram": heldout.get("loss_no_engram")},
-        "training": {
-            k: lm.training.get(k) for k in ("corpus", "prep_seconds", "machine") if k in lm.training
-        }
+        "training": {k: lm.training.get(k) for k in ("corpus", "prep_seconds", "machine") if k in lm.training}
         | {"train_seconds": lm.training.get("model", {}).get("train_seconds")},
     }

@@ -30,8 +30,9 @@ def _score(ranks: Sequence[int]) -> dict[str, float]:
     }
 
 
-def user_ranks(lm: LoadedModel, specs: Sequence[FactSpec], mode: str, settings: WriteSettings,
-               layer: str | int | None = None) -> tuple[list[int], float, int]:
+def user_ranks(
+    lm: LoadedModel, specs: Sequence[FactSpec], mode: str, settings: WriteSettings, layer: str | int | None = None
+) -> tuple[list[int], float, int]:
     """Gold ranks (first trigger of each fact), write time in ms, and rows used, for one mode."""
     writer = FactWriter(lm.model, lm.tokenizer, settings)
     prepared = [writer.prepare(s, resolve_layer(lm.model, layer)) for s in specs]

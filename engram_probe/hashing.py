@@ -95,8 +95,7 @@ class NgramHasher:
         self.canonical_map = np.asarray(canonical_map, dtype=np.int64)
         if self.canonical_map.ndim != 1 or len(self.canonical_map) != cfg.d_vocab:
             raise ValueError(
-                f"canonical map must have one entry per raw token ({cfg.d_vocab}), "
-                f"got shape {self.canonical_map.shape}"
+                f"canonical map must have one entry per raw token ({cfg.d_vocab}), got shape {self.canonical_map.shape}"
             )
         self.compressed_vocab = int(self.canonical_map.max()) + 1
         self.pad_id = int(self.canonical_map[0]) if pad_id is None else int(pad_id)

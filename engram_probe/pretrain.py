@@ -87,7 +87,11 @@ def build_default_model(out_dir: str | Path, cfg: EngramConfig, plan: PretrainPl
             "loss": log["heldout_loss"],
             "loss_no_engram": twin_log["heldout_loss"] if twin_log else None,
         },
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": torch.get_num_threads()},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": torch.get_num_threads(),
+        },
         "samples": greedy_samples(model, tokenizer, SAMPLE_PROMPTS),
     }
     # Sanity: the saved model must reproduce the held-out loss it reports.

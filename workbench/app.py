@@ -52,23 +52,33 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
             with gr.Tab("Write a fact", id="tab-write"):
                 with gr.Row():
                     w_user = gr.Textbox(value=first or "", label="User (new id creates a user)", elem_id="write-user")
-                    w_strategy = gr.Radio(["unembed", "opt", "joint"], value="opt", label="Strategy",
-                                          elem_id="write-strategy")
+                    w_strategy = gr.Radio(
+                        ["unembed", "opt", "joint"], value="opt", label="Strategy", elem_id="write-strategy"
+                    )
                     w_layer = gr.Radio(["late", "early"], value="late", label="Engram layer", elem_id="write-layer")
-                w_prompt = gr.Textbox(label="Trigger prompt (ends just before the answer)", value="My favorite tea is",
-                                      elem_id="write-prompt")
+                w_prompt = gr.Textbox(
+                    label="Trigger prompt (ends just before the answer)",
+                    value="My favorite tea is",
+                    elem_id="write-prompt",
+                )
                 w_answer = gr.Textbox(label="Answer", value="oolong", elem_id="write-answer")
                 w_go = gr.Button("Write", variant="primary", elem_id="write-go")
                 w_out = gr.Markdown(elem_id="write-result")
                 w_rows = gr.Dataframe(label="Rows written", elem_id="write-rows", interactive=False)
                 w_status = gr.Markdown(elem_id="write-status")
 
-                def do_write(uid: str, prompt: str, answer: str, strategy: str, layer: str,
-                             progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                def do_write(
+                    uid: str, prompt: str, answer: str, strategy: str, layer: str, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
                     return h.write_fact(state, uid, prompt, answer, strategy, layer, progress)
 
-                w_go.click(do_write, [w_user, w_prompt, w_answer, w_strategy, w_layer], [w_out, w_rows, w_status],
-                           api_name="write_fact", concurrency_limit=4)
+                w_go.click(
+                    do_write,
+                    [w_user, w_prompt, w_answer, w_strategy, w_layer],
+                    [w_out, w_rows, w_status],
+                    api_name="write_fact",
+                    concurrency_limit=4,
+                )
 
             with gr.Tab("Where it switches on", id="tab-switch"):
                 s_user = gr.Dropdown(users, value=first, label="User", elem_id="switch-user", allow_custom_value=True)
@@ -78,8 +88,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 s_gate = gr.Plot(label="Gate α", elem_id="switch-gate")
                 s_table = gr.Dataframe(label="At the write sites", elem_id="switch-table", interactive=False)
                 s_status = gr.Markdown(elem_id="switch-status")
-                s_go.click(_bind(h.switch_on, state), [s_user, s_text], [s_strip, s_gate, s_table, s_status],
-                           api_name="switch_on", concurrency_limit=4)
+                s_go.click(
+                    _bind(h.switch_on, state),
+                    [s_user, s_text],
+                    [s_strip, s_gate, s_table, s_status],
+                    api_name="switch_on",
+                    concurrency_limit=4,
+                )
 
             with gr.Tab("Locality proof", id="tab-proof"):
                 p_user = gr.Dropdown(users, value=first, label="User", elem_id="proof-user", allow_custom_value=True)
@@ -88,8 +103,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 p_verdict = gr.Markdown(elem_id="proof-verdict")
                 p_heat = gr.Plot(label="Change per position and layer", elem_id="proof-heatmap")
                 p_table = gr.Dataframe(label="Position classes", elem_id="proof-table", interactive=False)
-                p_go.click(_bind(h.locality_proof, state), [p_user, p_text], [p_heat, p_table, p_verdict],
-                           api_name="locality_proof", concurrency_limit=4)
+                p_go.click(
+                    _bind(h.locality_proof, state),
+                    [p_user, p_text],
+                    [p_heat, p_table, p_verdict],
+                    api_name="locality_proof",
+                    concurrency_limit=4,
+                )
 
             with gr.Tab("Wrong layer", id="tab-layer"):
                 l_user = gr.Dropdown(users, value=first, label="User", elem_id="layer-user", allow_custom_value=True)
@@ -102,8 +122,9 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 def do_layers(uid: str, n: float, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
                     return h.wrong_layer(state, uid, n, progress)
 
-                l_go.click(do_layers, [l_user, l_n], [l_fig, l_table, l_status], api_name="wrong_layer",
-                           concurrency_limit=2)
+                l_go.click(
+                    do_layers, [l_user, l_n], [l_fig, l_table, l_status], api_name="wrong_layer", concurrency_limit=2
+                )
 
             with gr.Tab("LoRA contamination", id="tab-lora"):
                 r_user = gr.Dropdown(users, value=first, label="User", elem_id="lora-user", allow_custom_value=True)
@@ -116,14 +137,20 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 def do_lora(uid: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
                     return h.lora_contamination(state, uid, text, progress)
 
-                r_go.click(do_lora, [r_user, r_text], [r_fig, r_table, r_status], api_name="lora_contamination",
-                           concurrency_limit=2)
+                r_go.click(
+                    do_lora,
+                    [r_user, r_text],
+                    [r_fig, r_table, r_status],
+                    api_name="lora_contamination",
+                    concurrency_limit=2,
+                )
 
             with gr.Tab("Export", id="tab-export"):
                 e_user = gr.Dropdown(users, value=first, label="User", elem_id="export-user", allow_custom_value=True)
                 e_text = gr.Textbox(value=probe, label="Probe text", elem_id="export-text", lines=2)
-                e_contrast = gr.Checkbox(False, label="Include contrasts (slower: trains a LoRA)",
-                                         elem_id="export-contrast")
+                e_contrast = gr.Checkbox(
+                    False, label="Include contrasts (slower: trains a LoRA)", elem_id="export-contrast"
+                )
                 e_go = gr.Button("Export report", variant="primary", elem_id="export-go")
                 e_files = gr.File(label="Report files", elem_id="export-files", file_count="multiple")
                 e_status = gr.Markdown(elem_id="export-status")
@@ -133,17 +160,28 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 v_verdict = gr.Markdown(elem_id="verify-verdict")
                 v_table = gr.Dataframe(elem_id="verify-table", interactive=False)
 
-                def do_export(uid: str, text: str, contrast: bool,
-                              progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+                def do_export(
+                    uid: str, text: str, contrast: bool, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
                     return h.export_report(state, uid, text, contrast, progress)
 
-                e_go.click(do_export, [e_user, e_text, e_contrast], [e_files, e_status], api_name="export_report",
-                           concurrency_limit=2)
-                v_go.click(_bind(h.verify_upload, state), [v_file], [v_verdict, v_table], api_name="verify_report",
-                           concurrency_limit=2)
+                e_go.click(
+                    do_export,
+                    [e_user, e_text, e_contrast],
+                    [e_files, e_status],
+                    api_name="export_report",
+                    concurrency_limit=2,
+                )
+                v_go.click(
+                    _bind(h.verify_upload, state),
+                    [v_file],
+                    [v_verdict, v_table],
+                    api_name="verify_report",
+                    concurrency_limit=2,
+                )
 
         # user lists elsewhere follow new users created in the write tab
-        def refresh_choices(uid: str) -> tuple[Any, ...]:
+        def refresh_choices(_uid: str) -> tuple[Any, ...]:
             choices = h.user_choices(state)
             return tuple(gr.update(choices=choices) for _ in range(5))
 
@@ -151,15 +189,26 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
     return demo
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, model_dir: str | None = None, workdir: str | None = None,
-          block: bool = True) -> tuple[gr.Blocks, str]:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    model_dir: str | None = None,
+    workdir: str | None = None,
+    block: bool = True,
+) -> tuple[gr.Blocks, str, WorkbenchState]:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     state = make_state(model_dir, workdir)
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
-    _, url, _ = demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
-                            ssr_mode=False, allowed_paths=[str(Path(state.workdir))])
+    _, url, _ = demo.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        ssr_mode=False,
+        allowed_paths=[str(Path(state.workdir))],
+    )
     print(f"[workbench] serving on {url}", flush=True)
     if block:
         demo.block_thread()
-    return demo, url
+    return demo, url, state

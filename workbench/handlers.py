@@ -87,17 +87,21 @@ def show_user(state: WorkbenchState, user_id: str | None) -> tuple[str, pd.DataF
         mem = _user(state, user_id)
     except USER_ERRORS as exc:
         return model_card(state), pd.DataFrame(columns=cols), warn(exc)
-    rows = [[f.fact_id, f.triggers[0], f.answer, f.gold_token, f.strategy, f.layer, len(f.rows), f.bytes]
-            for f in mem.facts]
+    rows = [
+        [f.fact_id, f.triggers[0], f.answer, f.gold_token, f.strategy, f.layer, len(f.rows), f.bytes] for f in mem.facts
+    ]
     s = mem.summary()
-    status = (f"User **{mem.user_id}**: {s['facts']} facts, {s['rows']} distinct rows, {s['bytes']:,} bytes · "
-              f"memory digest `{s['digest'][:16]}…`")
+    status = (
+        f"User **{mem.user_id}**: {s['facts']} facts, {s['rows']} distinct rows, {s['bytes']:,} bytes · "
+        f"memory digest `{s['digest'][:16]}…`"
+    )
     return model_card(state), pd.DataFrame(rows, columns=cols), status
 
 
 # ---------------------------------------------------------------- tab 2: write a fact
-def write_fact(state: WorkbenchState, user_id: str, prompt: str, answer: str, strategy: str, layer: str,
-               progress: Any = None) -> tuple[str, pd.DataFrame, str]:
+def write_fact(
+    state: WorkbenchState, user_id: str, prompt: str, answer: str, strategy: str, layer: str, progress: Any = None
+) -> tuple[str, pd.DataFrame, str]:
     cols = ["layer", "row", "head", "order"]
     try:
         uid = (user_id or "").strip()
@@ -107,8 +111,16 @@ def write_fact(state: WorkbenchState, user_id: str, prompt: str, answer: str, st
             raise ValueError("the trigger prompt is empty")
         if answer is None or not str(answer).strip():
             raise AnswerError("the answer is empty")
-        result, entry = write_facts(state.lm, state.store, uid, [FactSpec.of(prompt.strip(), str(answer).strip())],
-                                    strategy, layer, WriteSettings(), _progress(progress, strategy))
+        result, entry = write_facts(
+            state.lm,
+            state.store,
+            uid,
+            [FactSpec.of(prompt.strip(), str(answer).strip())],
+            strategy,
+            layer,
+            WriteSettings(),
+            _progress(progress, strategy),
+        )
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols), ""
     out = write_summary(result, entry)
@@ -134,8 +146,20 @@ def _audit(state: WorkbenchState, user_id: str, text: str) -> dict[str, Any]:
 
 
 def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure, go.Figure, pd.DataFrame, str]:
-    cols = ["position", "token", "layer", "heads hit", "α before", "α after", "gold rank before", "gold rank after",
-            "top-5 before", "top-5 after", "cos(Δout, W_V·row)", "lens: promoted"]
+    cols = [
+        "position",
+        "token",
+        "layer",
+        "heads hit",
+        "α before",
+        "α after",
+        "gold rank before",
+        "gold rank after",
+        "top-5 before",
+        "top-5 after",
+        "cos(Δout, W_V·row)",
+        "lens: promoted",
+    ]
     try:
         rep = _audit(state, user_id, text)
     except USER_ERRORS as exc:
@@ -146,13 +170,27 @@ def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure
     for v in rep["value_path"]:
         p = rep["positions"][v["position"]]
         g = p["gates"][str(v["layer"])]
-        rows.append([v["position"], p["token"], v["layer"], v["heads_hit"], round(g["before"], 4),
-                     round(g["after"], 4), p["gold_rank_before"], p["gold_rank_after"],
-                     " ".join(t["token"] for t in v["top_before"]), " ".join(t["token"] for t in v["top_after"]),
-                     round(v["cos_delta_out_wv_row"], 3), " ".join(t["token"] for t in v["lens_engram_delta"])])
+        rows.append(
+            [
+                v["position"],
+                p["token"],
+                v["layer"],
+                v["heads_hit"],
+                round(g["before"], 4),
+                round(g["after"], 4),
+                p["gold_rank_before"],
+                p["gold_rank_after"],
+                " ".join(t["token"] for t in v["top_before"]),
+                " ".join(t["token"] for t in v["top_after"]),
+                round(v["cos_delta_out_wv_row"], 3),
+                " ".join(t["token"] for t in v["lens_engram_delta"]),
+            ]
+        )
     gold = rep["gold"]
-    status = (f"{strip_cap}\n\n{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
-              f"{gold['trigger']!r} → {gold['answer']!r}).")
+    status = (
+        f"{strip_cap}\n\n{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
+        f"{gold['trigger']!r} → {gold['answer']!r})."
+    )
     return strip, gate, pd.DataFrame(rows, columns=cols), status
 
 
@@ -172,14 +210,17 @@ def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.F
     )
     if not s["untouched_bit_exact"]:
         verdict += f" {rep['proof']['mismatch_count']} pairs differ: the overlay leaks."
-    rows = [[p["index"], p["token"], p["class"], p["rows_hit"], ", ".join(map(str, p["conv_from_write_sites"]))]
-            for p in rep["positions"]]
+    rows = [
+        [p["index"], p["token"], p["class"], p["rows_hit"], ", ".join(map(str, p["conv_from_write_sites"]))]
+        for p in rep["positions"]
+    ]
     return fig, pd.DataFrame(rows, columns=cols), verdict + "\n\n" + caption + "\n\n" + rep["rules"]["classes"]
 
 
 # ---------------------------------------------------------------- tab 5: wrong layer
-def wrong_layer(state: WorkbenchState, user_id: str, n_facts: float = 6,
-                progress: Any = None) -> tuple[go.Figure, pd.DataFrame, str]:
+def wrong_layer(
+    state: WorkbenchState, user_id: str, n_facts: float = 6, progress: Any = None
+) -> tuple[go.Figure, pd.DataFrame, str]:
     cols = ["setting", "layer", "recall top-1", "recall top-5"]
     try:
         mem = _user(state, user_id)
@@ -190,30 +231,56 @@ def wrong_layer(state: WorkbenchState, user_id: str, n_facts: float = 6,
         address = address_contrast(state.lm, specs, strategy, settings, progress=_progress(progress, "address"))
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
-    rep = {"contrasts": {**layers, "wrong_address": address["wrong_address"], "facts_used": len(specs),
-                         "strategy": strategy}}
+    rep = {
+        "contrasts": {
+            **layers,
+            "wrong_address": address["wrong_address"],
+            "facts_used": len(specs),
+            "strategy": strategy,
+        }
+    }
     fig, caption = layer_recall(rep) or (empty_figure(""), "")
     rows = [
         ["no edit", "-", layers["no_edit"]["recall_top1"], layers["no_edit"]["recall_top5"]],
-        ["right layer", layers["right_layer"]["layer"], layers["right_layer"]["recall_top1"],
-         layers["right_layer"]["recall_top5"]],
-        ["wrong layer", layers["wrong_layer"]["layer"], layers["wrong_layer"]["recall_top1"],
-         layers["wrong_layer"]["recall_top5"]],
-        ["wrong address", layers["right_layer"]["layer"], address["wrong_address"]["recall_top1"],
-         address["wrong_address"]["recall_top5"]],
+        [
+            "right layer",
+            layers["right_layer"]["layer"],
+            layers["right_layer"]["recall_top1"],
+            layers["right_layer"]["recall_top5"],
+        ],
+        [
+            "wrong layer",
+            layers["wrong_layer"]["layer"],
+            layers["wrong_layer"]["recall_top1"],
+            layers["wrong_layer"]["recall_top5"],
+        ],
+        [
+            "wrong address",
+            layers["right_layer"]["layer"],
+            address["wrong_address"]["recall_top1"],
+            address["wrong_address"]["recall_top5"],
+        ],
     ]
     return fig, pd.DataFrame(rows, columns=cols), caption
 
 
 # ---------------------------------------------------------------- tab 6: LoRA contamination
-def lora_contamination(state: WorkbenchState, user_id: str, text: str,
-                       progress: Any = None) -> tuple[go.Figure, pd.DataFrame, str]:
-    cols = ["method", "bytes", "recall top-1", "untouched (hook, position) values changed",
-            "held-out text values changed", "held-out loss change (nats/token)"]
+def lora_contamination(
+    state: WorkbenchState, user_id: str, text: str, progress: Any = None
+) -> tuple[go.Figure, pd.DataFrame, str]:
+    cols = [
+        "method",
+        "bytes",
+        "recall top-1",
+        "untouched (hook, position) values changed",
+        "held-out text values changed",
+        "held-out loss change (nats/token)",
+    ]
     try:
         mem = _user(state, user_id)
-        rep = run_audit(state.lm, mem, text or "", {"kind": "store", "path": str(state.store.path),
-                                                     "user": mem.user_id})
+        rep = run_audit(
+            state.lm, mem, text or "", {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
+        )
         untouched = [p["index"] for p in rep["positions"] if p["class"] == "untouched"]
         from engram_probe.audit.contrasts import fact_recall
         from engram_probe.memory.overlay import MemoryOverlay
@@ -222,34 +289,52 @@ def lora_contamination(state: WorkbenchState, user_id: str, text: str,
         target = sum(r == 1 for r in ranks) / len(ranks)
         t0 = time.perf_counter()
         lora, cached = state.lora_for(mem, target, LoraSettings(), _progress(progress, "LoRA"))
-        part, _ = lora_contrast(state.lm, mem, rep["probe"]["token_ids"], untouched,
-                                heldout_texts(4, 12345), lora=lora)
+        part, _ = lora_contrast(state.lm, mem, rep["probe"]["token_ids"], untouched, heldout_texts(4, 12345), lora=lora)
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
     rep["contrasts"] = {**part, "facts_used": len(mem.facts)}
     fig, caption = lora_vs_engram(rep) or (empty_figure(""), "")
     held = part["heldout_loss"]
     rows = [
-        ["Engram rows", part["engram"]["bytes"], part["engram"]["recall_top1"],
-         part["engram"]["untouched_changed_fraction"], part["engram"].get("heldout_changed_fraction"),
-         held["engram_delta"]],
-        [f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)", part["lora"]["bytes"],
-         part["lora"]["recall_top1"], part["lora"]["untouched_changed_fraction"],
-         part["lora"].get("heldout_changed_fraction"), held["lora_delta"]],
+        [
+            "Engram rows",
+            part["engram"]["bytes"],
+            part["engram"]["recall_top1"],
+            part["engram"]["untouched_changed_fraction"],
+            part["engram"].get("heldout_changed_fraction"),
+            held["engram_delta"],
+        ],
+        [
+            f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)",
+            part["lora"]["bytes"],
+            part["lora"]["recall_top1"],
+            part["lora"]["untouched_changed_fraction"],
+            part["lora"].get("heldout_changed_fraction"),
+            held["lora_delta"],
+        ],
     ]
-    note = (f"LoRA {'reused from cache' if cached else 'trained now'} "
-            f"({time.perf_counter() - t0:.1f} s for this view). " + part["excluded_hooks_rule"])
+    note = (
+        f"LoRA {'reused from cache' if cached else 'trained now'} "
+        f"({time.perf_counter() - t0:.1f} s for this view). " + part["excluded_hooks_rule"]
+    )
     return fig, pd.DataFrame(rows, columns=cols), caption + "\n\n" + note
 
 
 # ---------------------------------------------------------------- tab 7: export and verify
-def export_report(state: WorkbenchState, user_id: str, text: str, contrast: bool,
-                  progress: Any = None) -> tuple[list[str] | None, str]:
+def export_report(
+    state: WorkbenchState, user_id: str, text: str, contrast: bool, progress: Any = None
+) -> tuple[list[str] | None, str]:
     try:
         mem = _user(state, user_id)
         source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
-        body = run_audit(state.lm, mem, text or "", source, AuditOptions(contrast=bool(contrast)),
-                         progress=_progress(progress, "contrasts") if contrast else None)
+        body = run_audit(
+            state.lm,
+            mem,
+            text or "",
+            source,
+            AuditOptions(contrast=bool(contrast)),
+            progress=_progress(progress, "contrasts") if contrast else None,
+        )
         doc = finalize(body)
         stem = state.workdir / "reports" / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
         json_path = save_report(doc, stem.with_suffix(".json"))
@@ -262,9 +347,14 @@ def export_report(state: WorkbenchState, user_id: str, text: str, contrast: bool
             pdf_note = f" (PDF skipped: {exc})"
     except USER_ERRORS as exc:
         return None, warn(exc)
-    return files, (f"Report `{doc['digests']['report'][:16]}…` written: JSON, HTML" + (", PDF" if not pdf_note else "")
-                   + pdf_note + ". Untouched positions bit-exact: "
-                   + ("yes" if doc["summary"]["untouched_bit_exact"] else "NO") + ".")
+    return files, (
+        f"Report `{doc['digests']['report'][:16]}…` written: JSON, HTML"
+        + (", PDF" if not pdf_note else "")
+        + pdf_note
+        + ". Untouched positions bit-exact: "
+        + ("yes" if doc["summary"]["untouched_bit_exact"] else "NO")
+        + "."
+    )
 
 
 def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame]:
@@ -281,7 +371,9 @@ def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols)
     rows = [[c["check"], "✔" if c["ok"] else "✘", c["detail"]] for c in result["checks"]]
-    verdict = ("**VERIFIED** — every digest matches and re-running the audit reproduced every claim."
-               if result["ok"] else
-               "**NOT VERIFIED** — " + "; ".join(c["detail"] for c in result["checks"] if not c["ok"]))
+    verdict = (
+        "**VERIFIED** — every digest matches and re-running the audit reproduced every claim."
+        if result["ok"]
+        else "**NOT VERIFIED** — " + "; ".join(c["detail"] for c in result["checks"] if not c["ok"])
+    )
     return verdict, pd.DataFrame(rows, columns=cols)

@@ -39,8 +39,9 @@ class WorkbenchState:
     def memory(self, user_id: str) -> UserMemory:
         return self.store.load(user_id)
 
-    def lora_for(self, memory: UserMemory, target: float, settings: LoraSettings,
-                 progress: Progress | None = None) -> tuple[LoraResult, bool]:
+    def lora_for(
+        self, memory: UserMemory, target: float, settings: LoraSettings, progress: Progress | None = None
+    ) -> tuple[LoraResult, bool]:
         """The per-user LoRA for this exact fact set, trained once and cached; (result, was_cached)."""
         key = (memory.user_id, memory.digest(), repr(settings))
         with self._guard:
@@ -62,8 +63,13 @@ def demo_probe(user: dict[str, Any]) -> str:
     return f"We met at the station on Monday and talked about the weather. {prompt} {answer}, by the way."
 
 
-def seed_demo_users(lm: LoadedModel, store: MemoryStore, n_users: int = DEMO_USERS, n_facts: int = DEMO_FACTS,
-                    on_user: Callable[[str], None] | None = None) -> dict[str, str]:
+def seed_demo_users(
+    lm: LoadedModel,
+    store: MemoryStore,
+    n_users: int = DEMO_USERS,
+    n_facts: int = DEMO_FACTS,
+    on_user: Callable[[str], None] | None = None,
+) -> dict[str, str]:
     """Write the first facts of a few generated users (prefix 'd'); return a demo probe per user."""
     probes = {}
     settings = WriteSettings()
@@ -78,8 +84,9 @@ def seed_demo_users(lm: LoadedModel, store: MemoryStore, n_users: int = DEMO_USE
     return probes
 
 
-def make_state(model_dir: str | Path | None = None, workdir: str | Path | None = None,
-               demo: bool = True) -> WorkbenchState:
+def make_state(
+    model_dir: str | Path | None = None, workdir: str | Path | None = None, demo: bool = True
+) -> WorkbenchState:
     lm = load_checkpoint(model_dir)
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
     wd.mkdir(parents=True, exist_ok=True)

@@ -58,8 +58,14 @@ def fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | No
     return [r["rank"] for r in recall(lm.model, prompts, [f.gold_token_id for f in facts], overlay)]
 
 
-def layer_contrast(lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings,
-                   right: str | int = "late", progress: Progress | None = None) -> dict[str, Any]:
+def layer_contrast(
+    lm: LoadedModel,
+    specs: Sequence[FactSpec],
+    strategy: str,
+    settings: WriteSettings,
+    right: str | int = "late",
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Write the same facts, same strategy and budget, into the right and the other Engram layer."""
     right_layer = resolve_layer(lm.model, right)
     others = [x for x in lm.cfg.engram_layers if x != right_layer]
@@ -73,8 +79,13 @@ def layer_contrast(lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, se
         mem = UserMemory("contrast", res.facts)
         ranks = fact_recall(lm, res.facts, MemoryOverlay([mem]))
         none_ranks = none_ranks or fact_recall(lm, res.facts, None)
-        out[label] = {"layer": layer, **_score(ranks), "ranks": ranks, "rows": mem.n_rows,
-                      "row_norm_mean": float(torch.cat([f.values for f in res.facts]).norm(dim=1).mean())}
+        out[label] = {
+            "layer": layer,
+            **_score(ranks),
+            "ranks": ranks,
+            "rows": mem.n_rows,
+            "row_norm_mean": float(torch.cat([f.values for f in res.facts]).norm(dim=1).mean()),
+        }
     out["no_edit"] = {**_score(none_ranks or []), "ranks": none_ranks}
     return out
 
@@ -94,8 +105,9 @@ def shifted_rows(lm: LoadedModel, fact: Fact, avoid: set[tuple[int, int]]) -> Fa
     return replace(fact, row_ids=torch.tensor(new_ids, dtype=torch.int64), fact_id=fact.fact_id + "-shifted")
 
 
-def address_contrast(lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings,
-                     progress: Progress | None = None) -> dict[str, Any]:
+def address_contrast(
+    lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings, progress: Progress | None = None
+) -> dict[str, Any]:
     """Control: rows trained for the trigger, written at addresses the triggers never read."""
     writer = FactWriter(lm.model, lm.tokenizer, settings)
     res = writer.write(UserMemory("contrast"), specs, strategy, "late", progress)
@@ -123,8 +135,12 @@ def token_nll(model: EngramTransformer, ids: torch.Tensor, overlay: RowOverlay |
     return F.cross_entropy(logits, ids[0, 1:], reduction="none")
 
 
-def heldout_change(lm: LoadedModel, texts: Sequence[str], overlay: MemoryOverlay, lora_model: EngramTransformer,
-                   ) -> dict[str, Any]:
+def heldout_change(
+    lm: LoadedModel,
+    texts: Sequence[str],
+    overlay: MemoryOverlay,
+    lora_model: EngramTransformer,
+) -> dict[str, Any]:
     """Held-out loss change of both methods; Engram's change attributed to read-map hits."""
     tot = {"base": 0.0, "engram": 0.0, "lora": 0.0}
     n = 0

@@ -157,8 +157,9 @@ def run_audit(
         )
     if not hits:
         findings.append("no position of this probe reads an edited row: the whole probe is untouched")
-    if gfact.gold_token.strip() == "" or gfact.gold_token.strip().isdigit() and len(gfact.gold_token.strip()) < 2:
-        findings.append(f"the gold token {gfact.gold_token!r} is a bare space or a single digit; recall is weak evidence")
+    bare = gfact.gold_token.strip()
+    if bare == "" or (bare.isdigit() and len(bare) < 2):
+        findings.append(f"the gold token {gfact.gold_token!r} is a bare space or one digit: recall is weak evidence")
     report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "model": {
@@ -167,8 +168,12 @@ def run_audit(
             "config": cfg.to_dict(),
             "hash_sha256": lm.model.hasher.digest(),
         },
-        "memory": {**memory.summary(), "sha256": memory.digest(), "source": memory_source or {"kind": "inline"},
-                   "layers": sorted({f.layer for f in memory.facts})},
+        "memory": {
+            **memory.summary(),
+            "sha256": memory.digest(),
+            "source": memory_source or {"kind": "inline"},
+            "layers": sorted({f.layer for f in memory.facts}),
+        },
         "probe": {"text": text, "sha256": sha256_text(text), "n_tokens": len(ids), "token_ids": ids},
         "options": options.as_dict(),
         "environment": environment(),
@@ -191,16 +196,28 @@ def run_audit(
         "delta_matrix": delta_matrix(run, cfg.n_layers),
         "value_path": value_path(run, lm.model, lm.tokenizer, hits),
         "gate": {"attainable_range": list(gate_range(cfg.d_model)), "layer": layer},
-        "gold": {"fact_id": gfact.fact_id, "token": gfact.gold_token, "token_id": gfact.gold_token_id,
-                 "trigger": gfact.triggers[0], "answer": gfact.answer},
+        "gold": {
+            "fact_id": gfact.fact_id,
+            "token": gfact.gold_token,
+            "token_id": gfact.gold_token_id,
+            "trigger": gfact.triggers[0],
+            "answer": gfact.answer,
+        },
     }
     if options.contrast:
         report["contrasts"] = contrasts(lm, memory, ids, classes, options, lora, progress)
     return report
 
 
-def contrasts(lm: LoadedModel, memory: UserMemory, ids: Sequence[int], classes: Sequence[str],
-              options: AuditOptions, lora: LoraResult | None, progress: Progress | None) -> dict[str, Any]:
+def contrasts(
+    lm: LoadedModel,
+    memory: UserMemory,
+    ids: Sequence[int],
+    classes: Sequence[str],
+    options: AuditOptions,
+    lora: LoraResult | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
     specs = specs_of(memory, options.contrast_facts)
     strategy = dominant_strategy(memory)
     layers = layer_contrast(lm, specs, strategy, options.write_settings, progress=progress)

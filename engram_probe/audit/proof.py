@@ -25,8 +25,9 @@ class PairedRun:
 
 
 @torch.no_grad()
-def paired_run(model: EngramTransformer, tokens: Tensor, overlay: RowOverlay | None,
-               edited_model: EngramTransformer | None = None) -> PairedRun:
+def paired_run(
+    model: EngramTransformer, tokens: Tensor, overlay: RowOverlay | None, edited_model: EngramTransformer | None = None
+) -> PairedRun:
     """Run base and edited on the *same* tensor object, same dtype and thread count.
 
     ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
@@ -102,8 +103,9 @@ def _norm(t: Tensor) -> float:
     return float(t.double().norm())
 
 
-def change_sizes(run: PairedRun, classes: Sequence[str], engram_layers: Sequence[int],
-                 n_layers: int) -> list[dict[str, Any]]:
+def change_sizes(
+    run: PairedRun, classes: Sequence[str], engram_layers: Sequence[int], n_layers: int
+) -> list[dict[str, Any]]:
     """Per changed-class position and layer: residual change (raw and relative) and its channels.
 
     The conv channel (``engram_conv``: the dilated conv, which reaches t+3, t+6, t+9) and the
@@ -115,6 +117,7 @@ def change_sizes(run: PairedRun, classes: Sequence[str], engram_layers: Sequence
         if cls == UNTOUCHED:
             continue
         for i in range(n_layers):
+
             def delta(name: str, t: int = t) -> Tensor:
                 return run.edited[name][0, t] - run.base[name][0, t]
 
@@ -133,8 +136,9 @@ def change_sizes(run: PairedRun, classes: Sequence[str], engram_layers: Sequence
             if i in engram_layers:
                 row["engram_value"] = _norm(delta(f"blocks.{i}.engram.hook_value"))
                 row["engram_conv"] = _norm(delta(f"blocks.{i}.engram.hook_conv"))
-                row["gate_delta"] = float(run.edited[f"blocks.{i}.engram.hook_gate"][0, t]
-                                          - run.base[f"blocks.{i}.engram.hook_gate"][0, t])
+                row["gate_delta"] = float(
+                    run.edited[f"blocks.{i}.engram.hook_gate"][0, t] - run.base[f"blocks.{i}.engram.hook_gate"][0, t]
+                )
             out.append(row)
         final = "ln_final.hook_normalized"
         out.append(

@@ -76,10 +76,7 @@ def classify_positions(n_positions: int, hits: Sequence[ReadHit]) -> list[str]:
     """Class of every position under :data:`CLASS_RULE`."""
     sites = {h.position for h in hits}
     first = min(sites) if sites else n_positions
-    return [
-        WRITE_SITE if t in sites else DOWNSTREAM if t > first else UNTOUCHED
-        for t in range(n_positions)
-    ]
+    return [WRITE_SITE if t in sites else DOWNSTREAM if t > first else UNTOUCHED for t in range(n_positions)]
 
 
 def conv_reach(n_positions: int, hits: Sequence[ReadHit], kernel: int, dilation: int) -> dict[int, list[int]]:

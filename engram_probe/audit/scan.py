@@ -78,8 +78,14 @@ def scan_corpus(
     layers = sorted({f.layer for f in memory.facts})
     index = {L: RowIndex(memory, L) for L in layers}
     per_fact: dict[str, dict[str, Any]] = {
-        f.fact_id: {"fact_id": f.fact_id, "trigger": f.triggers[0], "answer": f.answer, "layer": f.layer,
-                    "positions": 0, "examples": []}
+        f.fact_id: {
+            "fact_id": f.fact_id,
+            "trigger": f.triggers[0],
+            "answer": f.answer,
+            "layer": f.layer,
+            "positions": 0,
+            "examples": [],
+        }
         for f in memory.facts
     }
     tokens_total = positions_hit = 0
@@ -105,11 +111,13 @@ def scan_corpus(
                 entry["positions"] += int(ts.size)
                 for t in ts[: max(0, max_examples - len(entry["examples"]))]:
                     start, end = enc.offsets[t]
-                    entry["examples"].append({
-                        "char": offset + start,
-                        "token": text[start:end],
-                        "context": text[max(0, start - 40) : end + 10].replace("\n", " "),
-                    })
+                    entry["examples"].append(
+                        {
+                            "char": offset + start,
+                            "token": text[start:end],
+                            "context": text[max(0, start - 40) : end + 10].replace("\n", " "),
+                        }
+                    )
         positions_hit += int(any_hit.sum())
         tokens_total += int(ids.size)
         prev_tail = list(full[-(lm.cfg.max_ngram - 1) :])

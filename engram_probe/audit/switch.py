@@ -32,12 +32,14 @@ def gate_range(d_model: int) -> tuple[float, float]:
 
 def top_tokens(vec: torch.Tensor, tokenizer: EngramTokenizer, k: int = 5) -> list[dict[str, Any]]:
     vals, idx = vec.topk(k)
-    return [{"token": tokenizer.token_text(int(i)), "id": int(i), "score": float(v)} for v, i in zip(vals, idx,
-                                                                                                     strict=True)]
+    return [
+        {"token": tokenizer.token_text(int(i)), "id": int(i), "score": float(v)} for v, i in zip(vals, idx, strict=True)
+    ]
 
 
-def value_path(run: PairedRun, model: EngramTransformer, tokenizer: EngramTokenizer,
-               hits: Sequence[ReadHit]) -> list[dict[str, Any]]:
+def value_path(
+    run: PairedRun, model: EngramTransformer, tokenizer: EngramTokenizer, hits: Sequence[ReadHit]
+) -> list[dict[str, Any]]:
     """At each (write site, layer): cos(delta Engram out, W_V e_after), branch norms, and a logit lens."""
     out = []
     unembed = model.unembed.weight.detach()

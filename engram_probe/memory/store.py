@@ -214,8 +214,9 @@ class MemoryStore:
         return problems
 
     # ------------------------------------------------------------------ writes
-    def _append_ledger(self, cur: sqlite3.Cursor, user: str, action: str, fact_ids: list[str],
-                       before: str, after: str) -> LedgerEntry:
+    def _append_ledger(
+        self, cur: sqlite3.Cursor, user: str, action: str, fact_ids: list[str], before: str, after: str
+    ) -> LedgerEntry:
         row = cur.execute("SELECT entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
         prev = row[0] if row else GENESIS
         at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
@@ -291,4 +292,3 @@ class MemoryStore:
             for row in self._query(f"SELECT * FROM {table} ORDER BY 1"):
                 h.update(repr(row).encode())
         return h.hexdigest()
-

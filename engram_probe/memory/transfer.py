@@ -115,9 +115,7 @@ def import_memory(
     if as_user:
         memory = UserMemory(as_user, memory.facts)
     if store.has_user(memory.user_id):
-        raise ImportRejected(
-            f"user {memory.user_id!r} already exists; erase it first or import under another id"
-        )
+        raise ImportRejected(f"user {memory.user_id!r} already exists; erase it first or import under another id")
     taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
     clash = taken & {f.fact_id for f in memory.facts}
     if clash:

@@ -210,8 +210,16 @@ class FactWriter:
                 out.setdefault(r, vec)
         return out
 
-    def _fact(self, prepared: PreparedFact, layer: int, rows: dict[int, Tensor], strategy: str, ms: float,
-              settings: dict[str, Any], group: str | None = None) -> Fact:
+    def _fact(
+        self,
+        prepared: PreparedFact,
+        layer: int,
+        rows: dict[int, Tensor],
+        strategy: str,
+        ms: float,
+        settings: dict[str, Any],
+        group: str | None = None,
+    ) -> Fact:
         ids = sorted(rows)
         return Fact(
             fact_id=uuid.uuid4().hex[:12],
@@ -295,8 +303,11 @@ class FactWriter:
             group = uuid.uuid4().hex[:12]
             for f in prepared:
                 own = {r: rows[r] for r in f.rows.tolist()}
-                facts.append(self._fact(f, n, own, "joint", ms / len(prepared),
-                                        {"steps": s.joint_steps, "lr": s.joint_lr}, group))
+                facts.append(
+                    self._fact(
+                        f, n, own, "joint", ms / len(prepared), {"steps": s.joint_steps, "lr": s.joint_lr}, group
+                    )
+                )
         else:
             current = UserMemory(user.user_id, list(user.facts))
             for i, f in enumerate(prepared):
@@ -305,8 +316,17 @@ class FactWriter:
                 cfg: dict[str, Any] = {"scale": s.scale}
                 if strategy == "opt":
                     over = MemoryOverlay([current]) if len(current) else None
-                    rows = self._optimise([f], n, rows, over, s.opt_steps, s.opt_lr, s.opt_l2, progress,
-                                          f"opt fact {i + 1}/{len(prepared)}")
+                    rows = self._optimise(
+                        [f],
+                        n,
+                        rows,
+                        over,
+                        s.opt_steps,
+                        s.opt_lr,
+                        s.opt_l2,
+                        progress,
+                        f"opt fact {i + 1}/{len(prepared)}",
+                    )
                     cfg |= {"steps": s.opt_steps, "lr": s.opt_lr, "l2": s.opt_l2}
                 fact = self._fact(f, n, rows, strategy, (time.perf_counter() - t1) * 1000, cfg)
                 current.add(fact)

@@ -60,7 +60,8 @@ def load_report(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{p.name} is not a readable JSON report ({exc})") from exc
     if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
-        raise ReportError(f"{p.name} is not an engram-probe report (format {doc.get('format') if isinstance(doc, dict) else None!r})")
+        fmt = doc.get("format") if isinstance(doc, dict) else None
+        raise ReportError(f"{p.name} is not an engram-probe report (format {fmt!r})")
     for key in ("digests", "model", "memory", "probe", "summary"):
         if key not in doc:
             raise ReportError(f"{p.name} lacks the '{key}' section")

@@ -12,8 +12,13 @@ from engram_probe.figures import all_figures
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 STYLE = """
@@ -49,45 +54,76 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>Engram locality report — user {_e(report['memory']['user'])}</h1>",
         f"<p>Created {_e(report.get('created_at'))}. Probe: <code>{_e(report['probe']['text'])}</code></p>",
         "<h2>Verdict</h2>",
-        _table([
-            ("untouched positions bit-exact",
-             _verdict(s["untouched_bit_exact"], "yes: every byte identical", "NO: see mismatches")),
-            ("positions", f"{s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream, "
-                          f"{s['positions']['untouched']} untouched"),
-            ("compared", f"{s['pairs_compared']:,} (hook, position) pairs, {s['values_compared']:,} values, "
-                         f"{s['bytes_compared']:,} bytes over {s['hooks_compared']} hooks"),
-            ("read-map hits", s["read_map_hits"]),
-            ("findings", "<br>".join(_e(f) for f in s["findings"]) or "none"),
-        ]),
+        _table(
+            [
+                (
+                    "untouched positions bit-exact",
+                    _verdict(s["untouched_bit_exact"], "yes: every byte identical", "NO: see mismatches"),
+                ),
+                (
+                    "positions",
+                    f"{s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream, "
+                    f"{s['positions']['untouched']} untouched",
+                ),
+                (
+                    "compared",
+                    f"{s['pairs_compared']:,} (hook, position) pairs, {s['values_compared']:,} values, "
+                    f"{s['bytes_compared']:,} bytes over {s['hooks_compared']} hooks",
+                ),
+                ("read-map hits", s["read_map_hits"]),
+                ("findings", "<br>".join(_e(f) for f in s["findings"]) or "none"),
+            ]
+        ),
         "<h2>Rules</h2>",
         _table([(k, _e(v)) for k, v in report["rules"].items()]),
     ]
     for name, fig, caption in all_figures(report):
-        parts.append(f'<div class="fig" id="fig-{name}">' + fig.to_html(full_html=False, include_plotlyjs=False)
-                     + f'<p class="cap">{_e(caption)}</p></div>')
+        parts.append(
+            f'<div class="fig" id="fig-{name}">'
+            + fig.to_html(full_html=False, include_plotlyjs=False)
+            + f'<p class="cap">{_e(caption)}</p></div>'
+        )
     c = report.get("contrasts")
     if c:
-        parts += ["<h2>Contrasts</h2>", _table([
-            ("facts, strategy", f"{c['facts_used']}, {_e(c['strategy'])}"),
-            ("recall top-1: no edit / right layer / wrong layer / wrong address",
-             f"{c['no_edit']['recall_top1']:.2f} / {c['right_layer']['recall_top1']:.2f} / "
-             f"{c['wrong_layer']['recall_top1']:.2f} / {c['wrong_address']['recall_top1']:.2f}"),
-            ("LoRA", f"rank {c['lora']['rank']}, targets {_e(c['lora']['target_modules'])}, {c['lora']['steps']} steps, "
-                     f"{c['lora']['bytes']:,} B"),
-            ("Engram", f"{c['engram']['rows']} rows, {c['engram']['bytes']:,} B"),
-            ("untouched values changed: LoRA / Engram",
-             f"{c['lora']['untouched_changed_fraction']:.2%} / {c['engram']['untouched_changed_fraction']:.2%}"),
-            ("held-out loss change: LoRA / Engram",
-             f"{c['heldout_loss']['lora_delta']:+.3e} / {c['heldout_loss']['engram_delta']:+.3e} nats/token"),
-            ("Engram change away from read-map hits",
-             f"{c['heldout_loss']['engram_attribution']['delta_elsewhere']:+.3e} (max |Δ| "
-             f"{c['heldout_loss']['engram_attribution']['max_abs_token_delta_elsewhere']:.1e})"),
-            ("excluded from the changed fraction", _e(c["excluded_hooks_rule"])),
-        ])]
+        parts += [
+            "<h2>Contrasts</h2>",
+            _table(
+                [
+                    ("facts, strategy", f"{c['facts_used']}, {_e(c['strategy'])}"),
+                    (
+                        "recall top-1: no edit / right layer / wrong layer / wrong address",
+                        f"{c['no_edit']['recall_top1']:.2f} / {c['right_layer']['recall_top1']:.2f} / "
+                        f"{c['wrong_layer']['recall_top1']:.2f} / {c['wrong_address']['recall_top1']:.2f}",
+                    ),
+                    (
+                        "LoRA",
+                        f"rank {c['lora']['rank']}, targets {_e(c['lora']['target_modules'])}, "
+                        f"{c['lora']['steps']} steps, {c['lora']['bytes']:,} B",
+                    ),
+                    ("Engram", f"{c['engram']['rows']} rows, {c['engram']['bytes']:,} B"),
+                    (
+                        "untouched values changed: LoRA / Engram",
+                        f"{c['lora']['untouched_changed_fraction']:.2%} / {c['engram']['untouched_changed_fraction']:.2%}",
+                    ),
+                    (
+                        "held-out loss change: LoRA / Engram",
+                        f"{c['heldout_loss']['lora_delta']:+.3e} / {c['heldout_loss']['engram_delta']:+.3e} nats/token",
+                    ),
+                    (
+                        "Engram change away from read-map hits",
+                        f"{c['heldout_loss']['engram_attribution']['delta_elsewhere']:+.3e} (max |Δ| "
+                        f"{c['heldout_loss']['engram_attribution']['max_abs_token_delta_elsewhere']:.1e})",
+                    ),
+                    ("excluded from the changed fraction", _e(c["excluded_hooks_rule"])),
+                ]
+            ),
+        ]
     mism = report["proof"]["mismatches"]
     if mism:
-        parts += ["<h2>Mismatches at untouched positions</h2>",
-                  _table([(f"{m['hook']} @ {m['position']}", _e(m.get("max_abs_diff"))) for m in mism[:50]])]
+        parts += [
+            "<h2>Mismatches at untouched positions</h2>",
+            _table([(f"{m['hook']} @ {m['position']}", _e(m.get("max_abs_diff"))) for m in mism[:50]]),
+        ]
     parts += [
         "<h2>Digests (SHA-256)</h2>",
         _table([(k, f"<code>{_e(v)}</code>") for k, v in d.items()]),
@@ -100,7 +136,8 @@ def render_html(report: dict[str, Any]) -> str:
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>Engram locality report</title>"
         f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        + "\n".join(parts) + "</body></html>"
+        + "\n".join(parts)
+        + "</body></html>"
     )
 
 
@@ -129,9 +166,15 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
                 page.goto(src.as_uri())
                 page.wait_for_function(
                     "() => document.querySelectorAll('.js-plotly-plot').length === "
-                    "document.querySelectorAll('.fig').length", timeout=timeout_ms)
-                page.pdf(path=str(out), format="A4", print_background=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                    "document.querySelectorAll('.fig').length",
+                    timeout=timeout_ms,
+                )
+                page.pdf(
+                    path=str(out),
+                    format="A4",
+                    print_background=True,
+                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
+                )
             finally:
                 browser.close()
     except PlaywrightError as exc:

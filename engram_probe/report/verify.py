@@ -37,7 +37,9 @@ def compare(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float) ->
             if k in VOLATILE:
                 continue
             if k not in a or k not in b:
-                out.append({"path": f"{path}.{k}", "reported": a.get(k, "<missing>"), "recomputed": b.get(k, "<missing>")})
+                out.append(
+                    {"path": f"{path}.{k}", "reported": a.get(k, "<missing>"), "recomputed": b.get(k, "<missing>")}
+                )
             else:
                 compare(a[k], b[k], f"{path}.{k}", out, tol)
     elif isinstance(a, list) and isinstance(b, list):
@@ -68,40 +70,64 @@ def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict
         check("readable report", False, str(exc))
         return {"ok": False, "checks": checks, "mismatches": []}
     digest = body_digest(doc)
-    check("report digest", digest == doc["digests"].get("report"),
-          "the body hashes to the recorded digest" if digest == doc["digests"].get("report")
-          else f"the body hashes to {digest[:16]}…, not the recorded {str(doc['digests'].get('report'))[:16]}…: "
-          "the report was edited after it was written")
+    check(
+        "report digest",
+        digest == doc["digests"].get("report"),
+        "the body hashes to the recorded digest"
+        if digest == doc["digests"].get("report")
+        else f"the body hashes to {digest[:16]}…, not the recorded {str(doc['digests'].get('report'))[:16]}…: "
+        "the report was edited after it was written",
+    )
     text = doc["probe"].get("text", "")
-    check("probe digest", sha256_text(text) == doc["probe"]["sha256"] == doc["digests"].get("probe"),
-          "probe text matches its digest")
+    check(
+        "probe digest",
+        sha256_text(text) == doc["probe"]["sha256"] == doc["digests"].get("probe"),
+        "probe text matches its digest",
+    )
     try:
         lm = load_checkpoint(model_dir or doc["model"].get("path"))
     except ModelFileError as exc:
         check("model", False, str(exc))
         return {"ok": False, "checks": checks, "mismatches": []}
-    check("model digest", lm.weights_sha256 == doc["model"]["sha256"] == doc["digests"].get("model"),
-          f"loaded weights {lm.weights_sha256[:16]}…, report names {str(doc['model']['sha256'])[:16]}…")
+    check(
+        "model digest",
+        lm.weights_sha256 == doc["model"]["sha256"] == doc["digests"].get("model"),
+        f"loaded weights {lm.weights_sha256[:16]}…, report names {str(doc['model']['sha256'])[:16]}…",
+    )
     try:
         memory = load_memory(doc["memory"].get("source", {}), lm)
     except (StoreError, KeyError, ReportError) as exc:
         check("memory", False, f"cannot re-load the memory: {exc}")
         return {"ok": False, "checks": checks, "mismatches": []}
-    check("memory digest", memory.digest() == doc["memory"]["sha256"] == doc["digests"].get("memory"),
-          f"re-loaded memory {memory.digest()[:16]}…, report names {str(doc['memory']['sha256'])[:16]}…")
+    check(
+        "memory digest",
+        memory.digest() == doc["memory"]["sha256"] == doc["digests"].get("memory"),
+        f"re-loaded memory {memory.digest()[:16]}…, report names {str(doc['memory']['sha256'])[:16]}…",
+    )
     if not all(c["ok"] for c in checks):
         return {"ok": False, "checks": checks, "mismatches": []}
     options = AuditOptions.from_dict(doc.get("options", {}))
     fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
     env = doc.get("environment", {})
-    same_env = env.get("torch") == fresh["environment"]["torch"] and env.get("threads") == fresh["environment"]["threads"]
+    fenv = fresh["environment"]
+    same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]
     mismatches: list[dict[str, Any]] = []
     compare({k: v for k, v in doc.items() if k not in VOLATILE}, fresh, "", mismatches, 0.0 if same_env else 1e-5)
-    check("re-run", not mismatches,
-          f"re-ran the audit ({'same' if same_env else 'different'} torch/threads): "
-          + ("every claim matches" if not mismatches else f"{len(mismatches)} values differ"))
-    check("bit-exact claim", fresh["summary"]["untouched_bit_exact"] == doc["summary"]["untouched_bit_exact"],
-          f"untouched positions bit-exact: reported {doc['summary']['untouched_bit_exact']}, "
-          f"recomputed {fresh['summary']['untouched_bit_exact']}")
-    return {"ok": all(c["ok"] for c in checks), "checks": checks, "mismatches": mismatches[:50],
-            "mismatch_count": len(mismatches)}
+    check(
+        "re-run",
+        not mismatches,
+        f"re-ran the audit ({'same' if same_env else 'different'} torch/threads): "
+        + ("every claim matches" if not mismatches else f"{len(mismatches)} values differ"),
+    )
+    check(
+        "bit-exact claim",
+        fresh["summary"]["untouched_bit_exact"] == doc["summary"]["untouched_bit_exact"],
+        f"untouched positions bit-exact: reported {doc['summary']['untouched_bit_exact']}, "
+        f"recomputed {fresh['summary']['untouched_bit_exact']}",
+    )
+    return {
+        "ok": all(c["ok"] for c in checks),
+        "checks": checks,
+        "mismatches": mismatches[:50],
+        "mismatch_count": len(mismatches),
+    }

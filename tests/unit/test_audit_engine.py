@@ -24,7 +24,8 @@ def lm() -> Any:
 @pytest.fixture(scope="module")
 def memory(lm: Any) -> UserMemory:
     res = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=10)).write(
-        UserMemory("alice"), [FactSpec.of("My name is", "Ada")], "opt")
+        UserMemory("alice"), [FactSpec.of("My name is", "Ada")], "opt"
+    )
     return UserMemory("alice", res.facts)
 
 
@@ -90,8 +91,7 @@ def test_report_counts_and_digest(lm: Any, memory: UserMemory) -> None:
 
 def test_probe_without_hits_is_untouched_everywhere(lm: Any, memory: UserMemory) -> None:
     body = run_audit(lm, memory, "The cat sat on the mat.")
-    assert body["summary"]["positions"] == {"write_site": 0, "downstream": 0,
-                                            "untouched": body["probe"]["n_tokens"]}
+    assert body["summary"]["positions"] == {"write_site": 0, "downstream": 0, "untouched": body["probe"]["n_tokens"]}
     assert body["summary"]["untouched_bit_exact"]
     assert all(all(row) for row in body["delta_matrix"]["exact"])
 

@@ -36,7 +36,9 @@ def test_round_trip_is_bit_exact(saved: tuple[Path, torch.nn.Module], tokenizer:
     path, model = saved
     loaded = load_checkpoint(path)
     assert loaded.weights_sha256 == weights_digest(model)
-    for (n1, t1), (n2, t2) in zip(sorted(model.state_dict().items()), sorted(loaded.model.state_dict().items())):
+    for (n1, t1), (n2, t2) in zip(
+        sorted(model.state_dict().items()), sorted(loaded.model.state_dict().items()), strict=True
+    ):
         assert n1 == n2 and t1.dtype == t2.dtype and raw_bytes(t1) == raw_bytes(t2)
     tokens = torch.tensor([tokenizer.encode("My name is Ada. I live in")])
     with torch.no_grad():

@@ -1,0 +1,169 @@
+"""API tier: the real workbench on a free port, driven through gradio_client."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client, handle_file
+
+pytestmark = [pytest.mark.api, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def client(served: tuple[str, Any]) -> Client:
+    return Client(served[0], verbose=False)
+
+
+def table(value: Any) -> list[list[Any]]:
+    """Rows of a gr.Dataframe output as returned by gradio_client."""
+    return value["data"] if isinstance(value, dict) else value
+
+
+def plot(value: Any) -> dict[str, Any]:
+    assert value["type"] == "plotly"
+    return json.loads(value["plot"])
+
+
+def test_every_tab_has_an_endpoint(client: Client) -> None:
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {
+        "/show_user",
+        "/write_fact",
+        "/switch_on",
+        "/locality_proof",
+        "/wrong_layer",
+        "/lora_contamination",
+        "/export_report",
+        "/verify_report",
+    } <= names
+
+
+def test_model_and_demo_users(client: Client, served: tuple[str, Any]) -> None:
+    card, facts, status, _ = client.predict("d000", api_name="/show_user")
+    assert "unchanged" in card and served[1].lm.weights_sha256[:16] in card
+    rows = table(facts)
+    assert len(rows) == 6 and all(r[5] == max(served[1].lm.cfg.engram_layers) for r in rows)
+    assert "6 facts" in status and "96 distinct rows" in status
+    card, facts, status, _ = client.predict("no-such-user", api_name="/show_user")
+    assert status.startswith("⚠") and "unknown user" in status
+
+
+def test_write_a_fact_reports_rows_and_recall(client: Client, served: tuple[str, Any]) -> None:
+    md, rows, ledger = client.predict(
+        "api-writer", "My favorite tea is", "oolong", "opt", "late", api_name="/write_fact"
+    )
+    assert "Wrote fact" in md and "16 rows" in md and "→ 1**" in md, md
+    data = table(rows)
+    assert len(data) == served[1].lm.cfg.n_engram_heads
+    assert {r[3] for r in data} == {2, 3}  # both n-gram orders
+    assert ledger.startswith("ledger entry")
+    bad, _, _ = client.predict("api-writer", "My favorite tea is", "  ", "opt", "late", api_name="/write_fact")
+    assert bad.startswith("⚠") and "answer is empty" in bad
+    too_long, _, _ = client.predict("api-writer", "tea " * 400, "x", "opt", "late", api_name="/write_fact")
+    assert too_long.startswith("⚠") and "context" in too_long
+
+
+def test_where_it_switches_on(client: Client, served: tuple[str, Any]) -> None:
+    probe = served[1].demo_probes["d000"]
+    strip, gate, rows, status = client.predict("d000", probe, api_name="/switch_on")
+    z = plot(strip)["data"][0]["z"][0]
+    assert 2 in z and 0 in z  # write sites and untouched positions
+    gate_traces = plot(gate)["data"]
+    assert len(gate_traces) == 2 * len(served[1].lm.cfg.engram_layers)
+    before, after = gate_traces[-2]["y"], gate_traces[-1]["y"]
+    first = z.index(2)
+    assert before[:first] == after[:first]
+    assert before[first] != after[first]
+    data = table(rows)
+    assert data and data[0][6] >= data[0][7]  # gold rank improves (or holds) at the write site
+
+
+def test_locality_proof_is_bit_exact_with_counts(client: Client, served: tuple[str, Any]) -> None:
+    probe = served[1].demo_probes["d001"]
+    heat, rows, verdict = client.predict("d001", probe, api_name="/locality_proof")
+    assert "bit-exact: YES" in verdict and "values compared" in verdict
+    classes = [r[2] for r in table(rows)]
+    assert classes[0] == "untouched" and "write_site" in classes
+    traces = plot(heat)["data"]
+    exact = traces[0]["z"]
+    first = classes.index("write_site")
+    assert all(row[t] == 1 for row in exact for t in range(first))  # exact zeros before the first write site
+    _, _, empty = client.predict("d001", "", api_name="/locality_proof")
+    assert empty.startswith("⚠") and "empty" in empty
+
+
+def test_wrong_layer_recalls_less(client: Client) -> None:
+    fig, rows, caption = client.predict("d002", 6, api_name="/wrong_layer")
+    by = {r[0]: r for r in table(rows)}
+    assert by["right layer"][2] > by["wrong layer"][2]
+    assert by["wrong address"][2] <= by["no edit"][2] + 1e-9
+    assert len(plot(fig)["data"]) == 2 and "top-1" in caption
+
+
+def test_lora_changes_untouched_values_engram_does_not(client: Client, served: tuple[str, Any]) -> None:
+    probe = served[1].demo_probes["d000"]
+    fig, rows, status = client.predict("d000", probe, api_name="/lora_contamination")
+    engram, lora = table(rows)
+    assert engram[3] == 0.0 and lora[3] >= 0.99
+    assert lora[1] > 10 * engram[1]
+    assert len(plot(fig)["data"]) == 4
+    _, _, again = client.predict("d000", probe, api_name="/lora_contamination")
+    assert "reused from cache" in again
+
+
+def test_export_then_verify_and_reject_tampering(client: Client, served: tuple[str, Any], tmp_path: Path) -> None:
+    probe = served[1].demo_probes["d001"]
+    files, status = client.predict("d001", probe, False, api_name="/export_report")
+    paths = [Path(f) for f in files]
+    assert {p.suffix for p in paths} == {".json", ".html", ".pdf"}, status
+    report = next(p for p in paths if p.suffix == ".json")
+    verdict, checks = client.predict(handle_file(str(report)), api_name="/verify_report")
+    assert verdict.startswith("**VERIFIED**"), verdict
+    doc = json.loads(report.read_text())
+    doc["summary"]["values_compared"] += 1
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(doc))
+    verdict, checks = client.predict(handle_file(str(forged)), api_name="/verify_report")
+    assert verdict.startswith("**NOT VERIFIED**") and "edited" in verdict
+    junk = tmp_path / "junk.json"
+    junk.write_text("{ this is not json")
+    verdict, _ = client.predict(handle_file(str(junk)), api_name="/verify_report")
+    assert verdict.startswith("⚠") and "not a JSON report" in verdict
+
+
+def test_two_clients_as_different_users_see_only_their_own(served: tuple[str, Any]) -> None:
+    url, state = served
+    results: dict[str, Any] = {}
+    errors: list[BaseException] = []
+    plan = {"iris": "emerald", "otto": "violet"}
+
+    def session(user: str, answer: str) -> None:
+        try:
+            c = Client(url, verbose=False)
+            md, _, _ = c.predict(user, "My lucky stone is", answer, "opt", "late", api_name="/write_fact")
+            outs = []
+            for _ in range(3):
+                _, _, rows, status = c.predict(user, "My lucky stone is", api_name="/switch_on")
+                outs.append((table(rows), status))
+            results[user] = (md, outs)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=item) for item in plan.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for user, answer in plan.items():
+        md, outs = results[user]
+        assert "→ 1**" in md
+        for rows, status in outs:
+            assert f"→ '{answer}'" in status  # the gold of this user's own fact
+            assert rows[0][7] == 1  # rank 1 for this user's answer
+            assert rows == outs[0][0]  # identical across repeats
+    assert state.base_digest_now == state.lm.weights_sha256

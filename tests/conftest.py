@@ -1,0 +1,49 @@
+"""Shared fixtures: the shipped model, and the workbench served on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def shipped() -> Any:
+    from engram_probe.checkpoint import load_checkpoint
+
+    return load_checkpoint()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """The real workbench (shipped model, demo users) on 127.0.0.1:<free port>."""
+    from workbench.app import serve
+
+    workdir = tmp_path_factory.mktemp("workbench")
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-tmp"))
+    demo, url, state = serve(host="127.0.0.1", port=free_port(), workdir=str(workdir), block=False)
+    try:
+        yield url, state
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

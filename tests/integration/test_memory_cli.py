@@ -1,0 +1,118 @@
+"""User memory end to end on the shipped model, through the CLI and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from engram_probe.api import open_store
+from engram_probe.data.synthetic_users import generate_users
+from engram_probe.memory import MemoryOverlay, UserMemory
+from tests.helpers import raw_bytes
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    if ok:
+        assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any) -> None:
+    db = str(tmp_path / "m.db")
+    w = json.loads(
+        cli(
+            "write",
+            "--store",
+            db,
+            "--user",
+            "ada",
+            "--prompt",
+            "My favorite tea is",
+            "--answer",
+            "oolong",
+            "--strategy",
+            "opt",
+            "--json",
+        ).stdout
+    )
+    assert len(w["rows"]) == 16 and all(r[0] == max(shipped.cfg.engram_layers) for r in w["rows"])
+    assert w["bytes"] == 16 * shipped.cfg.dim_per_head * 4
+    assert w["recall"]["rank_after"] == 1 and w["recall"]["rank_before"] > 1
+    early = json.loads(
+        cli(
+            "write",
+            "--store",
+            db,
+            "--user",
+            "ada",
+            "--prompt",
+            "My lucky number is",
+            "--answer",
+            "seven",
+            "--strategy",
+            "unembed",
+            "--layer",
+            "early",
+            "--json",
+        ).stdout
+    )
+    assert all(r[0] == min(shipped.cfg.engram_layers) for r in early["rows"])
+    users = json.loads(cli("users", "--store", db, "--json").stdout)
+    assert users["users"][0]["facts"] == 2 and users["ledger_problems"] == []
+    facts = json.loads(cli("facts", "--store", db, "--user", "ada", "--json").stdout)
+    assert [f["fact_id"] for f in facts["facts"]] == [w["fact_id"], early["fact_id"]]
+
+    out = tmp_path / "ada.safetensors"
+    cli("export", "--store", db, "--user", "ada", "--out", str(out))
+    db2 = str(tmp_path / "n.db")
+    cli("import", "--store", db2, "--file", str(out))
+    assert json.loads(cli("facts", "--store", db2, "--user", "ada", "--json").stdout)["digest"] == facts["digest"]
+
+    bad = cli("write", "--store", db, "--user", "ada", "--prompt", "My tea is", "--answer", "   ", ok=False)
+    assert bad.returncode == 2 and "answer is empty" in bad.stderr and "Traceback" not in bad.stderr
+    unknown = cli("facts", "--store", db, "--user", "nobody", ok=False)
+    assert unknown.returncode == 2 and "unknown user" in unknown.stderr
+
+    cli("erase", "--store", db, "--user", "ada", "--fact", w["fact_id"])
+    left = json.loads(cli("facts", "--store", db, "--user", "ada", "--json").stdout)
+    assert [f["fact_id"] for f in left["facts"]] == [early["fact_id"]]
+    cli("erase", "--store", db, "--user", "ada")
+    assert json.loads(cli("users", "--store", db, "--json").stdout)["users"] == []
+
+
+def test_joint_write_from_a_user_file_and_exact_erase(tmp_path: Path, shipped: Any) -> None:
+    user = generate_users(1, seed=3, prefix="t")[0]
+    user["facts"] = user["facts"][:8]
+    path = tmp_path / "user.json"
+    path.write_text(json.dumps(user))
+    db = tmp_path / "m.db"
+    w = json.loads(
+        cli("write", "--store", str(db), "--user", "tess", "--facts", str(path), "--steps", "150", "--json").stdout
+    )
+    assert w["strategy"] == "joint" and len(w["facts"]) == 8
+    assert sum(f["recall"]["rank_after"] == 1 for f in w["facts"]) >= 6
+    store = open_store(db, shipped)
+    mem = store.load("tess")
+    texts = ["My name is someone else entirely.", user["facts"][0]["paraphrases"][0]]
+    for t in texts:
+        ids = torch.tensor([shipped.tokenizer.encode(t)])
+        with torch.no_grad():
+            base = raw_bytes(shipped.model(ids))
+            erased = raw_bytes(shipped.model(ids, overlay=MemoryOverlay([mem.without({f.fact_id for f in mem.facts})])))
+            kept = mem.without({mem.facts[0].fact_id})
+            only_rest = UserMemory("tess", mem.facts[1:])
+            assert raw_bytes(shipped.model(ids, overlay=MemoryOverlay([kept]))) == raw_bytes(
+                shipped.model(ids, overlay=MemoryOverlay([only_rest]))
+            )
+        assert erased == base
+    store.erase("tess")
+    assert store.verify_ledger() == []
