@@ -103,7 +103,8 @@ def render_html(report: dict[str, Any]) -> str:
                     ("Engram", f"{c['engram']['rows']} rows, {c['engram']['bytes']:,} B"),
                     (
                         "untouched values changed: LoRA / Engram",
-                        f"{c['lora']['untouched_changed_fraction']:.2%} / {c['engram']['untouched_changed_fraction']:.2%}",
+                        f"{c['lora']['untouched_changed_fraction']:.2%} / "
+                        f"{c['engram']['untouched_changed_fraction']:.2%}",
                     ),
                     (
                         "held-out loss change: LoRA / Engram",
