@@ -270,6 +270,51 @@ def cmd_import(args: argparse.Namespace) -> None:
     emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")
 
 
+# ---------------------------------------------------------------------------- recall
+def _recall_args(p: argparse.ArgumentParser) -> None:
+    add_model_arg(p)
+    p.add_argument("--users", required=True, help="folder of user files in the paper's format (or one file)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N users")
+    p.add_argument("--modes", default=",".join(["none", "unembed_isolated", "opt_isolated", "opt_together",
+                                                 "joint_together"]), help="comma-separated modes")
+    p.add_argument("--layer", default="late")
+    p.add_argument("--json", metavar="OUT", default=None, help="write the full result as JSON")
+
+
+@command("recall", "top-1/top-5 recall of users' facts per write strategy")(_recall_args)
+def cmd_recall(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
+    from engram_probe.data.synthetic_users import load_users
+    from engram_probe.evaluation import evaluate_recall
+
+    lm = load_model_arg(args)
+    try:
+        users = load_users(args.users)[: args.limit]
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bar = tqdm(total=len(users) * len(modes), desc="recall", unit="user")
+
+    def step(message: str) -> None:
+        bar.update(1)
+        bar.set_postfix_str(message)
+
+    try:
+        out = evaluate_recall(lm, users, modes, layer=args.layer, progress=step)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    out["model_sha256"] = lm.weights_sha256
+    out["users_source"] = str(args.users)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print("| mode | top-1 | top-5 | facts | ms/fact |\n|---|---|---|---|---|")
+    for r in out["modes"].values():
+        print(f"| {r['description']} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']} | {r['ms_per_fact']:.1f} |")
+
+
 # ---------------------------------------------------------------------------- audit
 def load_memory_arg(args: argparse.Namespace, lm: Any) -> tuple[Any, dict[str, Any]]:
     """The memory to audit: a store user (--store/--user) or an exported file (--memory)."""
