@@ -136,8 +136,8 @@ class NgramHasher:
             raise ValueError(f"token id out of range 0..{len(self.canonical_map) - 1}")
         return self.canonical_map[ids]
 
-    def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
+    def order_mixes(self, token_ids: np.ndarray, layer: int) -> list[np.ndarray]:
+        """The XOR mix of each suffix n-gram, one contiguous [..., T] int64 array per order."""
         x = self.compress(token_ids)
         m = self.multipliers[layer]
         t = x.shape[-1]
@@ -145,22 +145,30 @@ class NgramHasher:
         padded = np.pad(x, pad_width, constant_values=self.pad_id)
         base = self.cfg.max_ngram - 1
         mix = np.zeros(x.shape, dtype=np.int64)
-        out = np.empty(x.shape + (len(self.cfg.ngram_orders),), dtype=np.int64)
+        out = []
         done = 0
-        for j, order in enumerate(self.cfg.ngram_orders):
+        for order in self.cfg.ngram_orders:
             for k in range(done, order):
-                shifted = padded[..., base - k : base - k + t]
-                mix ^= shifted * m[k]
+                mix ^= padded[..., base - k : base - k + t] * m[k]
             done = order
-            out[..., j] = mix
+            out.append(mix.copy())
         return out
+
+    def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
+        """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
+        return np.stack(self.order_mixes(token_ids, layer), axis=-1)
 
     def addresses(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
         """Global row ids read at every position: [..., T, n_engram_heads] (int64)."""
-        mix = self.mixes(token_ids, layer)
-        hpo = self.cfg.heads_per_order
-        per_head = np.repeat(mix, hpo, axis=-1)
-        return per_head % self._primes[layer] + self._offsets[layer]
+        mixes = self.order_mixes(token_ids, layer)
+        out = np.empty(mixes[0].shape + (self.cfg.n_engram_heads,), dtype=np.int64)
+        order_index = {order: j for j, order in enumerate(self.cfg.ngram_orders)}
+        for info in self.heads[layer]:
+            col = out[..., info.head]
+            # a scalar divisor lets numpy use its fast integer-division path (about 10x an array divisor)
+            np.remainder(mixes[order_index[info.order]], info.prime, out=col)
+            col += info.offset
+        return out
 
     def head_of_row(self, layer: int, row: int) -> HeadInfo:
         """The hash head whose slice of the table contains ``row``."""

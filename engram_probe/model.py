@@ -273,9 +273,8 @@ class EngramTransformer(HookedRootModule):
         with self._lock.shared():
             addresses = self.engram_addresses(tokens)
             t = tokens.shape[1]
-            x = self.hook_embed(self.embed(tokens)) + self.hook_pos_embed(
-                self.pos_embed(torch.arange(t, device=tokens.device))
-            )
+            positions = self.pos_embed(torch.arange(t, device=tokens.device))
+            x = self.hook_embed(self.embed(tokens)) + self.hook_pos_embed(positions.expand(tokens.shape[0], t, -1))
             for block in self.blocks:
                 x = block(x, addresses, overlay)
             logits = self.hook_logits(self.unembed(self.ln_final(x)))

@@ -45,17 +45,16 @@ def read_map(hasher: NgramHasher, overlay: MemoryOverlay, token_ids: Sequence[in
     ids = np.asarray(token_ids, dtype=np.int64)
     if ids.ndim != 1:
         raise ValueError("read_map takes one token sequence")
-    edited = overlay.rows()
     hits: list[ReadHit] = []
     for layer in hasher.cfg.engram_layers:
-        rows_here = np.array(sorted(r for (L, r) in edited if layer == L), dtype=np.int64)
-        if rows_here.size == 0:
+        if layer not in overlay.layers:
             continue
+        rows_here = overlay.layers[layer][0].numpy()
         addr = hasher.addresses(ids, layer)
         pos, head = np.nonzero(np.isin(addr, rows_here))
         for p, h in zip(pos.tolist(), head.tolist(), strict=True):
             row = int(addr[p, h])
-            owners = overlay.row_owners[(layer, row)]
+            owners = overlay.owners_of((layer, row))
             info = hasher.heads[layer][h]
             hits.append(
                 ReadHit(

@@ -10,7 +10,7 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from engram_probe.memory.user_memory import RowKey, UserMemory
+from engram_probe.memory.user_memory import KEY_SHIFT, RowKey, UserMemory, last_wins
 
 PRECEDENCE_RULE = (
     "On a row that several users' memories own, the memory listed later in the overlay wins "
@@ -76,7 +76,8 @@ class MemoryOverlay(RowOverride):
     """One or more users' memories composed into one read-only overlay.
 
     Disjoint rows stack. Shared rows are reported in ``collisions`` and resolved by
-    :data:`PRECEDENCE_RULE`.
+    :data:`PRECEDENCE_RULE`. Building it is vectorised (no per-row Python work), so switching
+    users costs a few tensor operations.
     """
 
     precedence_rule = PRECEDENCE_RULE
@@ -86,31 +87,42 @@ class MemoryOverlay(RowOverride):
         if len(set(users)) != len(users):
             raise ValueError(f"a user appears twice in one overlay: {users}")
         self.memories = list(memories)
-        merged: dict[RowKey, Tensor] = {}
-        owners: dict[RowKey, list[tuple[str, tuple[str, ...]]]] = {}
-        for mem in self.memories:
-            fact_owners = mem.owners()
-            for key, vec in mem.row_map().items():
-                merged[key] = vec
-                owners.setdefault(key, []).append((mem.user_id, tuple(fact_owners[key])))
-        self.collisions = [
-            Collision(layer, row, tuple(own), own[-1][0])
-            for (layer, row), own in sorted(owners.items())
-            if len(own) > 1
-        ]
-        by_layer: dict[int, list[tuple[int, Tensor]]] = {}
-        for (layer, row), vec in merged.items():
-            by_layer.setdefault(layer, []).append((row, vec))
+        compiled = [m.compiled() for m in self.memories if len(m)]
+        if compiled:
+            keys = torch.cat([k for k, _ in compiled])
+            values = torch.cat([v for _, v in compiled])
+            uniq, merged = last_wins(keys, values)
+            counts = torch.bincount(torch.unique(keys, return_inverse=True)[1])
+            shared = uniq[counts > 1].tolist()
+        else:
+            uniq, merged, shared = torch.empty(0, dtype=torch.int64), torch.empty(0, 0), []
+        self.keys = uniq
+        layer_of = uniq >> KEY_SHIFT
+        rows_of = uniq & ((1 << KEY_SHIFT) - 1)
         super().__init__(
-            {
-                layer: (
-                    torch.tensor([r for r, _ in items], dtype=torch.int64),
-                    torch.stack([v.detach() for _, v in items]).clone(),
-                )
-                for layer, items in by_layer.items()
-            }
+            {int(L): (rows_of[layer_of == L], merged[layer_of == L]) for L in torch.unique(layer_of).tolist()}
         )
-        self.row_owners = owners
+        self._owners: dict[str, dict[RowKey, list[str]]] = {}
+        self.collisions = [self._collision(k) for k in shared]
+
+    def _user_owners(self, mem: UserMemory) -> dict[RowKey, list[str]]:
+        if mem.user_id not in self._owners:
+            self._owners[mem.user_id] = mem.owners()
+        return self._owners[mem.user_id]
+
+    def owners_of(self, key: RowKey) -> list[tuple[str, tuple[str, ...]]]:
+        """(user, fact ids) that own a row, in overlay order."""
+        out = []
+        for mem in self.memories:
+            facts = self._user_owners(mem).get(key)
+            if facts:
+                out.append((mem.user_id, tuple(facts)))
+        return out
+
+    def _collision(self, packed: int) -> Collision:
+        key = (packed >> KEY_SHIFT, packed & ((1 << KEY_SHIFT) - 1))
+        owners = tuple(self.owners_of(key))
+        return Collision(key[0], key[1], owners, owners[-1][0])
 
     @property
     def users(self) -> list[str]:

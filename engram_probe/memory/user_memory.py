@@ -18,6 +18,20 @@ from jaxtyping import Float, Int
 from torch import Tensor
 
 RowKey = tuple[int, int]  # (layer, row id)
+KEY_SHIFT = 32  # packed key = layer << 32 | row
+
+
+def pack_keys(row_ids: Tensor) -> Tensor:
+    """[k, 2] (layer, row) pairs -> [k] int64 keys that sort by layer, then row."""
+    return (row_ids[:, 0] << KEY_SHIFT) | row_ids[:, 1]
+
+
+def last_wins(keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
+    """Unique sorted keys, each with the value of its last occurrence."""
+    uniq, inverse = torch.unique(keys, return_inverse=True)
+    order = torch.arange(keys.numel())
+    last = torch.full((uniq.numel(),), -1, dtype=torch.int64).scatter_reduce(0, inverse, order, reduce="amax")
+    return uniq, values[last]
 
 
 @dataclass
@@ -91,6 +105,14 @@ class UserMemory:
             raise ValueError(f"fact id {fact.fact_id!r} already exists for user {self.user_id!r}")
         self.facts.append(fact)
 
+    def compiled(self) -> tuple[Tensor, Tensor]:
+        """Packed sorted keys [k] and effective values [k, dim] (latest-written fact wins), vectorised."""
+        if not self.facts:
+            return torch.empty(0, dtype=torch.int64), torch.empty(0, 0)
+        keys = torch.cat([pack_keys(f.row_ids) for f in self.facts])
+        values = torch.cat([f.values for f in self.facts]).detach()
+        return last_wins(keys, values)
+
     def without(self, fact_ids: set[str]) -> UserMemory:
         """A copy with the given facts erased."""
         missing = fact_ids - {f.fact_id for f in self.facts}
@@ -114,28 +136,14 @@ class UserMemory:
                 out.setdefault(key, []).append(f.fact_id)
         return out
 
-    def layer_tensors(self) -> dict[int, tuple[Tensor, Tensor]]:
-        """Per layer: sorted row ids [k] and their values [k, dim]."""
-        by_layer: dict[int, list[tuple[int, Tensor]]] = {}
-        for (layer, row), vec in self.row_map().items():
-            by_layer.setdefault(layer, []).append((row, vec))
-        out = {}
-        for layer, items in by_layer.items():
-            items.sort(key=lambda x: x[0])
-            out[layer] = (
-                torch.tensor([r for r, _ in items], dtype=torch.int64),
-                torch.stack([v for _, v in items]).detach().clone(),
-            )
-        return out
-
     @property
     def n_rows(self) -> int:
-        return len(self.row_map())
+        return int(self.compiled()[0].numel())
 
     @property
     def bytes(self) -> int:
-        rows = self.row_map()
-        return sum(v.numel() * v.element_size() for v in rows.values())
+        values = self.compiled()[1]
+        return values.numel() * values.element_size()
 
     def digest(self) -> str:
         """SHA-256 of the user id and every fact (content, not timing)."""

@@ -1,0 +1,53 @@
+"""Audit overhead: a full audit (two hooked forwards + byte comparison) over one plain forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from benchmarks.common import emit, interleaved
+from benchmarks.fixtures import user_memory
+from engram_probe.audit.engine import heldout_texts
+from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.readmap import classify_positions, read_map
+from engram_probe.checkpoint import LoadedModel
+from engram_probe.memory.overlay import MemoryOverlay
+
+GOAL = 2.5
+
+
+def probe_tokens(lm: LoadedModel, memory: Any, length: int) -> list[int]:
+    """``length`` tokens of unrelated text with a fact's trigger placed at about two thirds."""
+    filler = lm.tokenizer.encode(" ".join(heldout_texts(20, 99)), bos=False)
+    trigger = lm.tokenizer.encode(" " + memory.facts[0].triggers[0], bos=False)
+    cut = max(0, (2 * length) // 3 - len(trigger))
+    ids = [lm.tokenizer.bos_id, *filler[:cut], *trigger]
+    return (ids + filler[cut : cut + length])[:length]
+
+
+def run(lm: LoadedModel) -> dict[str, Any]:
+    memory = user_memory(lm, 20, strategy="unembed")
+    overlay = MemoryOverlay([memory])
+    rows = []
+    for length in (32, 64, lm.cfg.n_ctx):
+        ids = probe_tokens(lm, memory, length)
+        tokens = torch.tensor([ids])
+        classes = classify_positions(len(ids), read_map(lm.model.hasher, overlay, ids))
+
+        @torch.no_grad()
+        def plain(tokens: torch.Tensor = tokens) -> None:
+            lm.model(tokens)
+
+        def audit(tokens: torch.Tensor = tokens, classes: list[str] = classes) -> None:
+            proof = bit_exact_proof(paired_run(lm.model, tokens, overlay), classes)
+            assert proof["identical"]
+
+        t = interleaved({"plain": plain, "audit": audit}, repeat=15)
+        rows.append({"tokens": length, "plain_ms": t["plain"] * 1e3, "audit_ms": t["audit"] * 1e3,
+                     "ratio": t["audit"] / t["plain"], "untouched": classes.count("untouched")})
+    worst = max(r["ratio"] for r in rows)
+    payload = {"rows": rows, "goal": GOAL, "met": worst <= GOAL, "floor": 2.0}
+    summary = ", ".join(f"{r['tokens']} tok {r['ratio']:.2f}x" for r in rows)
+    return emit("audit_overhead", payload, f"audit / plain forward: {summary} (goal <= {GOAL}x, "
+                f"{'met' if worst <= GOAL else 'MISSED'})")
