@@ -44,10 +44,20 @@ def run(lm: LoadedModel) -> dict[str, Any]:
             assert proof["identical"]
 
         t = interleaved({"plain": plain, "audit": audit}, repeat=15)
-        rows.append({"tokens": length, "plain_ms": t["plain"] * 1e3, "audit_ms": t["audit"] * 1e3,
-                     "ratio": t["audit"] / t["plain"], "untouched": classes.count("untouched")})
+        rows.append(
+            {
+                "tokens": length,
+                "plain_ms": t["plain"] * 1e3,
+                "audit_ms": t["audit"] * 1e3,
+                "ratio": t["audit"] / t["plain"],
+                "untouched": classes.count("untouched"),
+            }
+        )
     worst = max(r["ratio"] for r in rows)
     payload = {"rows": rows, "goal": GOAL, "met": worst <= GOAL, "floor": 2.0}
     summary = ", ".join(f"{r['tokens']} tok {r['ratio']:.2f}x" for r in rows)
-    return emit("audit_overhead", payload, f"audit / plain forward: {summary} (goal <= {GOAL}x, "
-                f"{'met' if worst <= GOAL else 'MISSED'})")
+    return emit(
+        "audit_overhead",
+        payload,
+        f"audit / plain forward: {summary} (goal <= {GOAL}x, {'met' if worst <= GOAL else 'MISSED'})",
+    )

@@ -65,6 +65,8 @@ def emit(name: str, payload: dict[str, Any], summary: str) -> dict[str, Any]:
         )
     m = machine()
     with DOCS.open("a") as fh:
-        fh.write(f"| {row['date']} | {name} | {summary} | {m['machine']}, {m['cpus']} CPUs | {m['threads']} | "
-                 f"{m['torch']} |\n")
+        fh.write(
+            f"| {row['date']} | {name} | {summary} | {m['machine']}, {m['cpus']} CPUs | {m['threads']} | "
+            f"{m['torch']} |\n"
+        )
     return row

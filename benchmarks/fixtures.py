@@ -35,8 +35,9 @@ def fact_specs(n: int, seed: int = 5) -> list[FactSpec]:
     return out[:n]
 
 
-def user_memory(lm: LoadedModel, n: int, strategy: str = "unembed", settings: WriteSettings | None = None,
-                user: str = "bench") -> UserMemory:
+def user_memory(
+    lm: LoadedModel, n: int, strategy: str = "unembed", settings: WriteSettings | None = None, user: str = "bench"
+) -> UserMemory:
     res = FactWriter(lm.model, lm.tokenizer, settings).write(UserMemory(user), fact_specs(n), strategy)
     return UserMemory(user, res.facts)
 

@@ -1,0 +1,28 @@
+"""Run every benchmark on the shipped model: one JSON line each, plus a dated row in docs/benchmarks.md.
+
+python -m benchmarks.run_all [--only audit,scan,overlay,write,storage]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engram_probe.checkpoint import load_checkpoint
+
+NAMES = ("audit", "scan", "overlay", "write", "storage")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--only", default=",".join(NAMES))
+    args = ap.parse_args()
+    lm = load_checkpoint()
+    for name in [n.strip() for n in args.only.split(",") if n.strip()]:
+        if name not in NAMES:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(NAMES)}")
+        module = __import__(f"benchmarks.bench_{name}", fromlist=["run"])
+        module.run(lm)
+
+
+if __name__ == "__main__":
+    main()
