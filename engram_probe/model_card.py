@@ -1,0 +1,126 @@
+"""Render docs/model-card.md from the facts recorded when the model was trained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engram_probe.checkpoint import DEFAULT_MODEL_DIR, LoadedModel
+from engram_probe.data.corpus import describe_corpus
+from engram_probe.describe import model_info
+
+
+def _mb(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.2f} MB"
+
+
+def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> str:
+    info = model_info(lm)
+    t = lm.training
+    c = info["config"]
+    p = info["params"]
+    m = t["model"]
+    twin = t.get("twin") or {}
+    h = t["heldout"]
+    root = lm.path or DEFAULT_MODEL_DIR
+    files = "\n".join(f"| `{f.name}` | {_mb(f)} |" for f in sorted(root.iterdir()) if f.is_file())
+    samples = "\n".join(f"| `{s['prompt']!r}` | `{s['continuation']!r}` |" for s in t.get("samples", []))
+    curve = ", ".join(f"{step}: {loss:.3f}" for step, loss in m.get("heldout_curve", []))
+    twin_curve = ", ".join(f"{step}: {loss:.3f}" for step, loss in twin.get("heldout_curve", []))
+    gain = h["loss_no_engram"] - h["loss"] if h.get("loss_no_engram") is not None else None
+    s = m["settings"]
+    lines = [
+        "# Model card: the shipped default Engram model",
+        "",
+        "Regenerate this page from the shipped files with `python -m engram_probe.model_card`; retrain the model "
+        f"with `engram-probe train --out engram_probe/assets/default --steps {s['steps']}` (the numbers below come "
+        "from that run on this project's 2-core CPU machine).",
+        "",
+        "## Architecture",
+        "",
+        f"- Decoder-only transformer, {c['n_layers']} pre-norm blocks, d_model {c['d_model']}, {c['n_heads']} heads of "
+        f"{c['d_head']}, MLP {c['d_mlp']} (GELU), RMSNorm without learned scale, learned absolute positions, "
+        f"context {c['n_ctx']} tokens, untied embedding and unembedding, no biases.",
+        f"- Engram modules at blocks {c['engram_layers']} (one early, one late), added to the block input before "
+        f"attention. Each reads {info['rows_per_position_per_layer']} rows per position: "
+        f"{c['heads_per_order']} hash heads for each suffix n-gram order {c['ngram_orders']}, rows of "
+        f"{c['dim_per_head']} dims, one distinct prime modulus per (layer, order, head) starting above "
+        f"{c['table_size_per_head']}; gate sigmoid(signed-sqrt), zero-initialised causal depthwise conv (kernel "
+        f"{c['conv_kernel']}, dilation {c['conv_dilation']}).",
+        "- Table rows: " + ", ".join(f"layer {k}: {v['rows']:,}" for k, v in info["engram"].items()) + ".",
+        f"- Tokenizer: byte-level BPE trained by the project, {info['tokenizer']['vocab_size']:,} tokens "
+        f"({t['tokenizer']['compressed_vocab']:,} canonical ids after NFKC/accent/case/space compression).",
+        "",
+        "| parameters | count |",
+        "|---|---|",
+        f"| total | {p['total']:,} |",
+        f"| Engram tables | {p['engram_tables']:,} |",
+        f"| Engram total (tables, W_K, W_V, conv) | {p['engram_total']:,} |",
+        f"| backbone | {p['backbone']:,} |",
+        f"| no-Engram twin (same backbone) | {twin.get('params', {}).get('total', 'n/a'):,} |",
+        "",
+        "## Data",
+        "",
+        describe_corpus().strip(),
+        "",
+        f"Corpus for this model: {t['corpus']['n_docs']:,} documents (seed {t['corpus']['seed']}), "
+        f"{t['corpus']['chars']:,} characters; {t['corpus']['train_docs']:,} training documents "
+        f"({t['corpus']['train_tokens']:,} tokens) and {t['corpus']['heldout_docs']:,} held-out documents, of which "
+        f"{t['corpus']['heldout_tokens_evaluated']:,} tokens are scored. No text from `../shared` is used.",
+        "",
+        "## Training",
+        "",
+        f"AdamW (betas 0.9/0.95, weight decay {s['weight_decay']} on matrices), peak lr {s['lr']} with "
+        f"{s['warmup']} warm-up steps and cosine decay to 10%, Engram tables at {s['engram_lr_mult']}x lr and no "
+        f"weight decay, {s['steps']:,} steps of {s['batch_size']} x {c['n_ctx']} tokens "
+        f"({m['tokens_seen']:,} tokens), gradient clipping 1.0, seed {s['seed']}, {m['threads']} threads, torch "
+        f"{m['torch']}.",
+        "",
+        "| | Engram model | no-Engram twin |",
+        "|---|---|---|",
+        f"| held-out loss (nats/token) | **{h['loss']:.4f}** | {h['loss_no_engram']:.4f} |"
+        if h.get("loss_no_engram") is not None
+        else f"| held-out loss (nats/token) | **{h['loss']:.4f}** | not trained |",
+        f"| training time | {m['train_seconds'] / 60:.1f} min | {twin.get('train_seconds', 0) / 60:.1f} min |",
+        "",
+        f"Corpus generation, tokenizer training and encoding took {t['prep_seconds']:.0f} s. "
+        + (
+            f"What Engram buys on held-out loss: {gain:+.4f} nats/token "
+            f"({'lower' if gain > 0 else 'higher'} loss with Engram) at the same backbone and budget. "
+            if gain is not None
+            else ""
+        )
+        + "The held-out text comes from the same generators as the training text, so these losses measure "
+        "in-distribution fit, not general English.",
+        "",
+        f"Held-out loss during training (step: loss): Engram {curve}; twin {twin_curve}.",
+        "",
+        "## Greedy samples",
+        "",
+        "| prompt | continuation (12 tokens) |",
+        "|---|---|",
+        samples,
+        "",
+        "## Files",
+        "",
+        "| file | size |",
+        "|---|---|",
+        files,
+        "",
+        f"Weights digest (`engram-probe info`): `{lm.weights_sha256}`.",
+    ]
+    if recall:
+        lines += ["", "## Recall of written facts", "", "See [recall.md](recall.md)."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    from engram_probe.checkpoint import load_checkpoint
+
+    out = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
+    out.write_text(render_model_card(load_checkpoint()))
+    print("wrote", out)
+
+
+if __name__ == "__main__":
+    main()
