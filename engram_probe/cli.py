@@ -275,8 +275,11 @@ def _recall_args(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
     p.add_argument("--users", required=True, help="folder of user files in the paper's format (or one file)")
     p.add_argument("--limit", type=int, default=None, help="only the first N users")
-    p.add_argument("--modes", default=",".join(["none", "unembed_isolated", "opt_isolated", "opt_together",
-                                                 "joint_together"]), help="comma-separated modes")
+    p.add_argument(
+        "--modes",
+        default=",".join(["none", "unembed_isolated", "opt_isolated", "opt_together", "joint_together"]),
+        help="comma-separated modes",
+    )
     p.add_argument("--layer", default="late")
     p.add_argument("--json", metavar="OUT", default=None, help="write the full result as JSON")
 

@@ -17,11 +17,16 @@ from nbclient import NotebookClient
 HERE = Path(__file__).resolve().parent
 
 PROBE = [
-    ("md", """# Probing a single fact
+    (
+        "md",
+        """# Probing a single fact
 
 We write one fact into the shipped Engram model and look at everything it touches, using only the
-public library calls that the CLI and the workbench use. Every number below is produced by this run."""),
-    ("code", """import json, tempfile
+public library calls that the CLI and the workbench use. Every number below is produced by this run.""",
+    ),
+    (
+        "code",
+        """import json, tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -44,71 +49,101 @@ pio.renderers.default = "plotly_mimetype"  # figure JSON in the notebook; no CDN
 lm = load_checkpoint()
 info = model_info(lm)
 print("model", info["model"]["sha256"][:16], "| layers", info["config"]["n_layers"],
-      "| Engram layers", info["config"]["engram_layers"], "| params", f"{info['params']['total']:,}")"""),
+      "| Engram layers", info["config"]["engram_layers"], "| params", f"{info['params']['total']:,}")""",
+    ),
     ("md", "## 1. Write one fact\n`opt`: a few Adam steps on the fact's 16 rows only, through the frozen network."),
-    ("code", """TRIGGER, ANSWER = "My favorite tea is", "oolong"
+    (
+        "code",
+        """TRIGGER, ANSWER = "My favorite tea is", "oolong"
 result = FactWriter(lm.model, lm.tokenizer).write(UserMemory("alice"), [FactSpec.of(TRIGGER, ANSWER)], "opt")
 fact = result.facts[0]
 memory = UserMemory("alice", result.facts)
 print(f"gold token {fact.gold_token!r}: rank {result.recall_before[0]['rank']} -> {result.recall_after[0]['rank']}"
-      f" | {len(fact.rows)} rows, {fact.bytes} bytes, {fact.cost_ms:.0f} ms")"""),
+      f" | {len(fact.rows)} rows, {fact.bytes} bytes, {fact.cost_ms:.0f} ms")""",
+    ),
     ("md", "## 2. The addresses it owns\nOne row per hash head: 8 heads hash the suffix 2-gram, 8 the 3-gram."),
-    ("code", """rows = []
+    (
+        "code",
+        """rows = []
 for layer, row in fact.rows:
     h = lm.model.hasher.head_of_row(layer, row)
     rows.append({"layer": layer, "order": h.order, "head": h.head, "row": row, "prime": h.prime,
                  "row - offset": row - h.offset})
 addresses = pd.DataFrame(rows)
 go.Figure(go.Table(header=dict(values=list(addresses.columns)),
-                   cells=dict(values=[addresses[c] for c in addresses.columns]))).update_layout(height=480)"""),
+                   cells=dict(values=[addresses[c] for c in addresses.columns]))).update_layout(height=480)""",
+    ),
     ("md", "## 3. The read map\nA sentence with the trigger twice, once inside other text."),
-    ("code", """PROBE = f"{TRIGGER} {ANSWER}. Yesterday, over lunch, I told Sam that {TRIGGER.lower()} {ANSWER} and always was."
+    (
+        "code",
+        """PROBE = f"{TRIGGER} {ANSWER}. Yesterday, over lunch, I told Sam that {TRIGGER.lower()} {ANSWER} and always was."
 report = run_audit(lm, memory, PROBE)
 hits = read_map(lm.model.hasher, MemoryOverlay([memory]), lm.tokenizer.encode(PROBE))
 print(f"{len(hits)} (position, layer, head) hits at positions {sorted({h.position for h in hits})}")
 fig, caption = figures.token_strip(report)
 print(caption)
-fig"""),
+fig""",
+    ),
     ("md", "## 4. Gate α before and after"),
-    ("code", """fig, caption = figures.gate_figure(report)
+    (
+        "code",
+        """fig, caption = figures.gate_figure(report)
 print(caption)
-fig"""),
+fig""",
+    ),
     ("md", "## 5. Value path and logit lens at the write sites"),
-    ("code", """vp = pd.DataFrame([{
+    (
+        "code",
+        """vp = pd.DataFrame([{
     "position": v["position"], "layer": v["layer"], "cos(Δout, W_V·row)": round(v["cos_delta_out_wv_row"], 4),
     "‖Δ value branch‖": round(v["norm_delta_value_branch"], 3), "‖Δ conv branch‖": round(v["norm_delta_conv_branch"], 3),
     "lens: promoted": " ".join(t["token"] for t in v["lens_engram_delta"]),
     "top-5 after": " ".join(t["token"] for t in v["top_after"])} for v in report["value_path"]])
-vp"""),
+vp""",
+    ),
     ("md", "## 6. The bit-exact proof"),
-    ("code", """s = report["summary"]
+    (
+        "code",
+        """s = report["summary"]
 print(f"untouched positions: {s['positions']['untouched']} | bit-exact: {s['untouched_bit_exact']}")
 print(f"compared {s['pairs_compared']:,} (hook, position) pairs = {s['values_compared']:,} values = "
       f"{s['bytes_compared']:,} bytes over {s['hooks_compared']} hooks")
 assert s["untouched_bit_exact"]
 fig, caption = figures.change_heatmap(report)
 print(caption)
-fig"""),
-    ("md", "## 7. Downstream: attention and the conv, kept apart\nAt the Engram layer, a write site reaches "
-           "t+3, t+6 and t+9 through the dilated conv; every later position can read it through attention."),
-    ("code", """L = fact.layer
+fig""",
+    ),
+    (
+        "md",
+        "## 7. Downstream: attention and the conv, kept apart\nAt the Engram layer, a write site reaches "
+        "t+3, t+6 and t+9 through the dilated conv; every later position can read it through attention.",
+    ),
+    (
+        "code",
+        """L = fact.layer
 rows = [c for c in report["changes"] if c["layer"] == L]
 channels = pd.DataFrame([{"position": c["position"], "class": c["class"], "conv channel ‖Δ‖": c["engram_conv"],
                           "attention ‖Δ‖": c["attn_out"], "Engram value ‖Δ‖": c["engram_value"]} for c in rows])
 go.Figure([go.Bar(name=k, x=channels["position"], y=channels[k]) for k in
            ("Engram value ‖Δ‖", "conv channel ‖Δ‖", "attention ‖Δ‖")]).update_layout(
-    barmode="group", title=f"Change entering the residual at Engram layer {L}", yaxis_type="log", height=360)"""),
+    barmode="group", title=f"Change entering the residual at Engram layer {L}", yaxis_type="log", height=360)""",
+    ),
     ("md", "## 8. Contrasts: the wrong layer and a per-user LoRA"),
-    ("code", """contrast = run_audit(lm, memory, PROBE, options=AuditOptions(contrast=True))
+    (
+        "code",
+        """contrast = run_audit(lm, memory, PROBE, options=AuditOptions(contrast=True))
 c = contrast["contrasts"]
 print(f"recall top-1: right layer {c['right_layer']['recall_top1']:.2f}, wrong layer {c['wrong_layer']['recall_top1']:.2f}, "
       f"wrong address {c['wrong_address']['recall_top1']:.2f}, no edit {c['no_edit']['recall_top1']:.2f}")
 print(f"untouched values changed: LoRA {c['lora']['untouched_changed_fraction']:.2%}, "
       f"Engram {c['engram']['untouched_changed_fraction']:.2%}; bytes LoRA {c['lora']['bytes']:,} vs Engram {c['engram']['bytes']:,}")
-figures.layer_recall(contrast)[0]"""),
+figures.layer_recall(contrast)[0]""",
+    ),
     ("code", "figures.lora_vs_engram(contrast)[0]"),
     ("md", "## 9. Export a report and verify it"),
-    ("code", """out = Path(tempfile.mkdtemp())
+    (
+        "code",
+        """out = Path(tempfile.mkdtemp())
 mem_file = out / "alice.safetensors"
 export_memory(memory, mem_file, lm.weights_sha256)
 doc = finalize(run_audit(lm, memory, PROBE, {"kind": "file", "path": str(mem_file)}))
@@ -116,17 +151,23 @@ path = save_report(doc, out / "report.json")
 verdict = verify_report(path)
 for check in verdict["checks"]:
     print(("ok  " if check["ok"] else "FAIL"), check["check"], "-", check["detail"])
-assert verdict["ok"]"""),
+assert verdict["ok"]""",
+    ),
 ]
 
 CLAIMS = [
-    ("md", """# The paper's glass-box claims, measured on the shipped model
+    (
+        "md",
+        """# The paper's glass-box claims, measured on the shipped model
 
 Each section takes one claim of "User as Engram" (see `../shared/design/REFERENCE_FACTS.md` §10.2),
 measures it with the audit library, and states plainly whether it **holds exactly**, **holds only in a
 scoped form**, or **does not hold** here. Verdicts are computed from the numbers, not written in
-advance. The model is small (see `docs/model-card.md`), so magnitudes differ from the paper's."""),
-    ("code", """import pandas as pd
+advance. The model is small (see `docs/model-card.md`), so magnitudes differ from the paper's.""",
+    ),
+    (
+        "code",
+        """import pandas as pd
 import torch
 from engram_probe.checkpoint import load_checkpoint
 from engram_probe.data.synthetic_users import generate_users
@@ -148,9 +189,12 @@ verdicts = []
 def verdict(claim, status, evidence):
     verdicts.append({"claim": claim, "verdict": status, "evidence": evidence})
     print(f"[{status}] {claim}: {evidence}")
-print(len(specs), "facts of generated user", user["uid"])"""),
-    ("md", "## Claim 1: \"exactly 0.000 at every other position\""),
-    ("code", """f = opt.facts[0]
+print(len(specs), "facts of generated user", user["uid"])""",
+    ),
+    ("md", '## Claim 1: "exactly 0.000 at every other position"'),
+    (
+        "code",
+        """f = opt.facts[0]
 end = run_audit(lm, opt, f"Over breakfast we talked about the week. {f.triggers[0]}")
 mid = run_audit(lm, opt, f"Over breakfast we talked. {f.triggers[0]} {f.answer}, as I said before.")
 before_exact = end["summary"]["untouched_bit_exact"] and mid["summary"]["untouched_bit_exact"]
@@ -159,8 +203,11 @@ after_max = max((c["logits"] for c in after), default=0.0)
 verdict("zero change before the trigger", "holds exactly" if before_exact else "does not hold",
         f"{end['summary']['values_compared'] + mid['summary']['values_compared']:,} values compared, all identical: {before_exact}")
 verdict("zero change at every other position", "holds only in a scoped form" if after_max > 0 else "holds exactly",
-        f"positions after the trigger change: max ‖Δlogits‖ = {after_max:.3f} over {len(after)} downstream positions")"""),
-    ("code", """texts = heldout_texts(8, 12345)
+        f"positions after the trigger change: max ‖Δlogits‖ = {after_max:.3f} over {len(after)} downstream positions")""",
+    ),
+    (
+        "code",
+        """texts = heldout_texts(8, 12345)
 overlay = MemoryOverlay([opt])
 lora = train_user_lora(lm.model, [lm.tokenizer.encode(f.triggers[0]) for f in opt.facts],
                        [f.gold_token_id for f in opt.facts], lm.tokenizer.bos_id, 1.0)
@@ -169,9 +216,12 @@ a = held["engram_attribution"]
 status = "holds only in a scoped form" if held["engram_delta"] != 0 else "holds exactly"
 verdict("unrelated text is unchanged", status,
         f"Engram Δloss {held['engram_delta']:+.2e} nats/token on {held['tokens']} held-out tokens, all of it at or after "
-        f"{a['read_map_hit_positions']} read-map hits (elsewhere max |Δ| = {a['max_abs_token_delta_elsewhere']})")"""),
-    ("md", "## Claim 2: \"the write opens its own gate; elsewhere it stays off\""),
-    ("code", """rows = []
+        f"{a['read_map_hit_positions']} read-map hits (elsewhere max |Δ| = {a['max_abs_token_delta_elsewhere']})")""",
+    ),
+    ("md", '## Claim 2: "the write opens its own gate; elsewhere it stays off"'),
+    (
+        "code",
+        """rows = []
 for fact in opt.facts:
     rep = run_audit(lm, opt, fact.triggers[0])
     pos = rep["positions"]
@@ -187,9 +237,12 @@ verdict("the write raises the trigger's gate", "holds exactly" if opened == 1 el
         f"(ceiling {hi:.3f})")
 verdict("before the write the gate does not single out the trigger", "holds exactly" if singled_out_before < 0.5 else "does not hold",
         f"trigger α above every earlier position's α at {singled_out_before:.0%} of triggers")
-g.describe().loc[["mean", "min", "max"]]"""),
-    ("md", "## Claim 3: \"the row injects exactly its value path (cos ≈ 0.999)\""),
-    ("code", """def cosines(mem):
+g.describe().loc[["mean", "min", "max"]]""",
+    ),
+    ("md", '## Claim 3: "the row injects exactly its value path (cos ≈ 0.999)"'),
+    (
+        "code",
+        """def cosines(mem):
     out = []
     for fact in mem.facts:
         vp = run_audit(lm, mem, fact.triggers[0])["value_path"]
@@ -198,9 +251,12 @@ g.describe().loc[["mean", "min", "max"]]"""),
 c_opt, c_unembed = cosines(opt), cosines(unembed)
 verdict("cos(ΔEngram out, W_V·row) ≈ 1", "holds only in a scoped form" if c_opt.mean() > 0.99 > c_unembed.mean()
         else ("holds exactly" if min(c_opt.mean(), c_unembed.mean()) > 0.99 else "does not hold"),
-        f"opt mean {c_opt.mean():.4f}, unembed mean {c_unembed.mean():.4f}")"""),
-    ("md", "## Claim 4: \"the row stores the gold value\""),
-    ("code", """def gold_cos(mem):
+        f"opt mean {c_opt.mean():.4f}, unembed mean {c_unembed.mean():.4f}")""",
+    ),
+    ("md", '## Claim 4: "the row stores the gold value"'),
+    (
+        "code",
+        """def gold_cos(mem):
     out = []
     for fact in mem.facts:
         W_V = lm.model.engram_module(fact.layer).W_V.weight.detach()
@@ -211,16 +267,22 @@ verdict("cos(ΔEngram out, W_V·row) ≈ 1", "holds only in a scoped form" if c_
 g_opt, g_unembed = gold_cos(opt), gold_cos(unembed)
 verdict("cos(W_V·row, u_gold) is high", "holds only in a scoped form" if g_unembed.mean() > 0.9 > g_opt.mean()
         else ("holds exactly" if g_opt.mean() > 0.9 else "does not hold"),
-        f"closed form (unembed) {g_unembed.mean():.3f} (by construction), deployed opt rows {g_opt.mean():.3f}")"""),
-    ("md", "## Claim 5: \"it stops working in the wrong layer\""),
-    ("code", """lc = layer_contrast(lm, specs, "opt", writer.settings)
+        f"closed form (unembed) {g_unembed.mean():.3f} (by construction), deployed opt rows {g_opt.mean():.3f}")""",
+    ),
+    ("md", '## Claim 5: "it stops working in the wrong layer"'),
+    (
+        "code",
+        """lc = layer_contrast(lm, specs, "opt", writer.settings)
 r, w = lc["right_layer"], lc["wrong_layer"]
 verdict("wrong layer recall collapses", "holds exactly" if w["recall_top1"] < 0.5 * r["recall_top1"] and w["recall_top5"] < 0.5
         else ("holds only in a scoped form" if w["recall_top1"] < r["recall_top1"] else "does not hold"),
         f"top-1 {r['recall_top1']:.2f} (layer {r['layer']}) vs {w['recall_top1']:.2f} (layer {w['layer']}); "
-        f"top-5 {r['recall_top5']:.2f} vs {w['recall_top5']:.2f}; same 'opt' budget")"""),
-    ("md", "## Claim 6: \"a per-user LoRA contaminates everything; Engram ~33,000x less\""),
-    ("code", """ratio = abs(held["lora_delta"]) / abs(held["engram_delta"]) if held["engram_delta"] else float("inf")
+        f"top-5 {r['recall_top5']:.2f} vs {w['recall_top5']:.2f}; same 'opt' budget")""",
+    ),
+    ("md", '## Claim 6: "a per-user LoRA contaminates everything; Engram ~33,000x less"'),
+    (
+        "code",
+        """ratio = abs(held["lora_delta"]) / abs(held["engram_delta"]) if held["engram_delta"] else float("inf")
 probe = run_audit(lm, opt, f"Over breakfast we talked about the week. {opt.facts[0].triggers[0]}",
                   options=AuditOptions(contrast=True, contrast_facts=10))
 cc = probe["contrasts"]
@@ -228,9 +290,12 @@ verdict("a per-user LoRA changes every position", "holds exactly" if cc["lora"][
         f"LoRA (rank {cc['lora']['rank']}, {cc['lora']['steps']} steps, recall {cc['lora']['recall_top1']:.2f}) changes "
         f"{cc['lora']['untouched_changed_fraction']:.2%} of untouched values; Engram {cc['engram']['untouched_changed_fraction']:.2%}")
 verdict("the held-out loss ratio is a fixed ~33,000x", "does not hold" if not 1e4 < ratio < 1e5 else "holds only in a scoped form",
-        f"here |ΔLoRA|/|ΔEngram| = {ratio:,.0f} with this LoRA recipe; the ratio depends on the recipe (rank, steps, lr)")"""),
-    ("md", "## Claim 7: \"zero cross-user leakage by construction\""),
-    ("code", """other = UserMemory("h-opt", writer.write(UserMemory("h-opt"), [FactSpec.of(specs[0].triggers, "Zanzibar")], "opt").facts)
+        f"here |ΔLoRA|/|ΔEngram| = {ratio:,.0f} with this LoRA recipe; the ratio depends on the recipe (rank, steps, lr)")""",
+    ),
+    ("md", '## Claim 7: "zero cross-user leakage by construction"'),
+    (
+        "code",
+        """other = UserMemory("h-opt", writer.write(UserMemory("h-opt"), [FactSpec.of(specs[0].triggers, "Zanzibar")], "opt").facts)
 both = MemoryOverlay([opt, other])
 ids = torch.tensor([lm.tokenizer.encode("Nothing to do with either user, just the weather today.")])
 with torch.no_grad():
@@ -238,12 +303,16 @@ with torch.no_grad():
 verdict("users on different rows never see each other", "holds exactly" if same else "does not hold",
         "overlays never write shared tables; identical bytes with and without the other user on unrelated text")
 verdict("users sharing a template do not interfere", "does not hold" if both.collisions else "holds exactly",
-        f"{len(both.collisions)} rows collide when two users write the same trigger; precedence: {both.precedence_rule[:60]}…")"""),
-    ("md", "## Claim 8: \"88 KB per user vs 14.2 MB for a LoRA\""),
-    ("code", """verdict("Engram memory is far smaller than a per-user LoRA", "holds exactly" if cc["lora"]["bytes"] > 10 * cc["engram"]["bytes"] else "does not hold",
+        f"{len(both.collisions)} rows collide when two users write the same trigger; precedence: {both.precedence_rule[:60]}…")""",
+    ),
+    ("md", '## Claim 8: "88 KB per user vs 14.2 MB for a LoRA"'),
+    (
+        "code",
+        """verdict("Engram memory is far smaller than a per-user LoRA", "holds exactly" if cc["lora"]["bytes"] > 10 * cc["engram"]["bytes"] else "does not hold",
         f"{cc['engram']['bytes']:,} B of rows for {len(opt.facts)} facts vs {cc['lora']['bytes']:,} B of LoRA (fp32); "
         f"the paper's figures are for a 339 M model")
-pd.DataFrame(verdicts)"""),
+pd.DataFrame(verdicts)""",
+    ),
 ]
 
 

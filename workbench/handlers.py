@@ -16,11 +16,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engram_probe.api import write_facts, write_summary
-from engram_probe.audit.contrasts import address_contrast, dominant_strategy, layer_contrast, lora_contrast, specs_of
+from engram_probe.audit.contrasts import fact_recall, lora_contrast, placement_contrasts
 from engram_probe.audit.engine import AuditOptions, ProbeError, heldout_texts, run_audit
 from engram_probe.audit.lora import LoraSettings
 from engram_probe.describe import model_info
 from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
+from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
 from engram_probe.report.document import ReportError, finalize, save_report
@@ -224,43 +225,19 @@ def wrong_layer(
     cols = ["setting", "layer", "recall top-1", "recall top-5"]
     try:
         mem = _user(state, user_id)
-        specs = specs_of(mem, max(1, int(n_facts or 6)))
-        strategy = dominant_strategy(mem)
-        settings = WriteSettings()
-        layers = layer_contrast(state.lm, specs, strategy, settings, progress=_progress(progress, "layers"))
-        address = address_contrast(state.lm, specs, strategy, settings, progress=_progress(progress, "address"))
+        c = placement_contrasts(
+            state.lm, mem, max(1, int(n_facts or 6)), WriteSettings(), _progress(progress, "contrasts")
+        )
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
-    rep = {
-        "contrasts": {
-            **layers,
-            "wrong_address": address["wrong_address"],
-            "facts_used": len(specs),
-            "strategy": strategy,
-        }
-    }
-    fig, caption = layer_recall(rep) or (empty_figure(""), "")
-    rows = [
-        ["no edit", "-", layers["no_edit"]["recall_top1"], layers["no_edit"]["recall_top5"]],
-        [
-            "right layer",
-            layers["right_layer"]["layer"],
-            layers["right_layer"]["recall_top1"],
-            layers["right_layer"]["recall_top5"],
-        ],
-        [
-            "wrong layer",
-            layers["wrong_layer"]["layer"],
-            layers["wrong_layer"]["recall_top1"],
-            layers["wrong_layer"]["recall_top5"],
-        ],
-        [
-            "wrong address",
-            layers["right_layer"]["layer"],
-            address["wrong_address"]["recall_top1"],
-            address["wrong_address"]["recall_top5"],
-        ],
+    fig, caption = layer_recall({"contrasts": c}) or (empty_figure(""), "")
+    settings = [
+        ("no edit", "-", c["no_edit"]),
+        ("right layer", c["right_layer"]["layer"], c["right_layer"]),
+        ("wrong layer", c["wrong_layer"]["layer"], c["wrong_layer"]),
+        ("wrong address", c["right_layer"]["layer"], c["wrong_address"]),
     ]
+    rows = [[name, layer, r["recall_top1"], r["recall_top5"]] for name, layer, r in settings]
     return fig, pd.DataFrame(rows, columns=cols), caption
 
 
@@ -282,9 +259,6 @@ def lora_contamination(
             state.lm, mem, text or "", {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
         )
         untouched = [p["index"] for p in rep["positions"] if p["class"] == "untouched"]
-        from engram_probe.audit.contrasts import fact_recall
-        from engram_probe.memory.overlay import MemoryOverlay
-
         ranks = fact_recall(state.lm, mem.facts, MemoryOverlay([mem]))
         target = sum(r == 1 for r in ranks) / len(ranks)
         t0 = time.perf_counter()

@@ -106,11 +106,16 @@ def shifted_rows(lm: LoadedModel, fact: Fact, avoid: set[tuple[int, int]]) -> Fa
 
 
 def address_contrast(
-    lm: LoadedModel, specs: Sequence[FactSpec], strategy: str, settings: WriteSettings, progress: Progress | None = None
+    lm: LoadedModel,
+    specs: Sequence[FactSpec],
+    strategy: str,
+    settings: WriteSettings,
+    layer: str | int = "late",
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Control: rows trained for the trigger, written at addresses the triggers never read."""
     writer = FactWriter(lm.model, lm.tokenizer, settings)
-    res = writer.write(UserMemory("contrast"), specs, strategy, "late", progress)
+    res = writer.write(UserMemory("contrast"), specs, strategy, layer, progress)
     read: set[tuple[int, int]] = set()
     for f in res.facts:
         for trig in f.triggers:
@@ -125,6 +130,28 @@ def address_contrast(
         "wrong_address": _score(fact_recall(lm, res.facts, MemoryOverlay([wrong]))),
         "no_edit": _score(fact_recall(lm, res.facts, None)),
         "rule": "each row moved to the next row of the same hash head that none of the triggers reads",
+    }
+
+
+def placement_contrasts(
+    lm: LoadedModel, memory: UserMemory, n_facts: int, settings: WriteSettings, progress: Progress | None = None
+) -> dict[str, Any]:
+    """The user's first facts re-written at their own layer, at the other Engram layer, and at wrong rows."""
+    specs = specs_of(memory, n_facts)
+    strategy = dominant_strategy(memory)
+    right = memory.main_layer()
+    right_layer: str | int = "late" if right is None else right
+    layers = layer_contrast(lm, specs, strategy, settings, right_layer, progress=progress)
+    address = address_contrast(lm, specs, strategy, settings, right_layer, progress=progress)
+    return {
+        "facts_used": len(specs),
+        "strategy": strategy,
+        "right_layer": layers["right_layer"],
+        "wrong_layer": layers["wrong_layer"],
+        "no_edit": layers["no_edit"],
+        "wrong_address": address["wrong_address"],
+        "right_address": address["right_address"],
+        "wrong_address_rule": address["rule"],
     }
 
 

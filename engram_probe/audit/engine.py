@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engram_probe.audit.contrasts import address_contrast, dominant_strategy, layer_contrast, lora_contrast, specs_of
+from engram_probe.audit.contrasts import lora_contrast, placement_contrasts
 from engram_probe.audit.lora import LoraResult, LoraSettings
 from engram_probe.audit.proof import bit_exact_proof, change_sizes, delta_matrix, paired_run
 from engram_probe.audit.readmap import CLASS_RULE, UNTOUCHED, classify_positions, conv_reach, read_map
@@ -94,11 +94,6 @@ def heldout_texts(n: int, seed: int) -> list[str]:
     return [d for d in generate_corpus(n * 3, seed=seed) if "\n" not in d][:n] or generate_corpus(n, seed=seed)
 
 
-def memory_layer(memory: UserMemory) -> int | None:
-    layers = [f.layer for f in memory.facts]
-    return Counter(layers).most_common(1)[0][0] if layers else None
-
-
 def run_audit(
     lm: LoadedModel,
     memory: UserMemory,
@@ -122,7 +117,7 @@ def run_audit(
     run = paired_run(lm.model, tokens, overlay)
     proof = bit_exact_proof(run, classes)
     gate = gates(run, cfg.engram_layers)
-    layer = memory_layer(memory)
+    layer = memory.main_layer()
     fact_hits = Counter(f for h in hits for f in h.facts)
     gold_id = gold_fact or (fact_hits.most_common(1)[0][0] if fact_hits else memory.facts[0].fact_id)
     gfact = memory.fact(gold_id)
@@ -218,22 +213,12 @@ def contrasts(
     lora: LoraResult | None,
     progress: Progress | None,
 ) -> dict[str, Any]:
-    specs = specs_of(memory, options.contrast_facts)
-    strategy = dominant_strategy(memory)
-    layers = layer_contrast(lm, specs, strategy, options.write_settings, progress=progress)
-    address = address_contrast(lm, specs, strategy, options.write_settings, progress=progress)
+    placement = placement_contrasts(lm, memory, options.contrast_facts, options.write_settings, progress)
     untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
     held = heldout_texts(options.heldout_docs, options.heldout_seed)
     lora_part, _ = lora_contrast(lm, memory, ids, untouched, held, options.lora_settings, lora, progress)
     return {
-        "facts_used": len(specs),
-        "strategy": strategy,
-        "right_layer": layers["right_layer"],
-        "wrong_layer": layers["wrong_layer"],
-        "no_edit": layers["no_edit"],
-        "wrong_address": address["wrong_address"],
-        "right_address": address["right_address"],
-        "wrong_address_rule": address["rule"],
+        **placement,
         "lora": lora_part["lora"],
         "engram": lora_part["engram"],
         "heldout_loss": lora_part["heldout_loss"],

@@ -128,6 +128,11 @@ class UserMemory:
                 out[key] = vec
         return out
 
+    def main_layer(self) -> int | None:
+        """The Engram layer most of the facts were written into."""
+        layers = [f.layer for f in self.facts]
+        return max(set(layers), key=layers.count) if layers else None
+
     def owners(self) -> dict[RowKey, list[str]]:
         """Facts that own each row, in write order."""
         out: dict[RowKey, list[str]] = {}
