@@ -282,6 +282,7 @@ def _recall_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--layer", default="late")
     p.add_argument("--json", metavar="OUT", default=None, help="write the full result as JSON")
+    p.add_argument("--markdown", metavar="OUT", default=None, help="write the table as markdown (docs/recall.md)")
 
 
 @command("recall", "top-1/top-5 recall of users' facts per write strategy")(_recall_args)
@@ -313,6 +314,11 @@ def cmd_recall(args: argparse.Namespace) -> None:
     out["users_source"] = str(args.users)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    if args.markdown:
+        from engram_probe.evaluation import render_recall_markdown
+
+        command_line = "engram-probe recall " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["recall"] else "recall"
+        Path(args.markdown).write_text(render_recall_markdown(out, command_line))
     print("| mode | top-1 | top-5 | facts | ms/fact |\n|---|---|---|---|---|")
     for r in out["modes"].values():
         print(f"| {r['description']} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']} | {r['ms_per_fact']:.1f} |")

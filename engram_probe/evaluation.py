@@ -92,3 +92,48 @@ def evaluate_recall(
             "users": per_user,
         }
     return {"modes": table, "settings": settings.__dict__, "n_users": len(users)}
+
+
+def render_recall_markdown(result: dict[str, Any], command: str) -> str:
+    """docs/recall.md: the table, the goals, and the command that reproduces it."""
+    modes = result["modes"]
+    lines = [
+        "# Recall of written facts",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        f"{result['n_users']} users from `{result.get('users_source', '?')}`, every fact in the paper's format "
+        "(prompt = the first paraphrase cut just before the answer; gold = the answer's first token as it follows "
+        "the prompt). Rank of the gold token at the prompt's last position, on the shipped model "
+        f"`{result.get('model_sha256', '')[:16]}…`.",
+        "",
+        "| mode | top-1 | top-5 | facts | write ms/fact |",
+        "|---|---|---|---|---|",
+    ]
+    for r in modes.values():
+        lines.append(f"| {r['description']} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']} | {r['ms_per_fact']:.1f} |")
+    s = result["settings"]
+    lines += [
+        "",
+        f"Budgets: unembed scale {s['scale']}; opt {s['opt_steps']} Adam steps at lr {s['opt_lr']} (L2 {s['opt_l2']}); "
+        f"joint {s['joint_steps']} steps at lr {s['joint_lr']} over all of a user's facts at once.",
+        "",
+    ]
+    goals = []
+    if "opt_isolated" in modes:
+        v = modes["opt_isolated"]["top1"]
+        goals.append(f"- isolated `opt` top-1 >= 0.90: **{v:.3f}, {'met' if v >= 0.9 else 'missed'}**")
+    if "joint_together" in modes:
+        v = modes["joint_together"]["top1"]
+        goals.append(
+            f"- all facts together, `joint` top-1 >= 0.80: **{v:.3f}, {'met' if v >= 0.8 else 'missed'}** "
+            "(the paper: 0.68 at 100 facts per user on a 339 M model)"
+        )
+    if goals:
+        lines += ["## Goals", "", *goals, ""]
+    per_user = next(iter(modes.values()))["users"]
+    if per_user:
+        lines += ["## Per user", "", "| user | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+        for i, u in enumerate(per_user):
+            lines.append(f"| {u['user']} | " + " | ".join(f"{modes[m]['users'][i]['top1']:.2f}" for m in modes) + " |")
+    return "\n".join(lines) + "\n"
