@@ -153,15 +153,19 @@ def _heatmap_traces(
     ]
 
 
+def _log_range(matrices: list[dict[str, Any]]) -> tuple[float, float]:
+    """One colour range over several change matrices (log10 of the non-zero changes)."""
+    finite = [v for m in matrices for row in _log_matrix(m)[0] for v in row if v is not None]
+    return (min(finite), max(finite)) if finite else (-8.0, 1.0)
+
+
 def _labels(report: dict[str, Any]) -> list[str]:
     return [f"{p['index']}:{_tok(p['token'])}" for p in report["positions"]]
 
 
 def change_heatmap(report: dict[str, Any]) -> tuple[go.Figure, str]:
     m = report["delta_matrix"]
-    z, _ = _log_matrix(m)
-    finite = [v for row in z for v in row if v is not None]
-    zmin, zmax = (min(finite), max(finite)) if finite else (-8, 1)
+    zmin, zmax = _log_range([m])
     fig = go.Figure(_heatmap_traces(m, _labels(report), zmin, zmax, True))
     _class_lines(fig, report)
     fig.update_layout(
@@ -186,8 +190,7 @@ def lora_vs_engram(report: dict[str, Any]) -> tuple[go.Figure, str] | None:
     if not c:
         return None
     mats = [c["engram"]["delta_matrix"], c["lora"]["delta_matrix"]]
-    finite = [v for m in mats for row in _log_matrix(m)[0] for v in row if v is not None]
-    zmin, zmax = (min(finite), max(finite)) if finite else (-8, 1)
+    zmin, zmax = _log_range(mats)
     labels = _labels(report)
     fig = make_subplots(
         rows=1,

@@ -31,17 +31,22 @@ def tiny_cfg(**overrides: Any) -> EngramConfig:
     return EngramConfig(**base)
 
 
+def randomise_conv(model: EngramTransformer, seed: int) -> None:
+    """Give the (zero-initialised) Engram convs random weights so that their path is exercised."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.cfg.engram_layers:
+            conv = model.engram_module(layer).conv_weight
+            conv.copy_(torch.randn(conv.shape, generator=gen) * 0.5)
+
+
 def tiny_model(seed: int = 0, nonzero_conv: bool = True, **overrides: Any) -> EngramTransformer:
-    """A tiny random model; the conv is given random weights so that its path is exercised."""
+    """A tiny random model; by default its convs get random weights."""
     cfg = tiny_cfg(seed=seed, **overrides)
     canonical = np.arange(cfg.d_vocab, dtype=np.int64) % (cfg.d_vocab - 7)  # some ids share a canonical id
     model = EngramTransformer(cfg, canonical)
     if nonzero_conv:
-        gen = torch.Generator().manual_seed(seed + 1)
-        with torch.no_grad():
-            for layer in cfg.engram_layers:
-                conv = model.engram_module(layer).conv_weight
-                conv.copy_(torch.randn(conv.shape, generator=gen) * 0.5)
+        randomise_conv(model, seed + 1)
     model.eval()
     return model
 
@@ -66,11 +71,7 @@ def tiny_lm(seed: int = 0, **overrides: Any) -> Any:
     tok = EngramTokenizer.train(TINY_TEXTS * 10, vocab_size=320)
     cfg = tiny_cfg(seed=seed, d_vocab=tok.vocab_size, n_ctx=48, **overrides)
     model = EngramTransformer(cfg, build_canonical_map(tok.token_texts()))
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        for layer in cfg.engram_layers:
-            conv = model.engram_module(layer).conv_weight
-            conv.copy_(torch.randn(conv.shape, generator=gen) * 0.5)
+    randomise_conv(model, seed + 1)
     model.eval()
     return LoadedModel(model, tok, weights_digest(model), {}, None)
 
