@@ -116,3 +116,21 @@ def test_joint_write_from_a_user_file_and_exact_erase(tmp_path: Path, shipped: A
         assert erased == base
     store.erase("tess")
     assert store.verify_ledger() == []
+
+
+def test_recall_evaluation_command(tmp_path: Path) -> None:
+    user = generate_users(1, seed=9, prefix="r")[0]
+    user["facts"] = user["facts"][:6]
+    path = tmp_path / "r000.json"
+    path.write_text(json.dumps(user))
+    md = tmp_path / "recall.md"
+    cli("recall", "--users", str(path), "--modes", "none,unembed_isolated,opt_isolated,joint_together", "--json",
+        str(tmp_path / "r.json"), "--markdown", str(md))
+    res = json.loads((tmp_path / "r.json").read_text())["modes"]
+    assert res["opt_isolated"]["n"] == 6
+    assert res["opt_isolated"]["top1"] >= res["none"]["top1"]
+    assert res["joint_together"]["top1"] >= res["none"]["top1"]
+    text = md.read_text()
+    assert "engram-probe recall" in text and "| user |" in text
+    bad = cli("recall", "--users", str(tmp_path / "missing"), ok=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
