@@ -113,17 +113,30 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
             with gr.Tab("Wrong layer", id="tab-layer"):
                 l_user = gr.Dropdown(users, value=first, label="User", elem_id="layer-user", allow_custom_value=True)
-                l_n = gr.Slider(1, 20, value=6, step=1, label="Facts to re-write", elem_id="layer-n")
+                with gr.Row():
+                    l_n = gr.Slider(1, 20, value=6, step=1, label="Facts to re-write", elem_id="layer-n")
+                    l_strategy = gr.Radio(
+                        ["user's own", "unembed", "opt", "joint"],
+                        value="user's own",
+                        label="Strategy for the re-writes (same budget at both layers)",
+                        elem_id="layer-strategy",
+                    )
                 l_go = gr.Button("Compare layers", variant="primary", elem_id="layer-go")
                 l_fig = gr.Plot(label="Recall", elem_id="layer-fig")
                 l_table = gr.Dataframe(elem_id="layer-table", interactive=False)
                 l_status = gr.Markdown(elem_id="layer-status")
 
-                def do_layers(uid: str, n: float, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-                    return h.wrong_layer(state, uid, n, progress)
+                def do_layers(
+                    uid: str, n: float, strategy: str, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
+                    return h.wrong_layer(state, uid, n, strategy, progress)
 
                 l_go.click(
-                    do_layers, [l_user, l_n], [l_fig, l_table, l_status], api_name="wrong_layer", concurrency_limit=2
+                    do_layers,
+                    [l_user, l_n, l_strategy],
+                    [l_fig, l_table, l_status],
+                    api_name="wrong_layer",
+                    concurrency_limit=2,
                 )
 
             with gr.Tab("LoRA contamination", id="tab-lora"):

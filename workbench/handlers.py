@@ -220,13 +220,14 @@ def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.F
 
 # ---------------------------------------------------------------- tab 5: wrong layer
 def wrong_layer(
-    state: WorkbenchState, user_id: str, n_facts: float = 6, progress: Any = None
+    state: WorkbenchState, user_id: str, n_facts: float = 6, strategy: str = "user's own", progress: Any = None
 ) -> tuple[go.Figure, pd.DataFrame, str]:
-    cols = ["setting", "layer", "recall top-1", "recall top-5"]
+    cols = ["setting", "layer", "recall top-1", "recall top-5", "mean gold probability"]
     try:
         mem = _user(state, user_id)
+        chosen = None if not strategy or strategy == "user's own" else strategy
         c = placement_contrasts(
-            state.lm, mem, max(1, int(n_facts or 6)), WriteSettings(), _progress(progress, "contrasts")
+            state.lm, mem, max(1, int(n_facts or 6)), WriteSettings(), _progress(progress, "contrasts"), chosen
         )
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
@@ -237,7 +238,7 @@ def wrong_layer(
         ("wrong layer", c["wrong_layer"]["layer"], c["wrong_layer"]),
         ("wrong address", c["right_layer"]["layer"], c["wrong_address"]),
     ]
-    rows = [[name, layer, r["recall_top1"], r["recall_top5"]] for name, layer, r in settings]
+    rows = [[name, layer, r["recall_top1"], r["recall_top5"], r.get("gold_prob_mean")] for name, layer, r in settings]
     return fig, pd.DataFrame(rows, columns=cols), caption
 
 

@@ -73,20 +73,24 @@ def layer_contrast(
         raise ValueError("the model has a single Engram layer; there is no wrong layer")
     writer = FactWriter(lm.model, lm.tokenizer, settings)
     out: dict[str, Any] = {"strategy": strategy, "settings": settings.__dict__}
-    none_ranks: list[int] | None = None
     for label, layer in (("right_layer", right_layer), ("wrong_layer", others[0])):
         res = writer.write(UserMemory("contrast"), specs, strategy, layer, progress)
-        mem = UserMemory("contrast", res.facts)
-        ranks = fact_recall(lm, res.facts, MemoryOverlay([mem]))
-        none_ranks = none_ranks or fact_recall(lm, res.facts, None)
+        ranks = [r["rank"] for r in res.recall_after]
         out[label] = {
             "layer": layer,
             **_score(ranks),
             "ranks": ranks,
-            "rows": mem.n_rows,
+            "gold_prob_mean": sum(r["prob"] for r in res.recall_after) / len(ranks),
+            "rows": UserMemory("contrast", res.facts).n_rows,
             "row_norm_mean": float(torch.cat([f.values for f in res.facts]).norm(dim=1).mean()),
         }
-    out["no_edit"] = {**_score(none_ranks or []), "ranks": none_ranks}
+        if "no_edit" not in out:
+            before = [r["rank"] for r in res.recall_before]
+            out["no_edit"] = {
+                **_score(before),
+                "ranks": before,
+                "gold_prob_mean": sum(r["prob"] for r in res.recall_before) / len(before),
+            }
     return out
 
 
@@ -134,11 +138,19 @@ def address_contrast(
 
 
 def placement_contrasts(
-    lm: LoadedModel, memory: UserMemory, n_facts: int, settings: WriteSettings, progress: Progress | None = None
+    lm: LoadedModel,
+    memory: UserMemory,
+    n_facts: int,
+    settings: WriteSettings,
+    progress: Progress | None = None,
+    strategy: str | None = None,
 ) -> dict[str, Any]:
-    """The user's first facts re-written at their own layer, at the other Engram layer, and at wrong rows."""
+    """The user's first facts re-written at their own layer, at the other Engram layer, and at wrong rows.
+
+    ``strategy`` defaults to the one most of the user's facts were written with.
+    """
     specs = specs_of(memory, n_facts)
-    strategy = dominant_strategy(memory)
+    strategy = strategy or dominant_strategy(memory)
     right = memory.main_layer()
     right_layer: str | int = "late" if right is None else right
     layers = layer_contrast(lm, specs, strategy, settings, right_layer, progress=progress)

@@ -96,12 +96,19 @@ def test_locality_proof_is_bit_exact_with_counts(client: Client, served: tuple[s
     assert empty.startswith("⚠") and "empty" in empty
 
 
-def test_wrong_layer_recalls_less(client: Client) -> None:
-    fig, rows, caption = client.predict("d002", 6, api_name="/wrong_layer")
+def test_wrong_layer_contrast(client: Client) -> None:
+    # closed-form rows depend on the layer's W_V: the wrong layer recalls less
+    fig, rows, caption = client.predict("d002", 6, "unembed", api_name="/wrong_layer")
     by = {r[0]: r for r in table(rows)}
+    assert by["right layer"][1] != by["wrong layer"][1]
     assert by["right layer"][2] > by["wrong layer"][2]
     assert by["wrong address"][2] <= by["no edit"][2] + 1e-9
-    assert len(plot(fig)["data"]) == 2 and "top-1" in caption
+    assert len(plot(fig)["data"]) == 2 and "top-1" in caption and "'unembed'" in caption
+    # the user's own strategy (opt) is reported the same way, whatever it shows
+    fig, rows, caption = client.predict("d002", 3, "user's own", api_name="/wrong_layer")
+    data = table(rows)
+    assert [r[0] for r in data] == ["no edit", "right layer", "wrong layer", "wrong address"]
+    assert all(0.0 <= r[2] <= 1.0 and 0.0 <= r[4] <= 1.0 for r in data) and "'opt'" in caption
 
 
 def test_lora_changes_untouched_values_engram_does_not(client: Client, served: tuple[str, Any]) -> None:

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from engram_probe.audit.contrasts import layer_contrast
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.checkpoint import DEFAULT_MODEL_DIR
 from engram_probe.memory import UserMemory
 from engram_probe.memory.transfer import export_memory
-from engram_probe.memory.writing import FactSpec, FactWriter
+from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize, save_report
 from engram_probe.report.render import CHROMIUM, CHROMIUM_ARGS, html_to_pdf, write_html
 from engram_probe.report.verify import verify_report
@@ -98,7 +99,8 @@ def contrast_doc(shipped: Any, memory: UserMemory, tmp_path_factory: pytest.Temp
 
 def test_contrasts(contrast_doc: tuple[Path, Path]) -> None:
     c = json.loads(contrast_doc[0].read_text())["contrasts"]
-    assert c["right_layer"]["recall_top1"] > c["wrong_layer"]["recall_top1"]
+    assert c["strategy"] == "opt" and c["right_layer"]["layer"] == 4 and c["wrong_layer"]["layer"] == 1
+    assert c["right_layer"]["recall_top1"] >= c["wrong_layer"]["recall_top1"]
     assert c["wrong_address"]["recall_top1"] <= c["no_edit"]["recall_top1"]
     assert c["lora"]["untouched_changed_fraction"] >= 0.99
     assert c["engram"]["untouched_changed_fraction"] == 0.0
@@ -107,6 +109,19 @@ def test_contrasts(contrast_doc: tuple[Path, Path]) -> None:
     held = c["heldout_loss"]
     assert held["engram_attribution"]["max_abs_token_delta_elsewhere"] == 0.0
     assert abs(held["lora_delta"]) > abs(held["engram_delta"])
+
+
+def test_wrong_layer_recalls_less_with_closed_form_rows(shipped: Any) -> None:
+    specs = [
+        FactSpec.of(TRIGGER, "oolong"),
+        FactSpec.of("I live in", "Lisbon"),
+        FactSpec.of("My dentist is", "Dr. Moss"),
+        FactSpec.of("My dog is called", "Rex"),
+    ]
+    r = layer_contrast(shipped, specs, "unembed", WriteSettings())
+    assert r["right_layer"]["layer"] == max(shipped.cfg.engram_layers)
+    assert r["right_layer"]["recall_top1"] > r["wrong_layer"]["recall_top1"]
+    assert r["right_layer"]["gold_prob_mean"] > r["wrong_layer"]["gold_prob_mean"]
 
 
 def test_verify_passes_then_fails_on_any_one_byte_change(

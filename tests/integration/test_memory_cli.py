@@ -124,8 +124,17 @@ def test_recall_evaluation_command(tmp_path: Path) -> None:
     path = tmp_path / "r000.json"
     path.write_text(json.dumps(user))
     md = tmp_path / "recall.md"
-    cli("recall", "--users", str(path), "--modes", "none,unembed_isolated,opt_isolated,joint_together", "--json",
-        str(tmp_path / "r.json"), "--markdown", str(md))
+    cli(
+        "recall",
+        "--users",
+        str(path),
+        "--modes",
+        "none,unembed_isolated,opt_isolated,joint_together",
+        "--json",
+        str(tmp_path / "r.json"),
+        "--markdown",
+        str(md),
+    )
     res = json.loads((tmp_path / "r.json").read_text())["modes"]
     assert res["opt_isolated"]["n"] == 6
     assert res["opt_isolated"]["top1"] >= res["none"]["top1"]
