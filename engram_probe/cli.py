@@ -232,7 +232,10 @@ def cmd_facts(args: argparse.Namespace) -> None:
     human = "\n".join(
         f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {f['triggers'][0]!r} -> {f['answer']!r}" for f in facts
     )
-    emit(args, {"user": args.user, "facts": facts, **mem.summary()}, human or "no facts")
+    summary = mem.summary()
+    emit(
+        args, {"user": args.user, "digest": summary["digest"], "summary": summary, "facts": facts}, human or "no facts"
+    )
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:

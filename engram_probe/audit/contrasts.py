@@ -54,8 +54,18 @@ def dominant_strategy(memory: UserMemory) -> str:
 
 
 def fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> list[int]:
+    return [r["rank"] for r in _fact_recall(lm, facts, overlay)]
+
+
+def _fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> list[dict[str, Any]]:
     prompts = [lm.tokenizer.encode(f.triggers[0]) for f in facts]
-    return [r["rank"] for r in recall(lm.model, prompts, [f.gold_token_id for f in facts], overlay)]
+    return recall(lm.model, prompts, [f.gold_token_id for f in facts], overlay)
+
+
+def recall_stats(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> dict[str, float]:
+    """Top-1, top-5 and mean gold probability of the facts' first triggers."""
+    rec = _fact_recall(lm, facts, overlay)
+    return {**_score([r["rank"] for r in rec]), "gold_prob_mean": sum(r["prob"] for r in rec) / max(1, len(rec))}
 
 
 def layer_contrast(
@@ -130,9 +140,9 @@ def address_contrast(
     wrong = UserMemory("contrast", moved)
     return {
         "strategy": strategy,
-        "right_address": _score(fact_recall(lm, res.facts, MemoryOverlay([UserMemory("c", res.facts)]))),
-        "wrong_address": _score(fact_recall(lm, res.facts, MemoryOverlay([wrong]))),
-        "no_edit": _score(fact_recall(lm, res.facts, None)),
+        "right_address": recall_stats(lm, res.facts, MemoryOverlay([UserMemory("c", res.facts)])),
+        "wrong_address": recall_stats(lm, res.facts, MemoryOverlay([wrong])),
+        "no_edit": recall_stats(lm, res.facts, None),
         "rule": "each row moved to the next row of the same hash head that none of the triggers reads",
     }
 

@@ -266,7 +266,7 @@ class FactWriter:
             values.grad = grad
             opt.step()
             if progress:
-                progress(step + 1, steps, f"{label}: loss {float(loss):.3f}")
+                progress(step + 1, steps, f"{label}: loss {loss.item():.3f}")
         return {r: v for r, v in zip(rows.tolist(), values.detach(), strict=True)}
 
     # ------------------------------------------------------------------ strategies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict
         return {"ok": False, "checks": checks, "mismatches": []}
     options = AuditOptions.from_dict(doc.get("options", {}))
     fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
+    fresh = json.loads(json.dumps(fresh))  # the same JSON types as the saved report (tuples become lists)
     env = doc.get("environment", {})
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]

@@ -146,7 +146,7 @@ def test_two_clients_as_different_users_see_only_their_own(served: tuple[str, An
     url, state = served
     results: dict[str, Any] = {}
     errors: list[BaseException] = []
-    plan = {"iris": "emerald", "otto": "violet"}
+    plan = {"iris": "green", "otto": "blue"}
 
     def session(user: str, answer: str) -> None:
         try:

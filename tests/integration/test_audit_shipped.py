@@ -14,8 +14,9 @@ import pytest
 
 from engram_probe.audit.contrasts import layer_contrast
 from engram_probe.audit.engine import AuditOptions, run_audit
+from engram_probe.audit.readmap import read_map
 from engram_probe.checkpoint import DEFAULT_MODEL_DIR
-from engram_probe.memory import UserMemory
+from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.transfer import export_memory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize, save_report
@@ -43,13 +44,28 @@ PROBES = {
     "end": f"We walked to the market in the morning. {TRIGGER}",
     "middle": f"We walked to the market in the morning. {TRIGGER} oolong, and then we went home.",
     "repeated": f"{TRIGGER} oolong. Later she said it again: {TRIGGER}",
-    "absent": "We walked to the market in the morning and bought bread.",
 }
+# Unrelated sentences; hash collisions can make one of them read an edited row, so the test uses the
+# first with an empty read map (the collision rate itself is what `engram-probe scan` measures).
+ABSENT = [
+    "We walked to the market in the morning and bought bread.",
+    "The river was calm, and the boats stayed in the harbour all day.",
+    "Rain fell on the old roof while the children played cards.",
+    "A quiet street, two bakeries and a small library near the station.",
+]
 
 
-@pytest.mark.parametrize("where", sorted(PROBES))
+def absent_probe(shipped: Any, memory: UserMemory) -> str:
+    overlay = MemoryOverlay([memory])
+    for text in ABSENT:
+        if not read_map(shipped.model.hasher, overlay, shipped.tokenizer.encode(text)):
+            return text
+    pytest.fail("every candidate sentence collides with an edited row")
+
+
+@pytest.mark.parametrize("where", [*sorted(PROBES), "absent"])
 def test_scoped_locality_claim(shipped: Any, memory: UserMemory, where: str) -> None:
-    rep = run_audit(shipped, memory, PROBES[where])
+    rep = run_audit(shipped, memory, PROBES[where] if where != "absent" else absent_probe(shipped, memory))
     s = rep["summary"]
     classes = [p["class"] for p in rep["positions"]]
     sites = [p["index"] for p in rep["positions"] if p["rows_hit"]]
@@ -211,7 +227,7 @@ def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) ->
     assert {"write_site", "downstream", "untouched"} == set(rep["summary"]["positions"])
     assert len(rep["digests"]["report"]) == 64 and rep["environment"]["threads"] >= 1
     corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join([PROBES["absent"]] * 50 + [PROBES["repeated"]] * 3) + "\n")
+    corpus.write_text("\n".join(ABSENT * 13 + [PROBES["repeated"]] * 3) + "\n")
     scan = subprocess.run(
         [
             sys.executable,
