@@ -26,13 +26,12 @@ public library calls that the CLI and the workbench use. Every number below is p
     ),
     (
         "code",
-        """import json, tempfile
+        """import tempfile
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-import torch
 
 from engram_probe.checkpoint import load_checkpoint
 from engram_probe.describe import model_info
@@ -177,7 +176,6 @@ from engram_probe.memory.writing import FactSpec, FactWriter
 from engram_probe.audit.engine import AuditOptions, run_audit, heldout_texts
 from engram_probe.audit.contrasts import heldout_change, layer_contrast
 from engram_probe.audit.lora import train_user_lora
-from engram_probe.audit.readmap import read_map
 
 lm = load_checkpoint()
 user = generate_users(1, seed=21, prefix="g")[0]
