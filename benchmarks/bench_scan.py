@@ -43,17 +43,14 @@ def build_corpus(lm: LoadedModel, path: Path) -> np.ndarray:
 def hash_only(lm: LoadedModel, memory: Any, ids: np.ndarray, chunk: int = 1 << 20) -> int:
     """Positions that can read an edited row, from token ids: hashing plus a sorted-row lookup."""
     layers = sorted({f.layer for f in memory.facts})
-    index = {L: RowIndex(memory, L) for L in layers}
+    index = {L: RowIndex(memory, L, lm.model.hasher.table_rows(L)) for L in layers}
     hit_total = 0
     for start in range(0, ids.size, chunk):
         lo = max(0, start - (lm.cfg.max_ngram - 1))
         part = ids[lo : start + chunk]
         hit = np.zeros(part.size - (start - lo), bool)
         for L in layers:
-            addr = lm.model.hasher.addresses(part, L)[start - lo :]
-            rows = index[L].rows
-            idx = np.searchsorted(rows, addr).clip(max=rows.size - 1)
-            hit |= (rows[idx] == addr).any(axis=1)
+            hit |= index[L].hit_mask(lm.model.hasher.addresses(part, L)[start - lo :]).any(axis=1)
         hit_total += int(hit.sum())
     return hit_total
 

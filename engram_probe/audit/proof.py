@@ -35,14 +35,16 @@ def paired_run(
     if tokens.ndim != 2 or tokens.shape[0] != 1:
         raise ValueError("paired runs take a single [1, pos] sequence")
     threads = torch.get_num_threads()
-    _, base = model.run_with_cache(tokens)
+    _, base = model.forward_recorded(tokens)
     if edited_model is not None:
-        _, edited = edited_model.run_with_cache(tokens)
+        _, edited = edited_model.forward_recorded(tokens)
     else:
-        _, edited = model.run_with_cache(tokens, overlay=overlay)
+        _, edited = model.forward_recorded(tokens, overlay=overlay)
     if torch.get_num_threads() != threads:
         raise RuntimeError("thread count changed between the base and edited runs")
-    return PairedRun(tokens, dict(base.cache_dict), dict(edited.cache_dict), threads, str(base["hook_logits"].dtype))
+    if set(base) != set(model.hook_dict) or set(edited) != set(base):
+        raise RuntimeError("a hook did not record: the cache does not cover every hook point")
+    return PairedRun(tokens, base, edited, threads, str(base["hook_logits"].dtype))
 
 
 def _position_slice(t: Tensor, name: str, position: int) -> Tensor:

@@ -36,31 +36,31 @@ def read_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[in
 
 
 class RowIndex:
-    """Sorted edited rows of one layer, and which facts own each."""
+    """Dense lookups over one layer's table: is a row edited, and which facts own it."""
 
-    def __init__(self, memory: UserMemory, layer: int):
+    def __init__(self, memory: UserMemory, layer: int, table_rows: int):
         owners = memory.owners()
         rows = sorted(r for (L, r) in owners if layer == L)
         self.rows = np.array(rows, dtype=np.int64)
         self.fact_ids = sorted({f for (L, _r), fs in owners.items() if layer == L for f in fs})
         col = {f: i for i, f in enumerate(self.fact_ids)}
+        self.slot = np.full(table_rows, -1, dtype=np.int64)  # row -> index into owner_matrix
+        self.slot[self.rows] = np.arange(len(rows))
+        self.edited = self.slot >= 0
         self.owner_matrix = np.zeros((len(rows), max(1, len(self.fact_ids))), dtype=bool)
         for i, r in enumerate(rows):
             for f in owners[(layer, r)]:
                 self.owner_matrix[i, col[f]] = True
 
-    def hits(self, addresses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position mask [T], owner-fact mask [T, n_facts]) for addresses [T, heads]."""
-        if self.rows.size == 0:
-            return np.zeros(addresses.shape[0], bool), np.zeros((addresses.shape[0], 1), bool)
-        idx = np.searchsorted(self.rows, addresses).clip(max=self.rows.size - 1)
-        hit = self.rows[idx] == addresses
-        pos = hit.any(axis=1)
-        facts = np.zeros((addresses.shape[0], self.owner_matrix.shape[1]), bool)
-        where = np.nonzero(pos)[0]
-        for t in where:
-            facts[t] = self.owner_matrix[idx[t][hit[t]]].any(axis=0)
-        return pos, facts
+    def hit_mask(self, addresses: np.ndarray) -> np.ndarray:
+        """[T, heads] True where the address is an edited row (one gather per address)."""
+        return self.edited[addresses]
+
+    def fact_positions(self, addresses: np.ndarray, hit: np.ndarray) -> dict[int, np.ndarray]:
+        """For each owning fact (column), the sorted positions that read one of its rows."""
+        t_idx, h_idx = np.nonzero(hit)
+        owners = self.owner_matrix[self.slot[addresses[t_idx, h_idx]]]
+        return {j: np.unique(t_idx[owners[:, j]]) for j in range(owners.shape[1]) if owners[:, j].any()}
 
 
 def scan_corpus(
@@ -76,7 +76,7 @@ def scan_corpus(
         raise FileNotFoundError(f"no corpus file at {p}")
     total_chars = p.stat().st_size
     layers = sorted({f.layer for f in memory.facts})
-    index = {L: RowIndex(memory, L) for L in layers}
+    index = {L: RowIndex(memory, L, lm.model.hasher.table_rows(L)) for L in layers}
     per_fact: dict[str, dict[str, Any]] = {
         f.fact_id: {
             "fact_id": f.fact_id,
@@ -101,13 +101,10 @@ def scan_corpus(
         any_hit = np.zeros(ids.size, bool)
         for L in layers:
             addr = lm.model.hasher.addresses(full, L)[ctx:]
-            pos, facts = index[L].hits(addr)
-            any_hit |= pos
-            for j, fid in enumerate(index[L].fact_ids):
-                ts = np.nonzero(facts[:, j])[0]
-                if ts.size == 0:
-                    continue
-                entry = per_fact[fid]
+            hit = index[L].hit_mask(addr)
+            any_hit |= hit.any(axis=1)
+            for j, ts in index[L].fact_positions(addr, hit).items():
+                entry = per_fact[index[L].fact_ids[j]]
                 entry["positions"] += int(ts.size)
                 for t in ts[: max(0, max_examples - len(entry["examples"]))]:
                     start, end = enc.offsets[t]

@@ -88,7 +88,10 @@ class MemoryOverlay(RowOverride):
             raise ValueError(f"a user appears twice in one overlay: {users}")
         self.memories = list(memories)
         compiled = [m.compiled() for m in self.memories if len(m)]
-        if compiled:
+        if len(compiled) == 1:  # one memory: its keys are already unique and sorted
+            uniq, merged = compiled[0]
+            shared = []
+        elif compiled:
             keys = torch.cat([k for k, _ in compiled])
             values = torch.cat([v for _, v in compiled])
             uniq, merged = last_wins(keys, values)

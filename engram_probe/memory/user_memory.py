@@ -90,6 +90,7 @@ class UserMemory:
             raise ValueError("user id must be a non-empty string")
         self.user_id = user_id
         self.facts: list[Fact] = list(facts or [])
+        self._compiled: tuple[tuple[int, int, int], tuple[Tensor, Tensor]] | None = None
 
     def __len__(self) -> int:
         return len(self.facts)
@@ -106,12 +107,21 @@ class UserMemory:
         self.facts.append(fact)
 
     def compiled(self) -> tuple[Tensor, Tensor]:
-        """Packed sorted keys [k] and effective values [k, dim] (latest-written fact wins), vectorised."""
+        """Packed sorted keys [k] and effective values [k, dim] (latest-written fact wins), vectorised.
+
+        Cached until the fact list changes (facts are only ever appended through :meth:`add`).
+        """
+        stamp = (id(self.facts), len(self.facts), id(self.facts[-1]) if self.facts else 0)
+        if self._compiled is not None and self._compiled[0] == stamp:
+            return self._compiled[1]
         if not self.facts:
-            return torch.empty(0, dtype=torch.int64), torch.empty(0, 0)
-        keys = torch.cat([pack_keys(f.row_ids) for f in self.facts])
-        values = torch.cat([f.values for f in self.facts]).detach()
-        return last_wins(keys, values)
+            out = (torch.empty(0, dtype=torch.int64), torch.empty(0, 0))
+        else:
+            keys = torch.cat([pack_keys(f.row_ids) for f in self.facts])
+            values = torch.cat([f.values for f in self.facts]).detach()
+            out = last_wins(keys, values)
+        self._compiled = (stamp, out)
+        return out
 
     def without(self, fact_ids: set[str]) -> UserMemory:
         """A copy with the given facts erased."""
