@@ -15,7 +15,6 @@ at lookup time, so concurrent requests for different users cannot see each other
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -29,7 +28,8 @@ from torch import Tensor, nn
 from engram_probe.concurrency import ReadWriteLock
 from engram_probe.config import EngramConfig
 from engram_probe.hashing import NgramHasher
-from engram_probe.tl_adapter import ActivationCache, HookedRootModule, HookPoint
+from engram_probe.tl_adapter import RECORDING, ActivationCache, HookedRootModule
+from engram_probe.tl_adapter import RecordingHookPoint as HookPoint
 
 
 class RowOverlay(Protocol):
@@ -221,8 +221,6 @@ class EngramTransformer(HookedRootModule):
         self.unembed = nn.Linear(cfg.d_model, cfg.d_vocab, bias=False)
         self.hook_logits = HookPoint()
         self._lock = ReadWriteLock()
-        self._recording = _Recording()
-        self._recorder_installed = False
         self.init_weights()
         self.setup()
 
@@ -304,43 +302,17 @@ class EngramTransformer(HookedRootModule):
         with self._lock.exclusive():
             return super().run_with_hooks(*args, **kwargs)
 
-    # ------------------------------------------------------------------ fast recording
-    def _install_recorder(self) -> None:
-        """Once: a permanent, passive hook on every HookPoint that records only for the calling thread.
-
-        Registering ~100 hooks per run (as ``run_with_cache`` does) costs more than the forward
-        itself on this model; these stay registered, do nothing unless the current thread is
-        recording, and never change a value.
-        """
-        if self._recorder_installed:
-            return
-        with self._lock.exclusive():
-            if self._recorder_installed:
-                return
-            for name, point in self.hook_dict.items():
-                point.add_hook(self._recorder(name), dir="fwd", is_permanent=True)
-            self._recorder_installed = True
-
-    def _recorder(self, name: str) -> Callable[..., None]:
-        state = self._recording
-
-        def record(tensor: Tensor, hook: Any) -> None:  # noqa: ARG001 (TransformerLens passes hook=)
-            cache = state.cache
-            if cache is not None:
-                cache[name] = tensor.detach()
-
-        return record
-
     @contextmanager
     def recording(self) -> Iterator[dict[str, Tensor]]:
         """Record every hook value of the forwards this thread runs inside the block."""
-        self._install_recorder()
+        if RECORDING.cache is not None:
+            raise RuntimeError("already recording in this thread")
         cache: dict[str, Tensor] = {}
-        self._recording.cache = cache
+        RECORDING.cache = cache
         try:
             yield cache
         finally:
-            self._recording.cache = None
+            RECORDING.cache = None
 
     @torch.no_grad()
     def forward_recorded(self, tokens: Tensor, overlay: RowOverlay | None = None) -> tuple[Tensor, dict[str, Tensor]]:
@@ -374,10 +346,6 @@ class EngramTransformer(HookedRootModule):
         tables = sum(p.numel() for n, p in self.named_parameters() if n.endswith("engram.table.weight"))
         engram = sum(p.numel() for n, p in self.named_parameters() if ".engram." in n)
         return {"total": total, "engram_tables": tables, "engram_total": engram, "backbone": total - engram}
-
-
-class _Recording(threading.local):
-    cache: dict[str, Tensor] | None = None
 
 
 def next_token_loss(logits: Tensor, tokens: Tensor) -> Tensor:

@@ -12,9 +12,37 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import threading  # noqa: E402
+from typing import Any  # noqa: E402
+
 from transformer_lens import ActivationCache  # noqa: E402
 from transformer_lens.hook_points import HookPoint  # noqa: E402
 from transformer_lens.HookedRootModule import HookedRootModule  # noqa: E402
 from transformer_lens.utilities import get_act_name  # noqa: E402
 
-__all__ = ["ActivationCache", "HookPoint", "HookedRootModule", "get_act_name"]
+
+class _RecordingSlot(threading.local):
+    cache: dict[str, Any] | None = None
+
+
+RECORDING = _RecordingSlot()
+
+
+class RecordingHookPoint(HookPoint):
+    """A TransformerLens ``HookPoint`` that can also record its value, cheaply and per thread.
+
+    Registering ~100 hooks per run (as ``run_with_cache`` does) costs more than a forward of the
+    shipped model. While the calling thread has set ``RECORDING.cache`` (see
+    ``EngramTransformer.recording``), every point stores a detached reference to its value there;
+    otherwise it is the identity, exactly as TransformerLens' ``HookPoint``. Hooks attached the
+    usual way still fire as before.
+    """
+
+    def forward(self, x: Any) -> Any:
+        cache = RECORDING.cache
+        if cache is not None:
+            cache[self.name] = x.detach()
+        return x
+
+
+__all__ = ["RECORDING", "ActivationCache", "HookPoint", "HookedRootModule", "RecordingHookPoint", "get_act_name"]
