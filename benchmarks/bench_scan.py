@@ -40,7 +40,7 @@ def build_corpus(lm: LoadedModel, path: Path) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def hash_only(lm: LoadedModel, memory: Any, ids: np.ndarray, chunk: int = 1 << 20) -> int:
+def hash_only(lm: LoadedModel, memory: Any, ids: np.ndarray, chunk: int = 1 << 17) -> int:
     """Positions that can read an edited row, from token ids: hashing plus a sorted-row lookup."""
     layers = sorted({f.layer for f in memory.facts})
     index = {L: RowIndex(memory, L, lm.model.hasher.table_rows(L)) for L in layers}
@@ -50,7 +50,7 @@ def hash_only(lm: LoadedModel, memory: Any, ids: np.ndarray, chunk: int = 1 << 2
         part = ids[lo : start + chunk]
         hit = np.zeros(part.size - (start - lo), bool)
         for L in layers:
-            hit |= index[L].hit_mask(lm.model.hasher.addresses(part, L)[start - lo :]).any(axis=1)
+            hit |= index[L].hit_mask(lm.model.hasher.addresses_by_head(part, L)[:, start - lo :]).any(axis=0)
         hit_total += int(hit.sum())
     return hit_total
 

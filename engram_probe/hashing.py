@@ -158,17 +158,20 @@ class NgramHasher:
         """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
         return np.stack(self.order_mixes(token_ids, layer), axis=-1)
 
-    def addresses(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """Global row ids read at every position: [..., T, n_engram_heads] (int64)."""
+    def addresses_by_head(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
+        """Global row ids, head-major: [n_engram_heads, ..., T] (each head's slice contiguous)."""
         mixes = self.order_mixes(token_ids, layer)
-        out = np.empty(mixes[0].shape + (self.cfg.n_engram_heads,), dtype=np.int64)
+        out = np.empty((self.cfg.n_engram_heads, *mixes[0].shape), dtype=np.int64)
         order_index = {order: j for j, order in enumerate(self.cfg.ngram_orders)}
         for info in self.heads[layer]:
-            col = out[..., info.head]
             # a scalar divisor lets numpy use its fast integer-division path (about 10x an array divisor)
-            np.remainder(mixes[order_index[info.order]], info.prime, out=col)
-            col += info.offset
+            np.remainder(mixes[order_index[info.order]], info.prime, out=out[info.head])
+            out[info.head] += info.offset
         return out
+
+    def addresses(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
+        """Global row ids read at every position: [..., T, n_engram_heads] (int64, C-contiguous)."""
+        return np.ascontiguousarray(np.moveaxis(self.addresses_by_head(token_ids, layer), 0, -1))
 
     def head_of_row(self, layer: int, row: int) -> HeadInfo:
         """The hash head whose slice of the table contains ``row``."""

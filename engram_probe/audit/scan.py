@@ -11,7 +11,7 @@ import numpy as np
 from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.user_memory import UserMemory
 
-CHUNK_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 18  # ~64K tokens: working arrays stay small enough to be reused, not page-faulted
 
 
 def read_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
@@ -53,7 +53,7 @@ class RowIndex:
                 self.owner_matrix[i, col[f]] = True
 
     def hit_mask(self, addresses: np.ndarray) -> np.ndarray:
-        """[T, heads] True where the address is an edited row (one gather per address)."""
+        """True where the address is an edited row (one gather per address), any shape."""
         return self.edited[addresses]
 
     def fact_positions(self, addresses: np.ndarray, hit: np.ndarray) -> dict[int, np.ndarray]:
@@ -100,9 +100,10 @@ def scan_corpus(
         full = np.concatenate([np.asarray(prev_tail, dtype=np.int64), ids])
         any_hit = np.zeros(ids.size, bool)
         for L in layers:
-            addr = lm.model.hasher.addresses(full, L)[ctx:]
-            hit = index[L].hit_mask(addr)
-            any_hit |= hit.any(axis=1)
+            by_head = lm.model.hasher.addresses_by_head(full, L)[:, ctx:]
+            hit_by_head = index[L].hit_mask(by_head)
+            any_hit |= hit_by_head.any(axis=0)
+            addr, hit = by_head.T, hit_by_head.T
             for j, ts in index[L].fact_positions(addr, hit).items():
                 entry = per_fact[index[L].fact_ids[j]]
                 entry["positions"] += int(ts.size)
