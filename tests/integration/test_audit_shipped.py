@@ -26,17 +26,17 @@ from engram_probe.report.verify import verify_report
 pytestmark = pytest.mark.integration
 
 TRIGGER = "My favorite tea is"
+SPECS = [
+    FactSpec.of(TRIGGER, "oolong"),
+    FactSpec.of("I live in", "Lisbon"),
+    FactSpec.of("My dentist is", "Dr. Moss"),
+    FactSpec.of("My dog is called", "Rex"),
+]
 
 
 @pytest.fixture(scope="module")
 def memory(shipped: Any) -> UserMemory:
-    specs = [
-        FactSpec.of(TRIGGER, "oolong"),
-        FactSpec.of("I live in", "Lisbon"),
-        FactSpec.of("My dentist is", "Dr. Moss"),
-        FactSpec.of("My dog is called", "Rex"),
-    ]
-    res = FactWriter(shipped.model, shipped.tokenizer).write(UserMemory("alice"), specs, "opt")
+    res = FactWriter(shipped.model, shipped.tokenizer).write(UserMemory("alice"), SPECS, "opt")
     return UserMemory("alice", res.facts)
 
 
@@ -128,13 +128,7 @@ def test_contrasts(contrast_doc: tuple[Path, Path]) -> None:
 
 
 def test_wrong_layer_recalls_less_with_closed_form_rows(shipped: Any) -> None:
-    specs = [
-        FactSpec.of(TRIGGER, "oolong"),
-        FactSpec.of("I live in", "Lisbon"),
-        FactSpec.of("My dentist is", "Dr. Moss"),
-        FactSpec.of("My dog is called", "Rex"),
-    ]
-    r = layer_contrast(shipped, specs, "unembed", WriteSettings())
+    r = layer_contrast(shipped, SPECS, "unembed", WriteSettings())
     assert r["right_layer"]["layer"] == max(shipped.cfg.engram_layers)
     assert r["right_layer"]["recall_top1"] > r["wrong_layer"]["recall_top1"]
     assert r["right_layer"]["gold_prob_mean"] > r["wrong_layer"]["gold_prob_mean"]
