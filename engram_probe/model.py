@@ -15,7 +15,7 @@ at lookup time, so concurrent requests for different users cannot see each other
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -321,10 +321,6 @@ class EngramTransformer(HookedRootModule):
             logits = self(tokens, overlay=overlay)
         return logits, cache
 
-    def exclusive(self) -> Any:
-        """Context in which no other thread runs a forward (for hand-attached hooks)."""
-        return self._lock.exclusive()
-
     @torch.no_grad()
     def generate(
         self, tokens: Int[Tensor, "batch pos"], max_new_tokens: int, overlay: RowOverlay | None = None
@@ -350,8 +346,3 @@ class EngramTransformer(HookedRootModule):
 
 def next_token_loss(logits: Tensor, tokens: Tensor) -> Tensor:
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
-
-
-def hooks_for(names: Sequence[str]) -> Callable[[str], bool]:
-    wanted = set(names)
-    return lambda n: n in wanted
