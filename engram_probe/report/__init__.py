@@ -1,0 +1,1 @@
+"""Locality reports: the JSON document, its HTML/PDF renderings, and verification."""
