@@ -17,8 +17,9 @@ if [ "${1:-}" = "--dev" ]; then target=".[dev]"; fi
 stamp=".setup-stamp"
 want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${1:-run}-$("$PY" -c 'import sys; print(sys.prefix)' | sha256sum | cut -c1-8)"
 # (re)install when the dependencies changed, or when the installed package is not this checkout
-here_check='import pathlib, sys, engram_probe, workbench; sys.exit(0 if pathlib.Path(engram_probe.__file__).resolve().is_relative_to(pathlib.Path.cwd().resolve()) else 1)'
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! "$PY" -c "$here_check" 2>/dev/null; then
+repo="$(pwd)"
+here_check='import pathlib, sys, engram_probe, workbench; sys.exit(0 if pathlib.Path(engram_probe.__file__).resolve().is_relative_to(pathlib.Path(sys.argv[1]).resolve()) else 1)'
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! (cd / && "$PY" -c "$here_check" "$repo") 2>/dev/null; then
   echo "[setup] installing the project ($target)"
   "$PY" -m pip install -q -e "$target"
   echo "$want" > "$stamp"
