@@ -31,6 +31,12 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
     first = users[0] if users else None
     probe = state.demo_probes.get(first or "", "My name is")
 
+    def user_pick(prefix: str) -> gr.Dropdown:
+        return gr.Dropdown(users, value=first, label="User", elem_id=f"{prefix}-user", allow_custom_value=True)
+
+    def user_and_probe(prefix: str) -> tuple[gr.Dropdown, gr.Textbox]:
+        return user_pick(prefix), gr.Textbox(value=probe, label="Probe text", elem_id=f"{prefix}-text", lines=2)
+
     with gr.Blocks(title="Engram Workbench") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
@@ -81,8 +87,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             with gr.Tab("Where it switches on", id="tab-switch"):
-                s_user = gr.Dropdown(users, value=first, label="User", elem_id="switch-user", allow_custom_value=True)
-                s_text = gr.Textbox(value=probe, label="Probe text", elem_id="switch-text", lines=2)
+                s_user, s_text = user_and_probe("switch")
                 s_go = gr.Button("Show", variant="primary", elem_id="switch-go")
                 s_strip = gr.Plot(label="Read map", elem_id="switch-strip")
                 s_gate = gr.Plot(label="Gate α", elem_id="switch-gate")
@@ -97,8 +102,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             with gr.Tab("Locality proof", id="tab-proof"):
-                p_user = gr.Dropdown(users, value=first, label="User", elem_id="proof-user", allow_custom_value=True)
-                p_text = gr.Textbox(value=probe, label="Probe text", elem_id="proof-text", lines=2)
+                p_user, p_text = user_and_probe("proof")
                 p_go = gr.Button("Prove", variant="primary", elem_id="proof-go")
                 p_verdict = gr.Markdown(elem_id="proof-verdict")
                 p_heat = gr.Plot(label="Change per position and layer", elem_id="proof-heatmap")
@@ -112,7 +116,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             with gr.Tab("Wrong layer", id="tab-layer"):
-                l_user = gr.Dropdown(users, value=first, label="User", elem_id="layer-user", allow_custom_value=True)
+                l_user = user_pick("layer")
                 with gr.Row():
                     l_n = gr.Slider(1, 20, value=6, step=1, label="Facts to re-write", elem_id="layer-n")
                     l_strategy = gr.Radio(
@@ -140,8 +144,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             with gr.Tab("LoRA contamination", id="tab-lora"):
-                r_user = gr.Dropdown(users, value=first, label="User", elem_id="lora-user", allow_custom_value=True)
-                r_text = gr.Textbox(value=probe, label="Probe text", elem_id="lora-text", lines=2)
+                r_user, r_text = user_and_probe("lora")
                 r_go = gr.Button("Compare with a per-user LoRA", variant="primary", elem_id="lora-go")
                 r_fig = gr.Plot(label="Engram vs LoRA", elem_id="lora-fig")
                 r_table = gr.Dataframe(elem_id="lora-table", interactive=False)
@@ -159,8 +162,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             with gr.Tab("Export", id="tab-export"):
-                e_user = gr.Dropdown(users, value=first, label="User", elem_id="export-user", allow_custom_value=True)
-                e_text = gr.Textbox(value=probe, label="Probe text", elem_id="export-text", lines=2)
+                e_user, e_text = user_and_probe("export")
                 e_contrast = gr.Checkbox(
                     False, label="Include contrasts (slower: trains a LoRA)", elem_id="export-contrast"
                 )
