@@ -84,13 +84,15 @@ def cmd_info(args: argparse.Namespace) -> None:
     from engram_probe.describe import model_info
 
     info = model_info(load_model_arg(args))
+    twin_loss = info["heldout"]["loss_no_engram"]
+    twin = f"{twin_loss:.4f}" if twin_loss is not None else "not trained"
     human = "\n".join(
         [
             f"model     {info['model']['path']}",
             f"sha256    {info['model']['sha256']}",
             f"layers    {info['config']['n_layers']} (Engram at {info['config']['engram_layers']})",
             f"params    {info['params']['total']:,} ({info['params']['engram_tables']:,} in Engram tables)",
-            f"held-out  {info['heldout']['loss']:.4f} nats/token (no-Engram twin {info['heldout']['loss_no_engram']})",
+            f"held-out  {info['heldout']['loss']:.4f} nats/token (no-Engram twin {twin})",
         ]
     )
     emit(args, info, human)

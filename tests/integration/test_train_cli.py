@@ -1,0 +1,53 @@
+"""`engram-probe train` end to end on a tiny budget: corpus, tokenizer, model, twin, a loadable checkpoint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engram_probe.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.integration
+
+
+def test_train_writes_a_loadable_model_with_its_twin(tmp_path: Path) -> None:
+    out = tmp_path / "m"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engram_probe.cli",
+            "train",
+            "--out",
+            str(out),
+            "--steps",
+            "6",
+            "--docs",
+            "400",
+            "--batch-size",
+            "4",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    heldout = json.loads(run.stdout)
+    assert heldout["loss"] == heldout["loss_check"] and heldout["loss_no_engram"] > 0
+    lm = load_checkpoint(out)
+    assert (
+        lm.training["corpus"]["n_docs"] == 400
+        and lm.training["twin"]["params"]["total"] < lm.model.parameter_counts()["total"]
+    )
+    assert lm.training["model"]["settings"]["steps"] == 6 and len(lm.training["samples"]) == 5
+    info = subprocess.run(
+        [sys.executable, "-m", "engram_probe.cli", "info", "--model", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "no-Engram twin" in info and lm.weights_sha256 in info
