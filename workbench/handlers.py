@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 
 from engram_probe.api import write_facts, write_summary
 from engram_probe.audit.contrasts import fact_recall, lora_contrast, placement_contrasts
-from engram_probe.audit.engine import AuditOptions, ProbeError, heldout_texts, run_audit
+from engram_probe.audit.engine import AuditOptions, ProbeError, encode_probe, heldout_texts, run_audit
 from engram_probe.audit.lora import LoraSettings
+from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.describe import model_info
 from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
 from engram_probe.memory.overlay import MemoryOverlay
@@ -256,18 +257,19 @@ def lora_contamination(
     ]
     try:
         mem = _user(state, user_id)
-        rep = run_audit(
-            state.lm, mem, text or "", {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
-        )
-        untouched = [p["index"] for p in rep["positions"] if p["class"] == "untouched"]
+        # only the position classes are needed here, not a whole audit: the hash alone gives them
+        ids = encode_probe(state.lm, text or "")
+        classes = classify_positions(len(ids), read_map(state.lm.model.hasher, MemoryOverlay([mem]), ids))
+        untouched = [t for t, c in enumerate(classes) if c == "untouched"]
         ranks = fact_recall(state.lm, mem.facts, MemoryOverlay([mem]))
         target = sum(r == 1 for r in ranks) / len(ranks)
         t0 = time.perf_counter()
         lora, cached = state.lora_for(mem, target, LoraSettings(), _progress(progress, "LoRA"))
-        part, _ = lora_contrast(state.lm, mem, rep["probe"]["token_ids"], untouched, heldout_texts(4, 12345), lora=lora)
+        part, _ = lora_contrast(state.lm, mem, ids, untouched, heldout_texts(4, 12345), lora=lora)
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
-    rep["contrasts"] = {**part, "facts_used": len(mem.facts)}
+    positions = [{"index": t, "token": state.lm.tokenizer.token_text(tok)} for t, tok in enumerate(ids)]
+    rep = {"positions": positions, "contrasts": {**part, "facts_used": len(mem.facts)}}
     fig, caption = lora_vs_engram(rep) or (empty_figure(""), "")
     held = part["heldout_loss"]
     rows = [

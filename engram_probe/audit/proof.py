@@ -51,10 +51,6 @@ def _position_slice(t: Tensor, name: str, position: int) -> Tensor:
     return t.select(hook_position_axis(name), position)
 
 
-def tensor_bytes(t: Tensor) -> bytes:
-    return t.detach().contiguous().cpu().numpy().tobytes()
-
-
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
@@ -238,5 +234,5 @@ def delta_matrix(run: PairedRun, n_layers: int) -> dict[str, Any]:
     for name in names:
         a, b = run.base[name][0], run.edited[name][0]
         values.append([float((b[t].double() - a[t].double()).norm()) for t in range(a.shape[0])])
-        exact.append([tensor_bytes(a[t]) == tensor_bytes(b[t]) for t in range(a.shape[0])])
+        exact.append([torch.equal(bits(a[t]), bits(b[t])) for t in range(a.shape[0])])
     return {"rows": labels, "hooks": names, "values": values, "exact": exact}
