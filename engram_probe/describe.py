@@ -20,7 +20,8 @@ def model_info(lm: LoadedModel) -> dict[str, Any]:
         },
         "rows_per_position_per_layer": cfg.n_engram_heads,
         "tokenizer": {"vocab_size": lm.tokenizer.vocab_size, "sha256": lm.tokenizer.digest()},
-        "hash_sha256": lm.model.hasher.digest(),
+        "hash_sha256": lm.model.hasher.address_digest(),
+        "contract": lm.model.hasher.reference(),
         "heldout": {"loss": heldout.get("loss"), "loss_no_engram": heldout.get("loss_no_engram")},
         "training": {k: lm.training.get(k) for k in ("corpus", "prep_seconds", "machine") if k in lm.training}
         | {"train_seconds": lm.training.get("model", {}).get("train_seconds")},

@@ -161,7 +161,8 @@ def run_audit(
             "path": str(lm.path) if lm.path else None,
             "sha256": lm.weights_sha256,
             "config": cfg.to_dict(),
-            "hash_sha256": lm.model.hasher.digest(),
+            "hash_sha256": lm.model.hasher.address_digest(),
+            "contract": lm.model.hasher.reference(),
         },
         "memory": {
             **memory.summary(),

@@ -1,0 +1,188 @@
+"""The address-contract interface: token ids in, table rows out, nothing else.
+
+A contract is everything a model's Engram lookup needs to turn token ids into row reads:
+the token compression, multipliers, moduli, column order and offsets. It needs no weights.
+Every contract has a canonical JSON form and a SHA-256 digest of it, which reports record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from jaxtyping import Int
+
+
+class ContractError(ValueError):
+    """A contract, config or tokenizer that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One hash column (an (order, head) pair) of one table."""
+
+    layer: int
+    column: int
+    order: int
+    head: int
+    size: int  # the modulus: rows in this column's slice of the table
+    offset: int  # where the slice starts in the layer's table
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """How one row is stored by the engines that serve the model."""
+
+    dim: int
+    bytes_per_row: int
+    encoding: str  # e.g. "float32", "fp8-e4m3 + ue8m0 scale per 32 values", "IQ4_NL"
+    alternatives: tuple[tuple[str, int], ...] = ()  # other encodings: (name, bytes per row)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dim": self.dim,
+            "bytes_per_row": self.bytes_per_row,
+            "encoding": self.encoding,
+            "alternatives": [{"encoding": n, "bytes_per_row": b} for n, b in self.alternatives],
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One self-consistency check of a contract against its released config."""
+
+    name: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.name, "ok": self.ok, "detail": self.detail}
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def array_digest(a: np.ndarray) -> str:
+    """SHA-256 of an int64 little-endian array (how compressed maps enter a contract's JSON)."""
+    return hashlib.sha256(np.ascontiguousarray(a, dtype="<i8").tobytes()).hexdigest()
+
+
+class AddressContract(ABC):
+    """Token ids -> row indices of one model's Engram tables (vectorised numpy)."""
+
+    name: str
+    version: str
+    layers: tuple[int, ...]
+    row_format: RowFormat
+    source: str  # where the constants came from (a preset, or the files the user gave)
+
+    # --------------------------------------------------------------- structure
+    @abstractmethod
+    def columns(self, layer: int) -> list[Column]:
+        """The layer's columns in column order."""
+
+    def table_rows(self, layer: int) -> int:
+        """Rows of the layer's table that any address can reach."""
+        last = self.columns(layer)[-1]
+        return last.offset + last.size
+
+    def n_columns(self, layer: int) -> int:
+        return len(self.columns(layer))
+
+    def column_of_row(self, layer: int, row: int) -> Column:
+        """The column whose slice of the table holds ``row``; raises on a row outside the table."""
+        cols = self.columns(layer)
+        offsets = np.array([c.offset for c in cols], dtype=np.int64)
+        idx = int(np.searchsorted(offsets, row, side="right")) - 1
+        if idx < 0 or not 0 <= row - cols[idx].offset < cols[idx].size:
+            raise ContractError(f"row {row} is outside layer {layer}'s table (0..{self.table_rows(layer) - 1})")
+        return cols[idx]
+
+    def check_layer(self, layer: int) -> None:
+        if layer not in self.layers:
+            raise ContractError(f"layer {layer} is not an Engram layer of {self.name}; its layers are {list(self.layers)}")
+
+    # --------------------------------------------------------------- addressing
+    @abstractmethod
+    def addresses_by_column(self, token_ids: np.ndarray, layer: int) -> Int[np.ndarray, "cols *batch pos"]:
+        """Row indices (local + offset), column-major: each column's slice contiguous."""
+
+    def addresses(self, token_ids: np.ndarray, layer: int) -> Int[np.ndarray, "*batch pos cols"]:
+        """Row indices read at every position: [..., T, n_columns] (int64, C-contiguous)."""
+        return np.ascontiguousarray(np.moveaxis(self.addresses_by_column(token_ids, layer), 0, -1))
+
+    def ngram_at(self, token_ids: Sequence[int] | np.ndarray, position: int, order: int) -> tuple[int, ...]:
+        """The (hashed) n-gram that a column of ``order`` reads at ``position``, newest token first."""
+        ids = self.hash_inputs(np.asarray(token_ids, dtype=np.int64))
+        return tuple(int(ids[position - s]) if position - s >= 0 else -1 for s in range(order))
+
+    def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
+        """The ids the hash sees (after any compression); identity unless overridden."""
+        return np.asarray(token_ids, dtype=np.int64)
+
+    # --------------------------------------------------------------- text
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a text; needs the model's tokenizer."""
+        tok = getattr(self, "tokenizer", None)
+        if tok is None:
+            raise ContractError(
+                f"contract {self.name} has no tokenizer: give --tokenizer FILE (the model's tokenizer.json) "
+                "to address text, or pass token ids"
+            )
+        return list(tok.encode(text, add_special_tokens=False).ids)
+
+    def token_strings(self, token_ids: Sequence[int]) -> list[str]:
+        """Readable text of each token id (the id itself when there is no tokenizer)."""
+        tok = getattr(self, "tokenizer", None)
+        if tok is None:
+            return [f"#{int(t)}" for t in token_ids]
+        return [tok.id_to_token(int(t)) or f"#{int(t)}" for t in token_ids]
+
+    # --------------------------------------------------------------- identity
+    @abstractmethod
+    def spec(self) -> dict[str, Any]:
+        """Every constant that determines addresses (JSON-ready; large maps by digest)."""
+
+    def checks(self) -> list[Check]:
+        """Self-consistency checks (all must hold for the contract to be built)."""
+        return []
+
+    def to_json(self) -> dict[str, Any]:
+        """Canonical JSON form: name, version, constants, tables and row format."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "spec": self.spec(),
+            "tables": {
+                str(layer): {"rows": self.table_rows(layer), "columns": [c.as_dict() for c in self.columns(layer)]}
+                for layer in self.layers
+            },
+            "row_format": self.row_format.as_dict(),
+        }
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON (sorted keys, no whitespace, UTF-8)."""
+        return hashlib.sha256(canonical_bytes(self.to_json())).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """The JSON form plus digest, source and checks: what ``contract show`` prints."""
+        return {
+            "contract": self.to_json(),
+            "sha256": self.digest(),
+            "source": self.source,
+            "checks": [c.as_dict() for c in self.checks()],
+            "has_tokenizer": getattr(self, "tokenizer", None) is not None,
+        }
+
+    def reference(self) -> dict[str, str]:
+        """What every report records about the contract."""
+        return {"name": self.name, "version": self.version, "sha256": self.digest(), "source": self.source}
