@@ -11,6 +11,7 @@ import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,9 @@ WORKBENCH_CONTRACT_VERSION = "1"
 class NgramHasher(MultXorContract):
     """The shipped architecture's address contract (``workbench``), built from its config."""
 
-    def __init__(self, cfg: EngramConfig, canonical_map: np.ndarray, pad_id: int | None = None):
+    def __init__(
+        self, cfg: EngramConfig, canonical_map: np.ndarray, pad_id: int | None = None, tokenizer: Any = None
+    ):
         self.cfg = cfg
         cmap = np.asarray(canonical_map, dtype=np.int64)
         if cmap.ndim != 1 or len(cmap) != cfg.d_vocab:
@@ -88,11 +91,23 @@ class NgramHasher(MultXorContract):
             source="the model's config.json and tokenizer",
             seed=cfg.seed,
             compressed_map=cmap,
+            tokenizer=tokenizer,
         )
         self.canonical_map = cmap
         self.heads: dict[int, list[HeadInfo]] = {
             L: [HeadInfo(c.column, c.order, c.head, c.size, c.offset) for c in self.columns(L)] for L in self.layers
         }
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids as the model sees them (BOS first)."""
+        if self.tokenizer is None:
+            return super().encode(text)
+        return self.tokenizer.encode(text)
+
+    def token_strings(self, token_ids: Sequence[int]) -> list[str]:
+        if self.tokenizer is None:
+            return super().token_strings(token_ids)
+        return [self.tokenizer.token_text(int(t)) for t in token_ids]
 
     def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
         """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""

@@ -109,7 +109,9 @@ class AddressContract(ABC):
 
     def check_layer(self, layer: int) -> None:
         if layer not in self.layers:
-            raise ContractError(f"layer {layer} is not an Engram layer of {self.name}; its layers are {list(self.layers)}")
+            raise ContractError(
+                f"layer {layer} is not an Engram layer of {self.name}; its layers are {list(self.layers)}"
+            )
 
     # --------------------------------------------------------------- addressing
     @abstractmethod

@@ -1,0 +1,285 @@
+"""Named contracts, built from a model's own files or from presets of published constants.
+
+| name | built from | preset |
+|---|---|---|
+| ``workbench`` | a workbench model directory (config.json + tokenizer.json) | the shipped model |
+| ``user-as-engram`` | the checkpoint's config.json + a tokenizer.json | none |
+| ``deepseek-v4.1`` | config.json (``text_config`` engram fields) [+ tokenizer.json] | DeepSeek-V4.1-Flash |
+| ``qwen3.8-ple`` | a GGUF file, or a JSON of its ``qwen4exp.ple.*`` keys | Qwen3.8-Flash-Next |
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from engram_probe.contracts.base import AddressContract, ContractError, RowFormat
+from engram_probe.contracts.compression import compressed_map, load_tokenizer
+from engram_probe.contracts.multxor import MultXorContract
+from engram_probe.contracts.ple import PleContract
+from engram_probe.contracts.primes import consecutive_primes
+
+CONTRACT_NAMES = ("workbench", "user-as-engram", "deepseek-v4.1", "qwen3.8-ple")
+
+# DeepSeek-V4.1-Flash, text_config of the released config.json (see docs/production-models.md).
+V41_FLASH = {
+    "engram_layer_ids": [1, 14],
+    "engram_max_ngram_size": 4,
+    "engram_n_heads": 8,
+    "engram_vocab_size": 16_000_000,
+    "engram_compressed_vocab_size": 99_092,
+    "engram_pad_token_id": 2,
+    "engram_num_embeddings": [384_006_168, 384_016_682],
+    "engram_head_dim": 256,
+}
+V41_ROW = RowFormat(256, 264, "fp8-e4m3 + one ue8m0 scale per 32 values", (("float32", 1024), ("bf16", 512)))
+
+# Qwen3.8-Flash-Next, GGUF metadata ``qwen4exp.ple.*``.
+QWEN_PREFIX = "qwen4exp.ple."
+QWEN_EOS, QWEN_FIRST_PRIME, QWEN_HEADS, QWEN_PADDED = 248_044, 20_000_003, 16, 320_001_536
+QWEN_MULTIPLIERS = [23_703_573_157_769, 20_109_073_645_365, 8_052_911_324_071]
+QWEN_DIM = 160
+
+
+def qwen_row(dim: int) -> RowFormat:
+    blocks = -(-dim // 32)
+    return RowFormat(
+        dim, blocks * 18, "IQ4_NL (per 32 values: fp16 scale + 16 bytes of nibbles)", (("float32", 4 * dim),)
+    )
+
+
+def _json_file(path: str | Path, what: str) -> dict[str, Any]:
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    if not p.is_file():
+        raise ContractError(f"no {what} at {p}")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"{p.name} is not readable JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ContractError(f"{p.name} must hold a JSON object")
+    return data
+
+
+def _int(cfg: dict[str, Any], key: str, *aliases: str) -> int:
+    for k in (key, *aliases):
+        if k in cfg:
+            v = cfg[k]
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ContractError(f"config field {k} must be an integer, got {v!r}")
+            return v
+    raise ContractError(f"config lacks the field {key}")
+
+
+def _int_list(cfg: dict[str, Any], key: str) -> list[int]:
+    v = cfg.get(key)
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v]
+    if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise ContractError(f"config field {key} must be a non-empty list of integers, got {v!r}")
+    return v
+
+
+# --------------------------------------------------------------------------- workbench
+def workbench_contract(model_dir: str | Path | None = None) -> AddressContract:
+    """The shipped architecture's contract from a model directory's config.json and tokenizer.json."""
+    from engram_probe.checkpoint import DEFAULT_MODEL_DIR
+    from engram_probe.config import EngramConfig
+    from engram_probe.hashing import NgramHasher, build_canonical_map
+    from engram_probe.tokenizer import EngramTokenizer
+
+    root = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    try:
+        cfg = EngramConfig.from_dict(_json_file(root, "workbench config.json"))
+    except (TypeError, ValueError) as exc:
+        raise ContractError(f"{root / 'config.json'} is not a workbench config ({exc})") from exc
+    try:
+        tok = EngramTokenizer.load(root / "tokenizer.json")
+    except ValueError as exc:
+        raise ContractError(str(exc)) from exc
+    hasher = NgramHasher(cfg, build_canonical_map(tok.token_texts()), tokenizer=tok)
+    hasher.source = "shipped model" if model_dir is None else f"model directory {root}"
+    return hasher
+
+
+# --------------------------------------------------------------------------- user-as-engram
+def paper_contract(config: str | Path | None, tokenizer: str | Path | None) -> AddressContract:
+    """The paper's nanochat-engram contract: its checkpoint config.json plus a tokenizer.json."""
+    if config is None:
+        raise ContractError("user-as-engram has no preset: give --config (the checkpoint's config.json)")
+    if tokenizer is None:
+        raise ContractError(
+            "user-as-engram needs --tokenizer (tokenizer.json): its compressed map, and so its multipliers, "
+            "come from the tokenizer"
+        )
+    cfg = _json_file(config, "config.json")
+    layers = _int_list(cfg, "engram_layer_ids")
+    max_n = _int(cfg, "engram_max_ngram_size")
+    heads = _int(cfg, "engram_n_head_per_ngram")
+    n_embed = _int(cfg, "engram_n_embed_per_ngram")
+    if n_embed % heads:
+        raise ContractError(
+            f"engram_n_embed_per_ngram ({n_embed}) is not divisible by engram_n_head_per_ngram ({heads})"
+        )
+    tok = load_tokenizer(tokenizer)
+    cmap = compressed_map(tok, "unique")
+    vocab = _int(cfg, "vocab_size")
+    if vocab < len(cmap):
+        raise ContractError(f"config field vocab_size ({vocab}) is smaller than the tokenizer's {len(cmap)} ids")
+    dim = n_embed // heads
+    return MultXorContract(
+        name="user-as-engram",
+        version="1",
+        layers=layers,
+        orders=range(2, max_n + 1),
+        heads_per_order=heads,
+        base_size=_int(cfg, "engram_vocab_per_ngram"),
+        compressed_vocab=int(cmap.max()) + 1,
+        pad_id=int(cmap[0]),
+        row_format=RowFormat(dim, 4 * dim, "float32", (("bf16", 2 * dim),)),
+        source=f"{Path(config).name} + {Path(tokenizer).name}",
+        compressed_map=cmap,
+        tokenizer=tok,
+    )
+
+
+# --------------------------------------------------------------------------- deepseek-v4.1
+def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> AddressContract:
+    """DeepSeek-V4.1 from its config.json (or the V4.1-Flash preset), with the compressed map if a tokenizer is given."""
+    if config is None:
+        cfg, source = dict(V41_FLASH), "preset DeepSeek-V4.1-Flash"
+    else:
+        raw = _json_file(config, "config.json")
+        cfg = raw.get("text_config", raw)
+        source = Path(config).name
+    layers = _int_list(cfg, "engram_layer_ids")
+    compressed_vocab = _int(cfg, "engram_compressed_vocab_size")
+    pad_raw = _int(cfg, "engram_pad_token_id", "engram_pad_id")
+    cmap = tok = None
+    if tokenizer is not None:
+        tok = load_tokenizer(tokenizer)
+        cmap = compressed_map(tok, "raw-token")
+        size = int(cmap.max()) + 1
+        if size != compressed_vocab:
+            raise ContractError(
+                f"the tokenizer's compressed map has {size} ids but engram_compressed_vocab_size is {compressed_vocab}"
+            )
+        if not 0 <= pad_raw < len(cmap):
+            raise ContractError(f"engram_pad_token_id {pad_raw} is not a token id of the tokenizer")
+        source += f" + {Path(tokenizer).name}"
+    # without a tokenizer the published pad id (raw 2 -> compressed 2 in V4.1-Flash) is taken as compressed
+    pad = int(cmap[pad_raw]) if cmap is not None else pad_raw
+    dim = int(cfg.get("engram_head_dim", 256))
+    contract = MultXorContract(
+        name="deepseek-v4.1",
+        version="1",
+        layers=layers,
+        orders=range(2, _int(cfg, "engram_max_ngram_size") + 1),
+        heads_per_order=_int(cfg, "engram_n_heads", "engram_num_heads"),
+        base_size=_int(cfg, "engram_vocab_size"),
+        compressed_vocab=compressed_vocab,
+        pad_id=pad,
+        row_format=V41_ROW if dim == 256 else RowFormat(dim, dim + dim // 32, V41_ROW.encoding),
+        source=source,
+        compressed_map=cmap,
+        allows_dead=True,
+        tokenizer=tok,
+    )
+    if "engram_num_embeddings" in cfg:
+        sizes = _int_list(cfg, "engram_num_embeddings")
+        if len(sizes) != len(layers):
+            raise ContractError(
+                f"engram_num_embeddings has {len(sizes)} entries for {len(layers)} engram_layer_ids {layers}"
+            )
+        for layer, n in zip(layers, sizes, strict=True):
+            total = contract.table_rows(layer)
+            if total != n:
+                raise ContractError(
+                    f"engram_num_embeddings for layer {layer} is {n}, but that layer's primes sum to {total}"
+                )
+    return contract
+
+
+# --------------------------------------------------------------------------- qwen3.8-ple
+def read_gguf_metadata(path: str | Path) -> dict[str, Any]:
+    """The ``qwen4exp.*`` metadata of a GGUF file (tensors are never read), plus the PLE table's row count."""
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(str(path), "r")
+    except Exception as exc:  # gguf raises ValueError/struct.error/… on damaged files
+        raise ContractError(f"{Path(path).name} is not a readable GGUF file ({exc})") from exc
+    out: dict[str, Any] = {}
+    for name, field in reader.fields.items():
+        if name.startswith("qwen4exp."):
+            out[name] = field.contents()
+    for t in reader.tensors:
+        if t.name == "per_layer_token_embd.weight":
+            out["per_layer_token_embd.weight.rows"] = int(max(t.shape))
+    return out
+
+
+def qwen_contract(config: str | Path | None, tokenizer: str | Path | None) -> AddressContract:
+    """Qwen3.8 PLE from GGUF metadata (a .gguf or a JSON of the same keys), or the Flash-Next preset."""
+    tok = load_tokenizer(tokenizer) if tokenizer is not None else None
+    if config is None:
+        sizes = consecutive_primes(QWEN_FIRST_PRIME, QWEN_HEADS)
+        offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        meta: dict[str, Any] = {
+            "eos_token_id": QWEN_EOS,
+            "ngram_size": 3,
+            "heads_per_ngram": 8,
+            "layer_multipliers": QWEN_MULTIPLIERS,
+            "head_vocab_sizes": sizes,
+            "head_offsets": offsets,
+        }
+        padded, dim, source = QWEN_PADDED, QWEN_DIM, "preset Qwen3.8-Flash-Next"
+    else:
+        p = Path(config)
+        raw = read_gguf_metadata(p) if p.suffix == ".gguf" else _json_file(p, "GGUF metadata JSON")
+        meta = {k[len(QWEN_PREFIX) :]: v for k, v in raw.items() if k.startswith(QWEN_PREFIX)}
+        if not meta:
+            raise ContractError(f"{p.name} has no {QWEN_PREFIX}* keys")
+        padded = raw.get("per_layer_token_embd.weight.rows")
+        dim = int(raw.get("qwen4exp.embedding_length_per_layer_input", QWEN_DIM))
+        source = p.name
+    for key in (
+        "eos_token_id",
+        "ngram_size",
+        "heads_per_ngram",
+        "layer_multipliers",
+        "head_vocab_sizes",
+        "head_offsets",
+    ):
+        if key not in meta:
+            raise ContractError(f"the metadata lacks {QWEN_PREFIX}{key}")
+    return PleContract(
+        name="qwen3.8-ple",
+        version="1",
+        eos_token_id=_int(meta, "eos_token_id"),
+        ngram_size=_int(meta, "ngram_size"),
+        heads_per_ngram=_int(meta, "heads_per_ngram"),
+        multipliers=_int_list(meta, "layer_multipliers"),
+        head_sizes=_int_list(meta, "head_vocab_sizes"),
+        head_offsets=_int_list(meta, "head_offsets"),
+        padded_rows=padded,
+        row_format=qwen_row(dim),
+        source=source + (f" + {Path(tokenizer).name}" if tokenizer else ""),
+        vocab_size=tok.get_vocab_size(with_added_tokens=True) if tok is not None else None,
+        tokenizer=tok,
+    )
+
+
+def load_contract(name: str, config: str | Path | None = None, tokenizer: str | Path | None = None) -> AddressContract:
+    """Build a named contract from the model's files, or from its preset where ``config`` is None."""
+    if name == "workbench":
+        if tokenizer is not None:
+            raise ContractError("the workbench contract takes a model directory as --config; its tokenizer is inside")
+        return workbench_contract(config)
+    builders = {"user-as-engram": paper_contract, "deepseek-v4.1": v41_contract, "qwen3.8-ple": qwen_contract}
+    if name not in builders:
+        raise ContractError(f"unknown contract {name!r}; known: {', '.join(CONTRACT_NAMES)}")
+    return builders[name](config, tokenizer)
