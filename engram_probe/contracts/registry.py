@@ -148,7 +148,7 @@ def paper_contract(config: str | Path | None, tokenizer: str | Path | None) -> A
 
 # --------------------------------------------------------------------------- deepseek-v4.1
 def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> AddressContract:
-    """DeepSeek-V4.1 from its config.json (or the V4.1-Flash preset), with the compressed map if a tokenizer is given."""
+    """DeepSeek-V4.1 from its config.json (or the V4.1-Flash preset); the compressed map needs a tokenizer."""
     if config is None:
         cfg, source = dict(V41_FLASH), "preset DeepSeek-V4.1-Flash"
     else:
