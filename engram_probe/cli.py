@@ -251,7 +251,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     lm, store = open_store_arg(args)
     try:
-        out = export_memory(store.load(args.user), args.out, lm.weights_sha256)
+        out = export_memory(store.load(args.user), args.out, lm.weights_sha256, lm.model.hasher)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     emit(args, out, f"wrote {out['facts']} facts of {args.user} to {args.out}")

@@ -144,7 +144,7 @@ figures.layer_recall(contrast)[0]""",
         "code",
         """out = Path(tempfile.mkdtemp())
 mem_file = out / "alice.safetensors"
-export_memory(memory, mem_file, lm.weights_sha256)
+export_memory(memory, mem_file, lm.weights_sha256, lm.model.hasher)
 doc = finalize(run_audit(lm, memory, PROBE, {"kind": "file", "path": str(mem_file)}))
 path = save_report(doc, out / "report.json")
 verdict = verify_report(path)

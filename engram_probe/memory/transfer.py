@@ -15,6 +15,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from engram_probe.contracts.base import AddressContract
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.model import EngramTransformer
@@ -26,7 +27,10 @@ class ImportRejected(StoreError):
     """A memory file that cannot be imported; nothing was changed."""
 
 
-def export_memory(memory: UserMemory, path: str | Path, base_sha256: str) -> dict[str, Any]:
+def export_memory(
+    memory: UserMemory, path: str | Path, base_sha256: str, contract: AddressContract
+) -> dict[str, Any]:
+    """Write one user's memory to a safetensors file that names the base model and the address contract."""
     if len(memory) == 0:
         raise StoreError(f"user {memory.user_id!r} has no facts to export")
     tensors: dict[str, torch.Tensor] = {}
@@ -39,11 +43,19 @@ def export_memory(memory: UserMemory, path: str | Path, base_sha256: str) -> dic
         "format": FORMAT,
         "user_id": memory.user_id,
         "base_model_sha256": base_sha256,
+        "contract": contract.name,
+        "contract_sha256": contract.digest(),
         "memory_sha256": memory.digest(),
         "facts": json.dumps(metas),
     }
     save_file(tensors, str(path), metadata=metadata)
-    return {"path": str(path), "user": memory.user_id, "facts": len(memory), "memory_sha256": memory.digest()}
+    return {
+        "path": str(path),
+        "user": memory.user_id,
+        "facts": len(memory),
+        "memory_sha256": memory.digest(),
+        "contract_sha256": contract.digest(),
+    }
 
 
 def read_memory_file(path: str | Path, model: EngramTransformer, base_sha256: str) -> UserMemory:
@@ -63,6 +75,11 @@ def read_memory_file(path: str | Path, model: EngramTransformer, base_sha256: st
         raise ImportRejected(
             f"{p.name} was written for base model {str(meta.get('base_model_sha256'))[:12]}…, "
             f"not the loaded model {base_sha256[:12]}…"
+        )
+    if "contract_sha256" in meta and meta["contract_sha256"] != model.hasher.digest():
+        raise ImportRejected(
+            f"{p.name} was written under address contract {meta['contract_sha256'][:12]}…, not the loaded model's "
+            f"{model.hasher.digest()[:12]}…"
         )
     user = meta.get("user_id", "")
     try:

@@ -102,7 +102,7 @@ def test_scoped_locality_claim(shipped: Any, memory: UserMemory, where: str) -> 
 def contrast_doc(shipped: Any, memory: UserMemory, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("report")
     mem_file = d / "alice.safetensors"
-    export_memory(memory, mem_file, shipped.weights_sha256)
+    export_memory(memory, mem_file, shipped.weights_sha256, shipped.model.hasher)
     body = run_audit(
         shipped,
         memory,
@@ -195,7 +195,7 @@ def test_html_renders_in_chromium_and_pdf_has_pages(
 
 def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) -> None:
     mem_file = tmp_path / "m.safetensors"
-    export_memory(memory, mem_file, shipped.weights_sha256)
+    export_memory(memory, mem_file, shipped.weights_sha256, shipped.model.hasher)
     out = tmp_path / "a.json"
     run = subprocess.run(
         [

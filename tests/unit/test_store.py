@@ -142,7 +142,7 @@ def test_export_import_round_trip(tmp_path: Path, lm: Any) -> None:
     store = MemoryStore(tmp_path / "a.db", lm.weights_sha256)
     store.add_facts("alice", [fact(lm, "f1", 1), fact(lm, "f2", 2)])
     mem = store.load("alice")
-    export_memory(mem, tmp_path / "alice.safetensors", lm.weights_sha256)
+    export_memory(mem, tmp_path / "alice.safetensors", lm.weights_sha256, lm.model.hasher)
     other = MemoryStore(tmp_path / "b.db", lm.weights_sha256)
     entry = import_memory(other, tmp_path / "alice.safetensors", lm.model, lm.weights_sha256)
     assert entry.action == "import"
@@ -182,7 +182,7 @@ BAD_IMPORTS = {
 def test_bad_imports_are_rejected_and_change_nothing(tmp_path: Path, lm: Any, case: str) -> None:
     src = tmp_path / "good.safetensors"
     mem = UserMemory("alice", [fact(lm, "f1", 1), fact(lm, "f2", 2)])
-    export_memory(mem, src, lm.weights_sha256)
+    export_memory(mem, src, lm.weights_sha256, lm.model.hasher)
     read_memory_file(src, lm.model, lm.weights_sha256)  # the untampered file is fine
     change, message = BAD_IMPORTS[case]
     bad = _tamper(src, tmp_path / "bad.safetensors", change)
@@ -196,7 +196,7 @@ def test_bad_imports_are_rejected_and_change_nothing(tmp_path: Path, lm: Any, ca
 
 def test_non_safetensors_and_truncated_imports_are_rejected(tmp_path: Path, lm: Any) -> None:
     src = tmp_path / "good.safetensors"
-    export_memory(UserMemory("alice", [fact(lm, "f1", 1)]), src, lm.weights_sha256)
+    export_memory(UserMemory("alice", [fact(lm, "f1", 1)]), src, lm.weights_sha256, lm.model.hasher)
     store = MemoryStore(tmp_path / "s.db", lm.weights_sha256)
     snap = store.snapshot()
     junk = tmp_path / "junk.safetensors"

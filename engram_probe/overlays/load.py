@@ -1,0 +1,125 @@
+"""Open any supported overlay file as a :class:`RowOverlay`, with its facts from the file or a sidecar."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from safetensors import SafetensorError, safe_open
+
+from engram_probe.contracts.base import AddressContract, ContractError
+from engram_probe.overlays import pleo, v41_rows
+from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+
+WORKBENCH_FORMAT = "engram-probe-memory/1"
+SIDECAR_SUFFIX = ".facts.json"
+
+
+def _safetensors_format(p: Path) -> str | None:
+    try:
+        with safe_open(str(p), "pt") as fh:
+            return (fh.metadata() or {}).get("format")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise OverlayFileError(f"{p.name}: not a readable safetensors file, or truncated ({exc})") from exc
+
+
+def read_facts_json(path: str | Path, contract: AddressContract, user: str) -> tuple[str, list[FactTrigger]]:
+    """A facts file: ``{"user": ..., "facts": [{"fact_id", "trigger" or "trigger_ids", "layers"?}]}``."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OverlayFileError(f"{p.name}: not a readable facts JSON ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("facts"), list):
+        raise OverlayFileError(f"{p.name}: a facts file holds {{'user': ..., 'facts': [...]}}")
+    owner = str(doc.get("user") or user)
+    out = []
+    for i, f in enumerate(doc["facts"]):
+        where = f"{p.name} fact {i}"
+        if not isinstance(f, dict) or "fact_id" not in f:
+            raise OverlayFileError(f"{where}: needs a fact_id")
+        if "trigger_ids" in f:
+            ids = f["trigger_ids"]
+            if not isinstance(ids, list) or not ids or not all(isinstance(t, int) for t in ids):
+                raise OverlayFileError(f"{where}: trigger_ids must be a non-empty list of token ids")
+            text = f.get("trigger")
+        elif isinstance(f.get("trigger"), str) and f["trigger"]:
+            text = f["trigger"]
+            try:
+                ids = contract.encode(text)
+            except ContractError as exc:
+                raise OverlayFileError(f"{where}: {exc}") from exc
+        else:
+            raise OverlayFileError(f"{where}: give trigger (text) or trigger_ids")
+        layers = f.get("layers")
+        out.append(
+            FactTrigger(owner, str(f["fact_id"]), tuple(ids), None if layers is None else tuple(layers), text)
+        )
+    return owner, out
+
+
+def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
+    """This project's memory export, read without the model: rows, values and the facts' triggers."""
+    with safe_open(str(path), "np") as fh:
+        meta = dict(fh.metadata() or {})
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    if contract.name != "workbench":
+        raise OverlayFileError(f"{path.name} is a workbench memory; audit it with --contract workbench")
+    if meta.get("contract_sha256") not in (None, contract.digest()):
+        raise OverlayFileError(f"{path.name}: written under contract {meta['contract_sha256'][:12]}…, not this one")
+    try:
+        metas = json.loads(meta["facts"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise OverlayFileError(f"{path.name}: unreadable fact metadata") from exc
+    owner = user or meta.get("user_id") or path.stem
+    by_layer: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    facts = []
+    for i, m in enumerate(metas):
+        ids, vals = tensors.get(f"fact.{i:05d}.row_ids"), tensors.get(f"fact.{i:05d}.values")
+        if ids is None or vals is None or ids.ndim != 2 or ids.shape[1] != 2:
+            raise OverlayFileError(f"{path.name}: fact {i} has no valid row_ids/values tensors")
+        for layer in np.unique(ids[:, 0]).tolist():
+            sel = ids[:, 0] == layer
+            by_layer.setdefault(int(layer), ([], []))[0].append(ids[sel, 1])
+            by_layer[int(layer)][1].append(vals[sel])
+        trigger = m["triggers"][0]
+        facts.append(FactTrigger(owner, m["fact_id"], tuple(contract.encode(trigger)), (int(m["layer"]),), trigger))
+    layers = {}
+    for layer, (rows, vals) in by_layer.items():
+        # within a user, the most recently written fact wins a shared row: keep the last occurrence
+        r, v = np.concatenate(rows), np.concatenate(vals)
+        last = {int(x): j for j, x in enumerate(r.tolist())}
+        keep = np.array(sorted(last.values()), dtype=np.int64)
+        layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], path.name)[:2]
+    return RowOverlay(owner, str(path), WORKBENCH_FORMAT, layers, facts, meta.get("contract_sha256"))
+
+
+def read_overlay(
+    path: str | Path, contract: AddressContract, user: str | None = None, facts: str | Path | None = None
+) -> RowOverlay:
+    """Open a ``.pleo``, a V4.1 row-override file or a workbench memory export; validate it fully."""
+    p = Path(path)
+    if not p.is_file():
+        raise OverlayFileError(f"no overlay file at {p}")
+    with p.open("rb") as fh:
+        head = fh.read(4)
+    if head == pleo.MAGIC or p.suffix == ".pleo":
+        overlay = pleo.read_pleo(p, contract, user)
+    else:
+        fmt = _safetensors_format(p)
+        if fmt == v41_rows.FORMAT:
+            overlay = v41_rows.read_v41_rows(p, contract, user)
+        elif fmt == WORKBENCH_FORMAT:
+            overlay = read_workbench_memory(p, contract, user)
+        else:
+            raise OverlayFileError(f"{p.name}: unknown overlay format {fmt!r}")
+    sidecar = Path(facts) if facts else p.with_name(p.name + SIDECAR_SUFFIX)
+    if facts and not sidecar.is_file():
+        raise OverlayFileError(f"no facts file at {sidecar}")
+    if sidecar.is_file():
+        owner, found = read_facts_json(sidecar, contract, overlay.user if user is None else user)
+        overlay.user = user or owner
+        overlay.facts = [FactTrigger(overlay.user, f.fact_id, f.trigger_ids, f.layers, f.trigger_text) for f in found]
+    return overlay
+
