@@ -424,6 +424,13 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 def cmd_report(args: argparse.Namespace) -> None:
     from engram_probe.report.document import ReportError, load_report
 
+    contract_doc = _contract_report(args.report)
+    if contract_doc is not None:
+        from engram_probe.cli_contract import write_contract_report
+
+        if not (args.html or args.pdf):
+            raise CliError("give --html and/or --pdf")
+        return write_contract_report(contract_doc, None, args.html, args.pdf)
     try:
         doc = load_report(args.report)
     except ReportError as exc:
@@ -431,6 +438,17 @@ def cmd_report(args: argparse.Namespace) -> None:
     if not (args.html or args.pdf):
         raise CliError("give --html and/or --pdf")
     write_report_files(doc, None, args.html, args.pdf)
+
+
+def _contract_report(path: str) -> dict[str, Any] | None:
+    """The report as a dict if it is a contract-audit report, else None (unreadable files are left to the caller)."""
+    from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT else None
 
 
 def _verify_args(p: argparse.ArgumentParser) -> None:
@@ -443,7 +461,13 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     from engram_probe.report.verify import verify_report
 
-    result = verify_report(args.report, args.model)
+    contract_doc = _contract_report(args.report)
+    if contract_doc is not None:
+        from engram_probe.hashaudit.report import verify_contract_report
+
+        result = verify_contract_report(contract_doc)
+    else:
+        result = verify_report(args.report, args.model)
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
     emit(args, result, human)
@@ -535,6 +559,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
+    import engram_probe.cli_contract  # noqa: F401 (registers the ``contract`` command)
+
     parser = argparse.ArgumentParser(prog="engram-probe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (handler, add_args, help_text) in COMMANDS.items():

@@ -71,9 +71,7 @@ WORKBENCH_CONTRACT_VERSION = "1"
 class NgramHasher(MultXorContract):
     """The shipped architecture's address contract (``workbench``), built from its config."""
 
-    def __init__(
-        self, cfg: EngramConfig, canonical_map: np.ndarray, pad_id: int | None = None, tokenizer: Any = None
-    ):
+    def __init__(self, cfg: EngramConfig, canonical_map: np.ndarray, pad_id: int | None = None, tokenizer: Any = None):
         self.cfg = cfg
         cmap = np.asarray(canonical_map, dtype=np.int64)
         if cmap.ndim != 1 or len(cmap) != cfg.d_vocab:

@@ -104,9 +104,7 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
             "order": col.order,
             "head": col.head,
             "users": writers,
-            "facts": [
-                {"user": c.user, "fact_id": c.fact_id, "ngram": _tokens(contract, c.ngram)} for c in claims
-            ],
+            "facts": [{"user": c.user, "fact_id": c.fact_id, "ngram": _tokens(contract, c.ngram)} for c in claims],
             "sharing": None if len(claims) < 2 else ("content" if len(ngrams) == 1 else "hash_collision"),
             "conflict": conflict,
         }

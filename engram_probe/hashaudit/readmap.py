@@ -30,7 +30,11 @@ def rows_of_sequence(contract: AddressContract, ids: list[int]) -> list[list[dic
     arr = np.asarray(ids, dtype=np.int64)
     per_layer = {L: contract.addresses(arr, L) for L in contract.layers}
     return [
-        [{"layer": L, "column": c, "row": int(per_layer[L][t, c])} for L in contract.layers for c in range(per_layer[L].shape[1])]
+        [
+            {"layer": L, "column": c, "row": int(per_layer[L][t, c])}
+            for L in contract.layers
+            for c in range(per_layer[L].shape[1])
+        ]
         for t in range(len(ids))
     ]
 

@@ -26,7 +26,7 @@ class CorpusError(ValueError):
     """A corpus that cannot be read; the message names the file and line."""
 
 
-def jsonl_sequences(path: Path) -> Iterator[tuple[int, list[int], int]]:
+def jsonl_sequences(path: Path) -> Iterator[tuple[int | None, list[int], int]]:
     """(line number, token ids, bytes read so far) for each non-empty line."""
     done = 0
     with path.open("rb") as fh:
@@ -45,7 +45,7 @@ def jsonl_sequences(path: Path) -> Iterator[tuple[int, list[int], int]]:
             yield lineno, ids, done
 
 
-def text_sequences(path: Path, contract: AddressContract) -> Iterator[tuple[int, list[int], int]]:
+def text_sequences(path: Path, contract: AddressContract) -> Iterator[tuple[int | None, list[int], int]]:
     """Token ids of a text file, chunk by chunk at newlines; ids of one chunk continue the last."""
     done = 0
     carry = ""
@@ -127,6 +127,7 @@ def scan_contract_corpus(
         ],
         "rows": [{"layer": L, "row": r, "hits": n} for (L, r), n in per_row.most_common(1000)],
         "rows_hit": len(per_row),
-        "rule": "a position hits when one of its (layer, column) reads is a row some overlay writes; computed from "
+        "rule": "a hit is one (position, table, column) read of a row some overlay writes; a position is hit when any "
+        "of its reads is; computed from "
         "the address contract alone, with no forward pass",
     }

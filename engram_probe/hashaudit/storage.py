@@ -67,7 +67,8 @@ def storage_report(
             "formula": LORA_FORMULA,
             "source": shape.source,
         },
-        "lora_note": None if shape is not None else "give the model's config (hidden size and layer count) to compare "
-        "with a per-user LoRA",
+        "lora_note": None
+        if shape is not None
+        else "give the model's config (hidden size and layer count) to compare with a per-user LoRA",
         "users": users,
     }

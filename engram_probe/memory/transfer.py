@@ -27,9 +27,7 @@ class ImportRejected(StoreError):
     """A memory file that cannot be imported; nothing was changed."""
 
 
-def export_memory(
-    memory: UserMemory, path: str | Path, base_sha256: str, contract: AddressContract
-) -> dict[str, Any]:
+def export_memory(memory: UserMemory, path: str | Path, base_sha256: str, contract: AddressContract) -> dict[str, Any]:
     """Write one user's memory to a safetensors file that names the base model and the address contract."""
     if len(memory) == 0:
         raise StoreError(f"user {memory.user_id!r} has no facts to export")

@@ -53,9 +53,7 @@ def read_facts_json(path: str | Path, contract: AddressContract, user: str) -> t
         else:
             raise OverlayFileError(f"{where}: give trigger (text) or trigger_ids")
         layers = f.get("layers")
-        out.append(
-            FactTrigger(owner, str(f["fact_id"]), tuple(ids), None if layers is None else tuple(layers), text)
-        )
+        out.append(FactTrigger(owner, str(f["fact_id"]), tuple(ids), None if layers is None else tuple(layers), text))
     return owner, out
 
 
@@ -122,4 +120,3 @@ def read_overlay(
         overlay.user = user or owner
         overlay.facts = [FactTrigger(overlay.user, f.fact_id, f.trigger_ids, f.layers, f.trigger_text) for f in found]
     return overlay
-

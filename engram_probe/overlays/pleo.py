@@ -36,8 +36,10 @@ def read_pleo(path: str | Path, contract: AddressContract, user: str | None = No
         raise OverlayFileError(f"{p.name}: wrong magic {magic!r}, a .pleo file starts with {MAGIC!r}")
     want = HEADER.size + 4 * n + 4 * n * dim
     if len(data) < want:
-        raise OverlayFileError(f"{p.name}: truncated: the header promises {n} rows of {dim} values ({want} bytes), "
-                               f"the file has {len(data)}")
+        raise OverlayFileError(
+            f"{p.name}: truncated: the header promises {n} rows of {dim} values ({want} bytes), "
+            f"the file has {len(data)}"
+        )
     if len(data) > want:
         raise OverlayFileError(f"{p.name}: {len(data) - want} unexpected bytes after {n} rows of {dim} values")
     if dim != contract.row_format.dim:

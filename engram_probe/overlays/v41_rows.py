@@ -48,9 +48,7 @@ def dequantize_fp8(q: torch.Tensor, scale: torch.Tensor) -> np.ndarray:
     return out.reshape(k, d).numpy()
 
 
-def write_v41_rows(
-    overlay: RowOverlay, path: str | Path, contract: AddressContract, encoding: str = "fp8"
-) -> Path:
+def write_v41_rows(overlay: RowOverlay, path: str | Path, contract: AddressContract, encoding: str = "fp8") -> Path:
     """Write the overlay as a V4.1 row-override file (``encoding`` "fp8" or "float32"), atomically."""
     if encoding not in ("fp8", "float32"):
         raise OverlayFileError(f"unknown encoding {encoding!r}: use fp8 or float32")
@@ -145,4 +143,3 @@ def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None 
     who = user or meta.get("user") or p.stem
     notes = [f"{dups} identical duplicate rows dropped"] if dups else []
     return RowOverlay(who, str(p), FORMAT, layers, _facts(meta, who, p.name), meta.get("contract_sha256"), notes)
-

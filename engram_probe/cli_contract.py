@@ -1,0 +1,235 @@
+"""``engram-probe contract show|rows|readmap|census|scan``: hash-only audits on any address contract."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from engram_probe.cli import CliError, command, emit
+
+ACTIONS = {
+    "show": "print the contract: multipliers, primes, offsets, checks, digest (config alone is enough)",
+    "rows": "rows read at every position of a text or of token-id sequences",
+    "readmap": "which positions of a text or token-id sequence read a row the overlays edit",
+    "census": "who owns each row of the overlays, how each fact's rows are shared, conflicts between users",
+    "scan": "blast radius of the overlays over a corpus (JSONL of token-id lists, or text with --tokenizer)",
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    from engram_probe.contracts import CONTRACT_NAMES
+
+    p.add_argument("--contract", required=True, choices=CONTRACT_NAMES, help="which address contract")
+    p.add_argument(
+        "--config",
+        help="the model's config: config.json, GGUF file or GGUF-metadata JSON, or a "
+        "workbench model directory (default: the contract's preset, where it has one)",
+    )
+    p.add_argument("--tokenizer", help="the model's tokenizer.json (needed to address text)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--report", metavar="OUT.json", help="write a JSON report with digests (verify re-derives it)")
+    p.add_argument("--html", metavar="OUT.html", help="write the report as standalone HTML")
+    p.add_argument("--pdf", metavar="OUT.pdf", help="write the report as PDF (needs Debian chromium)")
+
+
+def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: bool = False) -> None:
+    if overlays:
+        p.add_argument(
+            "--overlay",
+            action="append",
+            default=[],
+            required=True,
+            metavar="FILE",
+            help=".pleo, V4.1 row-override .safetensors or workbench memory export (repeatable); "
+            "facts come from the file or from FILE.facts.json beside it",
+        )
+        p.add_argument("--lora-rank", type=int, default=16, help="rank of the per-user LoRA in the storage comparison")
+    if sequence:
+        g = p.add_mutually_exclusive_group(required=True)
+        g.add_argument("--text", help="text to address (needs --tokenizer, except for the workbench contract)")
+        g.add_argument("--tokens", metavar="FILE", help="JSON list of token-id lists")
+    if corpus:
+        p.add_argument("--corpus", required=True, help="JSONL of token-id lists, or UTF-8 text with --tokenizer")
+
+
+def _contract_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    for name, help_text in ACTIONS.items():
+        q = sub.add_parser(name, help=help_text, description=help_text)
+        _common(q)
+        _inputs(
+            q,
+            overlays=name in ("readmap", "census", "scan"),
+            sequence=name in ("rows", "readmap"),
+            corpus=name == "scan",
+        )
+
+
+def _read_tokens(path: str) -> list[list[int]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CliError(f"cannot read token ids from {path}: {exc}") from exc
+    if (
+        not isinstance(data, list)
+        or not data
+        or not all(
+            isinstance(s, list) and s and all(isinstance(t, int) and not isinstance(t, bool) for t in s) for s in data
+        )
+    ):
+        raise CliError(f"{path} must hold a JSON list of non-empty token-id lists, e.g. [[1, 2, 3]]")
+    return data
+
+
+def _job_inputs(args: argparse.Namespace) -> Any:
+    from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
+
+    def absolute(x: str | None) -> str | None:
+        return str(Path(x).resolve()) if x else None
+
+    return JobInputs(
+        contract=args.contract,
+        config=absolute(args.config),
+        tokenizer=absolute(args.tokenizer),
+        overlays=[OverlayInput(absolute(o)) for o in getattr(args, "overlay", [])],
+        text=getattr(args, "text", None),
+        token_ids=_read_tokens(args.tokens) if getattr(args, "tokens", None) else None,
+        corpus=absolute(getattr(args, "corpus", None)),
+        lora_rank=getattr(args, "lora_rank", 16),
+    )
+
+
+def lazy_bar(desc: str) -> Any:
+    """A byte progress bar that appears only once work has started (never before an input error)."""
+    state: dict[str, Any] = {}
+
+    def step(done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        bar = state.get("bar") or state.setdefault(
+            "bar", tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False, mininterval=0.5)
+        )
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    step.close = lambda: state["bar"].close() if "bar" in state else None  # type: ignore[attr-defined]
+    return step
+
+
+def _human(doc: dict[str, Any]) -> str:
+    r, kind = doc["result"], doc["kind"]
+    head = f"contract {doc['contract']['contract']['name']} {doc['digests']['contract'][:16]}…"
+    if kind == "rows":
+        lines = [head]
+        for i, s in enumerate(r["sequences"]):
+            for t, reads in enumerate(s["reads"]):
+                lines.append(
+                    f"seq {i} pos {t} id {s['token_ids'][t]}: "
+                    + " ".join(f"{x['layer']}:{x['column']}:{x['row']}" for x in reads)
+                )
+        return "\n".join(lines)
+    if kind == "readmap":
+        lines = [head]
+        for m in r["read_maps"]:
+            lines.append(
+                f"{len(m['hits'])} hits at positions {m['positions_hit']}; {m['locality']['statement']} (derived)"
+            )
+            lines += [
+                f"  pos {h['position']} {h['token']!r} table {h['layer']} col {h['column']} row {h['row']} "
+                f"n-gram {' '.join(h['ngram'])} -> {', '.join(h['facts']) or ', '.join(h['users'])}"
+                for h in m["hits"]
+            ]
+        return "\n".join(lines)
+    if kind == "census":
+        s = r["summary"]
+        lines = [
+            head,
+            f"{s['users']} users, {s['facts']} facts, {s['rows_written']} rows written, "
+            f"{s['rows_written_by_several_users']} by several users, {s['conflicting_rows']} conflicting",
+        ]
+        lines += [
+            f"  {f['user']}/{f['fact_id']}: " + ", ".join(f"{k} {v}" for k, v in f["counts"].items() if v)
+            for f in r["facts"]
+        ]
+        lines += [
+            f"  {' & '.join(p['users'])}: {p['shared_rows']} shared rows, {p['conflicting_rows']} conflicting"
+            for p in r["user_pairs"]
+        ]
+        return "\n".join(lines)
+    return "\n".join(
+        [
+            head,
+            f"{r['positions_hit']:,} of {r['tokens']:,} positions read an edited row "
+            f"({r['fraction_hit']:.4%}); {r['rows_hit']} rows hit",
+        ]
+        + [f"  {f['hits']:>8,}  {f['fact']}" for f in r["facts"]]
+    )
+
+
+def _show(args: argparse.Namespace) -> None:
+    from engram_probe.contracts import ContractError, load_contract
+
+    try:
+        c = load_contract(args.contract, args.config, args.tokenizer)
+    except ContractError as exc:
+        raise CliError(str(exc)) from exc
+    d = c.describe()
+    lines = [
+        f"{c.name} v{c.version}  sha256 {d['sha256']}",
+        f"source: {c.source}",
+        f"row format: {c.row_format.dim} values, {c.row_format.bytes_per_row} B ({c.row_format.encoding})",
+    ]
+    spec = c.spec()
+    for L in c.layers:
+        mult = spec.get("multipliers", {}).get(str(L), spec.get("layer_multipliers"))
+        lines.append(f"table {L}: {c.table_rows(L):,} rows, multipliers {mult}")
+        lines += [
+            f"  col {x.column:>2} order {x.order} head {x.head}: prime {x.size:,} offset {x.offset:,}"
+            for x in c.columns(L)
+        ]
+    lines += [f"[{'ok' if k.ok else 'FAIL'}] {k.name}: {k.detail}" for k in c.checks()]
+    emit(args, d, "\n".join(lines))
+
+
+@command("contract", "hash-only audits of any Engram model from its address contract (no weights)")(_contract_args)
+def cmd_contract(args: argparse.Namespace) -> None:
+    from engram_probe.contracts import ContractError
+    from engram_probe.hashaudit.report import build_report
+    from engram_probe.hashaudit.scan import CorpusError
+    from engram_probe.overlays import OverlayFileError
+
+    if args.action == "show":
+        return _show(args)
+    bar = lazy_bar("scan")
+    try:
+        doc = build_report(args.action, _job_inputs(args), bar if args.action == "scan" else None)
+    except (ContractError, OverlayFileError, CorpusError, ValueError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        bar.close()
+    write_contract_report(doc, args.report, args.html, args.pdf)
+    if args.json:
+        print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
+    else:
+        print(_human(doc))
+    return None
+
+
+def write_contract_report(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
+    from engram_probe.hashaudit.render import write_contract_html
+    from engram_probe.report.document import save_report
+    from engram_probe.report.render import PdfError, html_to_pdf
+
+    if json_out:
+        save_report(doc, json_out)
+    html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
+    if html_path:
+        write_contract_html(doc, html_path)
+    if pdf_out:
+        try:
+            html_to_pdf(html_path, pdf_out)
+        except PdfError as exc:
+            raise CliError(str(exc)) from exc

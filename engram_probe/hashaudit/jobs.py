@@ -1,0 +1,132 @@
+"""Hash-only audit jobs from recorded inputs: what the CLI and UI run, and what ``verify`` re-runs.
+
+A job names its inputs by path and SHA-256 (contract files, overlays, facts, corpus) and by value
+(text or token ids), so a report can be re-derived from exactly what it says it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engram_probe.contracts import AddressContract, load_contract
+from engram_probe.hashaudit.census import row_census
+from engram_probe.hashaudit.index import EditedRows
+from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
+from engram_probe.hashaudit.scan import Progress, scan_contract_corpus
+from engram_probe.hashaudit.storage import lora_shape, storage_report
+from engram_probe.overlays import RowOverlay, read_overlay
+
+KINDS = ("rows", "readmap", "census", "scan")
+
+
+def file_sha256(path: str | Path | None) -> str | None:
+    if path is None:
+        return None
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class OverlayInput:
+    path: str
+    user: str | None = None
+    facts: str | None = None
+
+
+@dataclass
+class JobInputs:
+    """Everything a hash-only job reads."""
+
+    contract: str
+    config: str | None = None
+    tokenizer: str | None = None
+    overlays: list[OverlayInput] = field(default_factory=list)
+    text: str | None = None
+    token_ids: list[list[int]] | None = None
+    corpus: str | None = None
+    lora_rank: int = 16
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> JobInputs:
+        d = dict(d)
+        d["overlays"] = [OverlayInput(**o) for o in d.get("overlays", [])]
+        return cls(**d)
+
+    def digests(self) -> dict[str, Any]:
+        """SHA-256 of every input file, keyed by role."""
+        return {
+            "config": file_sha256(self.config),
+            "tokenizer": file_sha256(self.tokenizer),
+            "overlays": [
+                {"path": o.path, "sha256": file_sha256(o.path), "facts_sha256": file_sha256(o.facts)}
+                for o in self.overlays
+            ],
+            "corpus": file_sha256(self.corpus),
+        }
+
+
+def open_contract(inputs: JobInputs) -> AddressContract:
+    return load_contract(inputs.contract, inputs.config, inputs.tokenizer)
+
+
+def open_overlays(contract: AddressContract, inputs: JobInputs) -> list[RowOverlay]:
+    return [read_overlay(o.path, contract, o.user, o.facts) for o in inputs.overlays]
+
+
+def sequences(contract: AddressContract, inputs: JobInputs) -> list[list[int]]:
+    """The token-id sequences a rows/readmap job addresses: the given ids, or the text through the tokenizer."""
+    if inputs.token_ids is not None:
+        if not inputs.token_ids or not all(isinstance(s, list) and s for s in inputs.token_ids):
+            raise ValueError("token ids must be a non-empty list of non-empty token-id lists")
+        return inputs.token_ids
+    if not inputs.text or not inputs.text.strip():
+        raise ValueError("give a text (with the model's tokenizer) or token ids")
+    ids = contract.encode(inputs.text)
+    if not ids:
+        raise ValueError("the text has no tokens")
+    return [ids]
+
+
+def run_job(kind: str, inputs: JobInputs, progress: Progress | None = None) -> dict[str, Any]:
+    """Run one hash-only job and return its result (JSON-ready)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown job {kind!r}; one of {', '.join(KINDS)}")
+    contract = open_contract(inputs)
+    if kind == "rows":
+        return {
+            "sequences": [
+                {"token_ids": ids, "reads": rows_of_sequence(contract, ids)} for ids in sequences(contract, inputs)
+            ]
+        }
+    if not inputs.overlays:
+        raise ValueError(f"{kind} needs at least one overlay")
+    overlays = open_overlays(contract, inputs)
+    if kind == "census":
+        config = None
+        if inputs.config and Path(inputs.config).suffix == ".json":
+            config = json.loads(Path(inputs.config).read_text(encoding="utf-8"))
+        shape = lora_shape(contract, config)
+        return {
+            **row_census(contract, overlays),
+            "storage": storage_report(contract, overlays, shape, inputs.lora_rank),
+        }
+    index = EditedRows(contract, overlays)
+    if kind == "readmap":
+        maps = [contract_read_map(contract, index, ids) for ids in sequences(contract, inputs)]
+        return {"overlays": [o.summary() for o in overlays], "read_maps": maps}
+    if inputs.corpus is None:
+        raise ValueError("scan needs a corpus")
+    return {
+        "overlays": [o.summary() for o in overlays],
+        **scan_contract_corpus(contract, index, inputs.corpus, progress),
+    }

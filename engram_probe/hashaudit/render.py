@@ -1,0 +1,202 @@
+"""Standalone HTML of a contract-audit report (no scripts; PDF through the shared chromium printer)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from engram_probe.report.render import STYLE
+
+EXTRA_STYLE = (
+    ".tok{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #ccc;font:12px monospace}"
+    ".hit{background:#fde2c4;border-color:#e8590c}.safe{background:#e6f4ea}"
+)
+MAX_ROWS = 300
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows[:MAX_ROWS])
+    more = f"<p class='cap'>{len(rows) - MAX_ROWS} more rows in the JSON report.</p>" if len(rows) > MAX_ROWS else ""
+    return f"<table><tr>{head}</tr>{body}</table>{more}"
+
+
+def token_strip(read_map: dict[str, Any]) -> str:
+    hit = set(read_map["positions_hit"])
+    first = read_map["locality"]["first_read"]
+    cells = []
+    for t, tok in enumerate(read_map["tokens"]):
+        cls = "hit" if t in hit else "safe" if first is None or t < first else ""
+        cells.append(f"<span class='tok {cls}' title='position {t}'>{_e(tok)}</span>")
+    return (
+        "<p>" + "".join(cells) + "</p><p class='cap'>orange: reads an edited row; green: before the first read "
+        "(structurally unchanged, derived)</p>"
+    )
+
+
+def census_html(r: dict[str, Any]) -> list[str]:
+    s = r["summary"]
+    parts = [
+        "<h2>Census</h2>",
+        table(
+            ["users", "facts", "rows written", "rows written by several users", "conflicting rows"],
+            [[s["users"], s["facts"], s["rows_written"], s["rows_written_by_several_users"], s["conflicting_rows"]]],
+        ),
+        "<h2>Per fact: how its rows are shared</h2>",
+        table(
+            ["user", "fact", "reads", *r["facts"][0]["counts"].keys()] if r["facts"] else ["facts"],
+            [[f["user"], f["fact_id"], f["reads"], *f["counts"].values()] for f in r["facts"]],
+        ),
+        f"<p class='cap'>{_e(r['class_rule'])}</p>",
+        "<h2>Between users</h2>",
+        table(
+            ["users", "shared rows", "conflicting rows"],
+            [[" & ".join(p["users"]), p["shared_rows"], p["conflicting_rows"]] for p in r["user_pairs"]],
+        ),
+        "<h2>Conflicts (same row, different values)</h2>",
+        table(
+            ["table", "row", "users", "max |difference|"],
+            [[c["layer"], c["row"], ", ".join(c["users"]), f"{c['max_abs_difference']:.3g}"] for c in r["conflicts"]],
+        ),
+        "<h2>Rows and their owners</h2>",
+        table(
+            ["table", "row", "column", "order", "users", "facts (n-gram)", "sharing", "conflict"],
+            [
+                [
+                    x["layer"],
+                    x["row"],
+                    x["column"],
+                    x["order"],
+                    ", ".join(x["users"]),
+                    "; ".join(f"{f['user']}/{f['fact_id']} ({' '.join(f['ngram'])})" for f in x["facts"]),
+                    x["sharing"] or "",
+                    "yes" if x["conflict"] else "",
+                ]
+                for x in r["rows"]
+            ],
+        ),
+    ]
+    st = r["storage"]
+    lora = st["lora"]
+    parts += [
+        "<h2>Storage (computed)</h2>",
+        f"<p>{_e(st['rows_formula'])}"
+        + (
+            f"; LoRA: {_e(lora['formula'])}, rank {lora['rank']}, d_model "
+            f"{lora['d_model']}, {lora['n_layers']} layers = {lora['bytes']:,} B"
+            if lora
+            else f"; {_e(st['lora_note'])}"
+        )
+        + "</p>",
+        table(
+            ["user", "rows", "bytes", "rows / LoRA"],
+            [
+                [
+                    u["user"],
+                    u["rows"],
+                    f"{u['bytes']:,}",
+                    f"{u['rows_over_lora']:.3g}" if "rows_over_lora" in u else "—",
+                ]
+                for u in st["users"]
+            ],
+        ),
+    ]
+    return parts
+
+
+def readmap_html(r: dict[str, Any]) -> list[str]:
+    parts = []
+    for m in r["read_maps"]:
+        parts += [
+            f"<h2>Read map ({m['n_tokens']} tokens, {len(m['hits'])} hits)</h2>",
+            token_strip(m),
+            f"<p><b>Locality (derived):</b> {_e(m['locality']['statement'])}</p>",
+            f"<p class='cap'>{_e(m['locality']['rule'])}</p>",
+            table(
+                ["position", "token", "table", "column", "order", "row", "n-gram", "users", "facts"],
+                [
+                    [
+                        h["position"],
+                        h["token"],
+                        h["layer"],
+                        h["column"],
+                        h["order"],
+                        h["row"],
+                        " ".join(h["ngram"]),
+                        ", ".join(h["users"]),
+                        ", ".join(h["facts"]),
+                    ]
+                    for h in m["hits"]
+                ],
+            ),
+        ]
+    return parts
+
+
+def scan_html(r: dict[str, Any]) -> list[str]:
+    return [
+        "<h2>Blast-radius scan</h2>",
+        table(
+            ["corpus", "tokens", "positions that read an edited row", "fraction", "rows hit"],
+            [[r["corpus"]["path"], r["tokens"], r["positions_hit"], f"{r['fraction_hit']:.4%}", r["rows_hit"]]],
+        ),
+        table(["fact", "hits"], [[f["fact"], f["hits"]] for f in r["facts"]]),
+        table(["table", "row", "hits"], [[x["layer"], x["row"], x["hits"]] for x in r["rows"]]),
+        f"<p class='cap'>{_e(r['rule'])}</p>",
+    ]
+
+
+def rows_html(r: dict[str, Any]) -> list[str]:
+    parts = []
+    for s in r["sequences"]:
+        parts.append(
+            table(
+                ["position", "token id", "reads (table:column:row)"],
+                [
+                    [t, s["token_ids"][t], " ".join(f"{x['layer']}:{x['column']}:{x['row']}" for x in reads)]
+                    for t, reads in enumerate(s["reads"])
+                ],
+            )
+        )
+    return ["<h2>Rows read</h2>", *parts]
+
+
+def render_contract_html(doc: dict[str, Any]) -> str:
+    c = doc["contract"]
+    body = {"census": census_html, "readmap": readmap_html, "scan": scan_html, "rows": rows_html}[doc["kind"]]
+    parts = [
+        f"<h1>Engram {doc['kind']} report — contract {_e(c['contract']['name'])}</h1>",
+        f"<p>Created {_e(doc['created_at'])}. Hash only: no weights were read and no forward pass was run.</p>",
+        "<h2>Address contract</h2>",
+        table(
+            ["name", "version", "source", "sha256"],
+            [[c["contract"]["name"], c["contract"]["version"], c["source"], c["sha256"]]],
+        ),
+        table(["check", "ok", "detail"], [[k["check"], k["ok"], k["detail"]] for k in c["checks"]]),
+        *body(doc["result"]),
+        "<h2>Measured, computed, derived</h2>",
+        table(["what", "how"], [[k, v] for k, v in doc["measured_vs_derived"].items()]),
+        "<h2>Digests (SHA-256)</h2>",
+        table(
+            ["what", "sha256"],
+            [["report", doc["digests"]["report"]], ["contract", doc["digests"]["contract"]]]
+            + [[f"overlay {o['path']}", o["sha256"]] for o in doc["input_sha256"]["overlays"]],
+        ),
+        "<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>.</p>",
+    ]
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Engram {doc['kind']} report</title>"
+        f"<style>{STYLE}{EXTRA_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
+    )
+
+
+def write_contract_html(doc: dict[str, Any], path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_contract_html(doc), encoding="utf-8")
+    return p
