@@ -430,7 +430,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
         if not (args.html or args.pdf):
             raise CliError("give --html and/or --pdf")
-        return write_contract_report(contract_doc, None, args.html, args.pdf)
+        write_contract_report(contract_doc, None, args.html, args.pdf)
+        return
     try:
         doc = load_report(args.report)
     except ReportError as exc:

@@ -69,7 +69,7 @@ class EditedRows:
                 for rd in reads:
                     self.claims.setdefault((rd.layer, rd.row), []).append(rd)
         self.sorted_rows = {
-            layer: np.array(sorted(r for (L, r) in self.writers if L == layer), dtype=np.int64)
+            layer: np.array(sorted(r for (L, r) in self.writers if layer == L), dtype=np.int64)
             for layer in contract.layers
         }
 
