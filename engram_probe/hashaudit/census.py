@@ -114,10 +114,10 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
             gap = max(float(abs(x - y).max()) for x, y in combinations(diffs, 2))
             conflicts.append({"layer": layer, "row": row, "users": writers, "max_abs_difference": gap})
 
-    unattributed = {
-        o.user: sum(1 for L, (rs, _) in o.layers.items() for r in rs.tolist() if (L, r) not in index.claims)
-        for o in overlays
-    }
+    claimed_by_user: dict[str, set[tuple[int, int]]] = {}
+    for (user, _fact), reads in index.reads.items():
+        claimed_by_user.setdefault(user, set()).update((rd.layer, rd.row) for rd in reads)
+    unattributed = {o.user: len(own[o.user] - claimed_by_user.get(o.user, set())) for o in overlays}
     totals = Counter()
     for f in facts:
         totals.update(f["counts"])
