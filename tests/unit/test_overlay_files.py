@@ -1,4 +1,4 @@
-""".pleo and V4.1 row-override files: exact round trips, the engraft-ngram byte layout, and every bad file refused whole."""
+""".pleo and V4.1 row-override files: exact round trips, engraft-ngram's byte layout, bad files refused whole."""
 
 from __future__ import annotations
 
