@@ -460,14 +460,14 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 
 @command("verify", "re-run a report's audit and check every digest and claim (exit 1 on any mismatch)")(_verify_args)
 def cmd_verify(args: argparse.Namespace) -> int:
-    from engram_probe.report.verify import verify_report
-
     contract_doc = _contract_report(args.report)
     if contract_doc is not None:
         from engram_probe.hashaudit.report import verify_contract_report
 
         result = verify_contract_report(contract_doc)
     else:
+        from engram_probe.report.verify import verify_report
+
         result = verify_report(args.report, args.model)
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
@@ -582,4 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run through the imported module so that commands registered by other modules share its registry
+    from engram_probe.cli import main as registered_main
+
+    sys.exit(registered_main())

@@ -220,11 +220,11 @@ def cmd_contract(args: argparse.Namespace) -> None:
 
 def write_contract_report(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
     from engram_probe.hashaudit.render import write_contract_html
-    from engram_probe.report.document import save_report
-    from engram_probe.report.render import PdfError, html_to_pdf
+    from engram_probe.hashaudit.report import save_contract_report
+    from engram_probe.report.printing import PdfError, html_to_pdf
 
     if json_out:
-        save_report(doc, json_out)
+        save_contract_report(doc, json_out)
     html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
     if html_path:
         write_contract_html(doc, html_path)

@@ -6,7 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from engram_probe.report.render import STYLE
+from engram_probe.report.printing import STYLE
 
 EXTRA_STYLE = (
     ".tok{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #ccc;font:12px monospace}"

@@ -9,8 +9,8 @@ import numpy as np
 from safetensors import SafetensorError, safe_open
 
 from engram_probe.contracts.base import AddressContract, ContractError
-from engram_probe.overlays import pleo, v41_rows
-from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.overlays import pleo
+from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay, normalise_rows
 
 WORKBENCH_FORMAT = "engram-probe-memory/1"
 SIDECAR_SUFFIX = ".facts.json"
@@ -106,8 +106,10 @@ def read_overlay(
         overlay = pleo.read_pleo(p, contract, user)
     else:
         fmt = _safetensors_format(p)
-        if fmt == v41_rows.FORMAT:
-            overlay = v41_rows.read_v41_rows(p, contract, user)
+        if fmt == V41_FORMAT:
+            from engram_probe.overlays.v41_rows import read_v41_rows  # imports torch: only when needed
+
+            overlay = read_v41_rows(p, contract, user)
         elif fmt == WORKBENCH_FORMAT:
             overlay = read_workbench_memory(p, contract, user)
         else:

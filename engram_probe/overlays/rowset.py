@@ -9,6 +9,8 @@ import numpy as np
 
 from engram_probe.contracts.base import AddressContract
 
+V41_FORMAT = "engram-row-overrides/deepseek-v4.1/1"
+
 
 class OverlayFileError(ValueError):
     """An overlay file that cannot be used; nothing was imported from it."""

@@ -20,9 +20,9 @@ from safetensors.torch import save
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays.pleo import atomic_write
-from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay, normalise_rows
 
-FORMAT = "engram-row-overrides/deepseek-v4.1/1"
+FORMAT = V41_FORMAT
 BLOCK = 32
 FP8_MAX = 448.0  # largest finite float8_e4m3fn
 NAME = re.compile(r"^layers\.(\d+)\.engram\.(rows|embed\.weight|embed\.scale)$")

@@ -9,29 +9,7 @@ from typing import Any
 from plotly.offline import get_plotlyjs
 
 from engram_probe.figures import all_figures
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1100px;color:#222}
-h1{font-size:22px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
-.ok{color:#1a7f37;font-weight:600} .bad{color:#b42318;font-weight:600} .cap{font-size:13px;color:#444;margin:4px 0 18px}
-code{font-size:12px;word-break:break-all} .fig{page-break-inside:avoid}
-"""
-
-
-class PdfError(RuntimeError):
-    """PDF export failed (for example, Debian chromium is missing)."""
+from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, STYLE, PdfError, html_to_pdf  # noqa: F401
 
 
 def _e(x: Any) -> str:
@@ -147,37 +125,3 @@ def write_html(report: dict[str, Any], path: str | Path) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(render_html(report), encoding="utf-8")
     return p
-
-
-def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 60000) -> Path:
-    """Print a report HTML to PDF with Debian chromium, after its plots have rendered."""
-    if not Path(CHROMIUM).exists():
-        raise PdfError(f"PDF export needs Debian chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
-
-    src = Path(html_path).resolve()
-    out = Path(pdf_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.goto(src.as_uri())
-                page.wait_for_function(
-                    "() => document.querySelectorAll('.js-plotly-plot').length === "
-                    "document.querySelectorAll('.fig').length",
-                    timeout=timeout_ms,
-                )
-                page.pdf(
-                    path=str(out),
-                    format="A4",
-                    print_background=True,
-                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
-                )
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        raise PdfError(f"PDF export failed: {exc}") from exc
-    return out

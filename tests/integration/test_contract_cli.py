@@ -1,0 +1,137 @@
+"""``engram-probe contract …`` end to end in subprocesses: output, reports, verify, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
+QWEN = ["--contract", "qwen3.8-ple"]
+V41 = [
+    "--contract",
+    "deepseek-v4.1",
+    "--config",
+    str(FIX / "v41_tiny" / "config.json"),
+    "--tokenizer",
+    str(FIX / "v41_tiny" / "tokenizer.json"),
+]
+
+
+def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    assert out.returncode == code, out.stderr + out.stdout
+    return out
+
+
+def test_show_from_the_preset_and_from_the_config() -> None:
+    doc = json.loads(cli("contract", "show", "--contract", "deepseek-v4.1", "--json").stdout)
+    assert doc["contract"]["tables"]["1"]["rows"] == 384_006_168 and all(c["ok"] for c in doc["checks"])
+    assert not doc["has_tokenizer"]
+    human = cli("contract", "show", *QWEN).stdout
+    assert "320,001,446 rows" in human and "[ok] head sizes prime" in human
+
+
+def test_rows_from_a_tokens_file(tmp_path: Path) -> None:
+    tokens = tmp_path / "t.json"
+    tokens.write_text("[[1, 2, 3, 4], [248044, 5]]")
+    doc = json.loads(cli("contract", "rows", *QWEN, "--tokens", str(tokens), "--json").stdout)
+    seqs = doc["result"]["sequences"]
+    assert [len(s["reads"]) for s in seqs] == [4, 2] and len(seqs[0]["reads"][0]) == 16
+    # golden row of Q1 position 0, head 0 (see tests/unit/test_contract_goldens.py)
+    assert seqs[0]["reads"][0][0] == {"layer": 0, "column": 0, "row": 16121432}
+    assert (
+        doc["contract"]["sha256"] == doc["digests"]["contract"] and doc["contract"]["contract"]["name"] == "qwen3.8-ple"
+    )
+
+
+def test_census_report_html_pdf_and_verify(tmp_path: Path) -> None:
+    overlays = ["--overlay", str(FIX / "qwen_ple" / "alice.pleo"), "--overlay", str(FIX / "qwen_ple" / "bob.pleo")]
+    report, html, pdf = tmp_path / "c.json", tmp_path / "c.html", tmp_path / "c.pdf"
+    out = cli("contract", "census", *QWEN, *overlays, "--report", str(report), "--html", str(html), "--pdf", str(pdf))
+    assert "alice & bob: 8 shared rows, 8 conflicting" in out.stdout
+    doc = json.loads(report.read_text())
+    assert doc["result"]["storage"]["users"][0]["bytes"] == 48 * 90  # 48 rows of IQ4_NL, computed
+    assert "Between users" in html.read_text() and pdf.read_bytes()[:4] == b"%PDF"
+    assert "VERIFIED" in cli("verify", str(report)).stdout
+    # any edit to the report, or to an input file, fails verification
+    doc["result"]["summary"]["conflicting_rows"] = 0
+    tampered = tmp_path / "t.json"
+    tampered.write_text(json.dumps(doc))
+    assert "NOT VERIFIED" in cli("verify", str(tampered), code=1).stdout
+
+
+def test_verify_notices_a_changed_overlay(tmp_path: Path) -> None:
+    import shutil
+
+    for name in ("alice.pleo", "alice.pleo.facts.json"):
+        shutil.copy(FIX / "qwen_ple" / name, tmp_path / name)
+    report = tmp_path / "r.json"
+    cli(
+        "contract",
+        "readmap",
+        *QWEN,
+        "--overlay",
+        str(tmp_path / "alice.pleo"),
+        "--tokens",
+        str(_tokens(tmp_path, [[7, 1000, 2000, 3000]])),
+        "--report",
+        str(report),
+    )
+    assert "VERIFIED" in cli("verify", str(report)).stdout
+    data = bytearray((tmp_path / "alice.pleo").read_bytes())
+    data[-1] ^= 1
+    (tmp_path / "alice.pleo").write_bytes(bytes(data))
+    out = cli("verify", str(report), code=1).stdout
+    assert "[FAIL] input files" in out
+
+
+def _tokens(tmp_path: Path, ids: list[list[int]]) -> Path:
+    p = tmp_path / "tokens.json"
+    p.write_text(json.dumps(ids))
+    return p
+
+
+def test_readmap_of_text_and_scan_on_v41(tmp_path: Path) -> None:
+    overlays = [
+        "--overlay",
+        str(FIX / "v41_tiny" / "alice.safetensors"),
+        "--overlay",
+        str(FIX / "v41_tiny" / "bob.safetensors"),
+    ]
+    doc = json.loads(cli("contract", "readmap", *V41, *overlays, "--text", "g h b c d", "--json").stdout)
+    m = doc["result"]["read_maps"][0]
+    assert m["locality"]["first_read"] == 3 and m["locality"]["kind"] == "derived"
+    scan = json.loads(
+        cli("contract", "scan", *V41, *overlays, "--corpus", str(FIX / "v41_tiny" / "corpus.txt"), "--json").stdout
+    )
+    assert scan["result"]["tokens"] == 55 and 0 < scan["result"]["positions_hit"] < 55
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["contract", "readmap", *QWEN, "--overlay", "/nope.pleo", "--tokens", "/nope.json"], "cannot read token ids"),
+        (["contract", "census", *QWEN, "--overlay", "/nope.pleo"], "no overlay file at /nope.pleo"),
+        (["contract", "rows", "--contract", "deepseek-v4.1", "--text", "hi"], "--tokenizer"),
+        (["contract", "show", "--contract", "user-as-engram"], "give --config"),
+        (
+            [
+                "contract",
+                "scan",
+                *QWEN,
+                "--overlay",
+                str(FIX / "qwen_ple" / "alice.pleo"),
+                "--corpus",
+                str(FIX / "v41_tiny" / "corpus.txt"),
+            ],
+            "corpus.txt is text: give --tokenizer",
+        ),
+    ],
+)
+def test_bad_input_is_one_clear_line(args: list[str], message: str) -> None:
+    out = cli(*args, code=2)
+    assert message in out.stderr and "Traceback" not in out.stderr and "scan:" not in out.stderr
