@@ -1,4 +1,4 @@
-"""Gradio layout: seven tabs, each a thin view over ``workbench.handlers``."""
+"""Gradio layout: eight tabs, each a thin view over ``workbench.handlers``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 
 import gradio as gr
 
+from engram_probe.contracts import CONTRACT_NAMES
 from workbench import handlers as h
+from workbench import production as prod
 from workbench.state import WorkbenchState, make_state
 
 INTRO = (
@@ -193,6 +195,90 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     [v_verdict, v_table],
                     api_name="verify_report",
                     concurrency_limit=2,
+                )
+
+            with gr.Tab("Production models", id="tab-production"):
+                gr.Markdown(
+                    "Hash-only audits of other Engram models from their **address contract**: no weights, no "
+                    "forward pass. Pick a contract (V4.1-Flash and Qwen3.8-Flash-Next have presets), optionally "
+                    "upload its config / GGUF metadata and tokenizer, and upload overlays (`.pleo` with its "
+                    "`.pleo.facts.json`, V4.1 row-override `.safetensors`, or a workbench memory export)."
+                )
+                with gr.Row():
+                    m_contract = gr.Dropdown(
+                        list(CONTRACT_NAMES), value="qwen3.8-ple", label="Contract", elem_id="prod-contract"
+                    )
+                    m_config = gr.File(
+                        label="Config / GGUF metadata (optional)", elem_id="prod-config", type="filepath"
+                    )
+                    m_tok = gr.File(label="tokenizer.json (optional)", elem_id="prod-tokenizer", type="filepath")
+                m_overlays = gr.File(
+                    label="Overlays and facts sidecars", elem_id="prod-overlays", file_count="multiple", type="filepath"
+                )
+                m_show = gr.Button("Show contract", elem_id="prod-show")
+                m_card = gr.Markdown(elem_id="prod-card")
+                m_cols = gr.Dataframe(
+                    prod.empty(prod.COLUMN_HEADERS), label="Columns", elem_id="prod-columns", interactive=False
+                )
+                m_census = gr.Button("Row census", variant="primary", elem_id="prod-census")
+                m_facts = gr.Dataframe(
+                    prod.empty(prod.FACT_HEADERS),
+                    label="Per fact: how its rows are shared",
+                    elem_id="prod-facts",
+                    interactive=False,
+                )
+                m_pairs = gr.Dataframe(
+                    prod.empty(prod.PAIR_HEADERS), label="Between users", elem_id="prod-pairs", interactive=False
+                )
+                m_conf = gr.Dataframe(
+                    prod.empty(prod.CONFLICT_HEADERS),
+                    label="Conflicts (same row, different values)",
+                    elem_id="prod-conflicts",
+                    interactive=False,
+                )
+                m_text = gr.Textbox(
+                    label="Text (needs a tokenizer) or token ids separated by spaces",
+                    value="7 999 2000 3000 1",
+                    elem_id="prod-text",
+                )
+                m_read = gr.Button("Read map", elem_id="prod-readmap")
+                m_strip = gr.HTML(elem_id="prod-strip-box")
+                m_hits = gr.Dataframe(
+                    prod.empty(prod.HIT_HEADERS), label="Reads of edited rows", elem_id="prod-hits", interactive=False
+                )
+                with gr.Row():
+                    m_kind = gr.Radio(["census", "readmap"], value="census", label="Report", elem_id="prod-kind")
+                    m_export = gr.Button("Export report", elem_id="prod-export")
+                m_files = gr.File(label="Report files", elem_id="prod-files", file_count="multiple")
+                m_status = gr.Markdown(elem_id="prod-status")
+                files_in = [m_contract, m_config, m_tok]
+                m_show.click(prod.show_contract, files_in, [m_card, m_cols, m_status], api_name="contract_show")
+
+                def do_census(name: str, config: Any, tok: Any, ovs: Any, progress: gr.Progress = gr.Progress()) -> Any:
+                    return prod.census(name, config, tok, ovs, progress)
+
+                m_census.click(
+                    do_census,
+                    [*files_in, m_overlays],
+                    [m_facts, m_pairs, m_conf, m_status],
+                    api_name="contract_census",
+                    concurrency_limit=2,
+                )
+                m_read.click(
+                    prod.read_map,
+                    [*files_in, m_overlays, m_text],
+                    [m_strip, m_hits, m_status],
+                    api_name="contract_readmap",
+                )
+
+                def do_export(kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str) -> Any:
+                    return prod.export(kind, name, config, tok, ovs, text, state.workdir)
+
+                m_export.click(
+                    do_export,
+                    [m_kind, *files_in, m_overlays, m_text],
+                    [m_files, m_status],
+                    api_name="contract_export",
                 )
 
         # user lists elsewhere follow new users created in the write tab

@@ -22,6 +22,7 @@ from engram_probe.audit.lora import LoraSettings
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.describe import model_info
 from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
+from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT, verify_contract_report
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
@@ -344,7 +345,11 @@ def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         return WARN + f"that file is not a JSON report ({exc.__class__.__name__}: {exc})", pd.DataFrame(columns=cols)
     try:
-        result = verify_report(path, state.lm.path)
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT:
+            result = verify_contract_report(doc)
+        else:
+            result = verify_report(path, state.lm.path)
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols)
     rows = [[c["check"], "✔" if c["ok"] else "✘", c["detail"]] for c in result["checks"]]

@@ -26,16 +26,25 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
+TOKEN_STYLE = {
+    "hit": "background:#fde2c4;border:1px solid #e8590c",
+    "safe": "background:#e6f4ea;border:1px solid #9ac5a5",
+    "": "background:#fff;border:1px solid #ccc",
+}
+
+
 def token_strip(read_map: dict[str, Any]) -> str:
+    """Tokens coloured by the read map, with inline styles so the strip renders the same in the UI and reports."""
     hit = set(read_map["positions_hit"])
     first = read_map["locality"]["first_read"]
     cells = []
     for t, tok in enumerate(read_map["tokens"]):
         cls = "hit" if t in hit else "safe" if first is None or t < first else ""
-        cells.append(f"<span class='tok {cls}' title='position {t}'>{_e(tok)}</span>")
+        style = f"display:inline-block;margin:1px;padding:1px 4px;font:12px monospace;{TOKEN_STYLE[cls]}"
+        cells.append(f"<span class='tok {cls}' style='{style}' title='position {t}'>{_e(tok)}</span>")
     return (
         "<p>" + "".join(cells) + "</p><p class='cap'>orange: reads an edited row; green: before the first read "
-        "(structurally unchanged, derived)</p>"
+        "(structurally unchanged, derived); white: after the first read</p>"
     )
 
 
@@ -191,7 +200,7 @@ def render_contract_html(doc: dict[str, Any]) -> str:
     ]
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>Engram {doc['kind']} report</title>"
-        f"<style>{STYLE}{EXTRA_STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
+        f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
     )
 
 

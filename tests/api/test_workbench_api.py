@@ -39,6 +39,10 @@ def test_every_tab_has_an_endpoint(client: Client) -> None:
         "/lora_contamination",
         "/export_report",
         "/verify_report",
+        "/contract_show",
+        "/contract_census",
+        "/contract_readmap",
+        "/contract_export",
     } <= names
 
 
@@ -174,3 +178,34 @@ def test_two_clients_as_different_users_see_only_their_own(served: tuple[str, An
             assert rows[0][7] == 1  # rank 1 for this user's answer
             assert rows == outs[0][0]  # identical across repeats
     assert state.base_digest_now == state.lm.weights_sha256
+
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
+
+
+def test_production_census_readmap_export_and_verify(client: Client) -> None:
+    overlays = [handle_file(str(FIX / "qwen_ple" / n)) for n in
+                ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")]
+    card, cols, status = client.predict("qwen3.8-ple", None, None, api_name="/contract_show")
+    assert "qwen3.8-ple" in card and len(table(cols)) == 16 and "loaded" in status
+    facts, pairs, conflicts, status = client.predict("qwen3.8-ple", None, None, overlays, api_name="/contract_census")
+    assert [r[:2] for r in table(facts)][:2] == [["alice", "pet"], ["alice", "city"]]
+    assert table(pairs) == [["alice & bob", 8, 8]] and len(table(conflicts)) == 8 and "8 conflicting" in status
+    strip, hits, status = client.predict("qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1",
+                                         api_name="/contract_readmap")
+    assert {r[0] for r in table(hits)} == {3} and "positions 0..2" in status and "derived" in status
+    files, status = client.predict("readmap", "qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1",
+                                   api_name="/contract_export")
+    json_file = next(f for f in files if str(f).endswith(".json"))
+    verdict, _ = client.predict(handle_file(json_file), api_name="/verify_report")
+    assert verdict.startswith("**VERIFIED**")
+
+
+def test_production_bad_input_is_a_message(client: Client, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pleo"
+    bad.write_bytes(b"NOPE" + bytes(8))
+    facts, _, _, status = client.predict("qwen3.8-ple", None, None, [handle_file(str(bad))],
+                                         api_name="/contract_census")
+    assert status.startswith("⚠") and "wrong magic" in status and table(facts) == []
+    _, _, status = client.predict("deepseek-v4.1", None, None, [], "hello there", api_name="/contract_readmap")
+    assert status.startswith("⚠") and "overlay" in status

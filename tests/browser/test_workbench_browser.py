@@ -142,3 +142,26 @@ def test_export_and_verify(page: Any, artifacts: Path, tmp_path: Path) -> None:
     page.wait_for_function("document.querySelector('#verify-verdict').innerText.includes('VERIFIED')", timeout=LONG)
     assert text_of(page, "#verify-verdict").startswith("VERIFIED")
     shot(page, artifacts, "7-export")
+
+
+def test_production_models_tab(page: Any, artifacts: Path) -> None:
+    fix = Path(__file__).resolve().parents[1] / "fixtures" / "contracts" / "qwen_ple"
+    open_tab(page, "Production models")
+    page.locator("#prod-overlays input[type=file]").set_input_files(
+        [str(fix / n) for n in ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")]
+    )
+    page.wait_for_function("document.querySelectorAll('#prod-overlays .file-name, #prod-overlays a').length >= 4",
+                           timeout=60_000)
+    page.locator("#prod-census").click()
+    page.wait_for_function("document.querySelector('#prod-status').innerText.includes('conflicting')", timeout=60_000)
+    assert "8 conflicting" in text_of(page, "#prod-status")
+    assert "alice & bob" in text_of(page, "#prod-pairs") and "pet" in text_of(page, "#prod-facts")
+    page.locator("#prod-readmap").click()
+    page.wait_for_selector("#prod-strip .hit", timeout=60_000)
+    assert page.locator("#prod-strip .tok").count() == 5 and page.locator("#prod-strip .hit").count() == 1
+    assert "positions 0..2" in text_of(page, "#prod-status")
+    shot(page, artifacts, "8-production-models")
+    page.locator("#prod-overlays input[type=file]").set_input_files([str(fix / "corpus.jsonl")])
+    page.locator("#prod-census").click()
+    page.wait_for_function("document.querySelector('#prod-status').innerText.includes('⚠')", timeout=60_000)
+    assert "Traceback" not in text_of(page, "#prod-status")
