@@ -125,6 +125,8 @@ def _human(doc: dict[str, Any]) -> str:
     if kind == "rows":
         lines = [head]
         for i, s in enumerate(r["sequences"]):
+            lines.append(f"seq {i}: rows of a fact with this trigger (last position): "
+                         + "; ".join(f"table {L}: {rows}" for L, rows in s["rows_of_fact"].items()))
             for t, reads in enumerate(s["reads"]):
                 lines.append(
                     f"seq {i} pos {t} id {s['token_ids'][t]}: "

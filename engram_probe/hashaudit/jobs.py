@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.contracts import AddressContract, load_contract
+from engram_probe.contracts.registry import read_gguf_metadata
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
@@ -103,10 +104,14 @@ def run_job(kind: str, inputs: JobInputs, progress: Progress | None = None) -> d
         raise ValueError(f"unknown job {kind!r}; one of {', '.join(KINDS)}")
     contract = open_contract(inputs)
     if kind == "rows":
+        out = []
+        for ids in sequences(contract, inputs):
+            reads = rows_of_sequence(contract, ids)
+            fact_rows = {str(L): [r["row"] for r in reads[-1] if r["layer"] == L] for L in contract.layers}
+            out.append({"token_ids": ids, "reads": reads, "rows_of_fact": fact_rows})
         return {
-            "sequences": [
-                {"token_ids": ids, "reads": rows_of_sequence(contract, ids)} for ids in sequences(contract, inputs)
-            ]
+            "sequences": out,
+            "rows_of_fact_rule": "a fact whose trigger is this sequence owns the rows read at its last position",
         }
     if not inputs.overlays:
         raise ValueError(f"{kind} needs at least one overlay")
@@ -115,6 +120,8 @@ def run_job(kind: str, inputs: JobInputs, progress: Progress | None = None) -> d
         config = None
         if inputs.config and Path(inputs.config).suffix == ".json":
             config = json.loads(Path(inputs.config).read_text(encoding="utf-8"))
+        elif inputs.config and Path(inputs.config).suffix == ".gguf":
+            config = read_gguf_metadata(inputs.config)
         shape = lora_shape(contract, config)
         return {
             **row_census(contract, overlays),

@@ -43,6 +43,9 @@ def test_rows_from_a_tokens_file(tmp_path: Path) -> None:
     assert [len(s["reads"]) for s in seqs] == [4, 2] and len(seqs[0]["reads"][0]) == 16
     # golden row of Q1 position 0, head 0 (see tests/unit/test_contract_goldens.py)
     assert seqs[0]["reads"][0][0] == {"layer": 0, "column": 0, "row": 16121432}
+    # the rows of a fact triggered by [1, 2, 3, 4]: the golden reads of Q1's last position
+    assert seqs[0]["rows_of_fact"]["0"][:3] == [11040574, 24501192, 51231614]
+    assert seqs[0]["rows_of_fact"]["0"] == [r["row"] for r in seqs[0]["reads"][-1]]
     assert (
         doc["contract"]["sha256"] == doc["digests"]["contract"] and doc["contract"]["contract"]["name"] == "qwen3.8-ple"
     )
