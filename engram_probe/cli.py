@@ -394,19 +394,25 @@ def cmd_audit(args: argparse.Namespace) -> None:
         )
 
 
-def write_report_files(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
-    from engram_probe.report.document import save_report
-    from engram_probe.report.render import PdfError, html_to_pdf, write_html
+def write_report_files(
+    doc: dict[str, Any],
+    json_out: str | None,
+    html_out: str | None,
+    pdf_out: str | None,
+    render_html: Callable[[dict[str, Any], str], Any] | None = None,
+) -> None:
+    """Write a report as JSON ('-' prints it), HTML and PDF; ``render_html`` defaults to the audit report's."""
+    from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
 
+    if render_html is None:
+        from engram_probe.report.render import write_html as render_html
     if json_out == "-":
         print(json.dumps(doc, indent=1, sort_keys=True))
     elif json_out:
-        save_report(doc, json_out)
-    html_path = html_out
-    if pdf_out and not html_path:
-        html_path = str(Path(pdf_out).with_suffix(".html"))
+        save_json_report(doc, json_out)
+    html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
     if html_path:
-        write_html(doc, html_path)
+        render_html(doc, html_path)
     if pdf_out:
         try:
             html_to_pdf(html_path, pdf_out)
@@ -426,11 +432,11 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     contract_doc = _contract_report(args.report)
     if contract_doc is not None:
-        from engram_probe.cli_contract import write_contract_report
+        from engram_probe.hashaudit.render import write_contract_html
 
         if not (args.html or args.pdf):
             raise CliError("give --html and/or --pdf")
-        write_contract_report(contract_doc, None, args.html, args.pdf)
+        write_report_files(contract_doc, None, args.html, args.pdf, write_contract_html)
         return
     try:
         doc = load_report(args.report)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, command, emit
+from engram_probe.cli import CliError, command, emit, write_report_files
 
 ACTIONS = {
     "show": "print the contract: multipliers, primes, offsets, checks, digest (config alone is enough)",
@@ -125,8 +125,10 @@ def _human(doc: dict[str, Any]) -> str:
     if kind == "rows":
         lines = [head]
         for i, s in enumerate(r["sequences"]):
-            lines.append(f"seq {i}: rows of a fact with this trigger (last position): "
-                         + "; ".join(f"table {L}: {rows}" for L, rows in s["rows_of_fact"].items()))
+            lines.append(
+                f"seq {i}: rows of a fact with this trigger (last position): "
+                + "; ".join(f"table {L}: {rows}" for L, rows in s["rows_of_fact"].items())
+            )
             for t, reads in enumerate(s["reads"]):
                 lines.append(
                     f"seq {i} pos {t} id {s['token_ids'][t]}: "
@@ -199,6 +201,7 @@ def _show(args: argparse.Namespace) -> None:
 @command("contract", "hash-only audits of any Engram model from its address contract (no weights)")(_contract_args)
 def cmd_contract(args: argparse.Namespace) -> None:
     from engram_probe.contracts import ContractError
+    from engram_probe.hashaudit.render import write_contract_html
     from engram_probe.hashaudit.report import build_report
     from engram_probe.hashaudit.scan import CorpusError
     from engram_probe.overlays import OverlayFileError
@@ -212,26 +215,9 @@ def cmd_contract(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from exc
     finally:
         bar.close()
-    write_contract_report(doc, args.report, args.html, args.pdf)
+    write_report_files(doc, args.report, args.html, args.pdf, write_contract_html)
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
     else:
         print(_human(doc))
     return None
-
-
-def write_contract_report(doc: dict[str, Any], json_out: str | None, html_out: str | None, pdf_out: str | None) -> None:
-    from engram_probe.hashaudit.render import write_contract_html
-    from engram_probe.hashaudit.report import save_contract_report
-    from engram_probe.report.printing import PdfError, html_to_pdf
-
-    if json_out:
-        save_contract_report(doc, json_out)
-    html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
-    if html_path:
-        write_contract_html(doc, html_path)
-    if pdf_out:
-        try:
-            html_to_pdf(html_path, pdf_out)
-        except PdfError as exc:
-            raise CliError(str(exc)) from exc

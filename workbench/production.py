@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 
 from engram_probe.contracts import ContractError, load_contract
+from engram_probe.hashaudit.census import CLASSES
 from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
-from engram_probe.hashaudit.render import token_strip, write_contract_html
+from engram_probe.hashaudit.render import HIT_HEADERS, hit_table, token_strip, write_contract_html
 from engram_probe.hashaudit.report import build_report, save_contract_report
 from engram_probe.hashaudit.scan import CorpusError
 from engram_probe.overlays import OverlayFileError
@@ -51,7 +52,6 @@ COLUMN_HEADERS = ["table", "column", "order", "head", "prime (rows)", "offset"]
 FACT_HEADERS = ["user", "fact", "reads", "own only", "by content", "by collision", "both", "unattributed", "unwritten"]
 PAIR_HEADERS = ["users", "shared rows", "conflicting rows"]
 CONFLICT_HEADERS = ["table", "row", "users", "max |difference|"]
-HIT_HEADERS = ["position", "token", "table", "column", "row", "n-gram", "users", "facts"]
 
 
 def empty(headers: list[str]) -> pd.DataFrame:
@@ -90,7 +90,8 @@ def census(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, pr
         return (*nothing, WARN + str(exc))
     r = doc["result"]
     facts = pd.DataFrame(
-        [[f["user"], f["fact_id"], f["reads"], *f["counts"].values()] for f in r["facts"]], columns=fact_cols
+        [[f["user"], f["fact_id"], f["reads"], *(f["counts"][c] for c in CLASSES)] for f in r["facts"]],
+        columns=fact_cols,
     )
     pairs = pd.DataFrame(
         [[" & ".join(p["users"]), p["shared_rows"], p["conflicting_rows"]] for p in r["user_pairs"]],
@@ -117,24 +118,12 @@ def read_map(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, 
     except ERRORS as exc:
         return "", pd.DataFrame(columns=cols), WARN + str(exc)
     m = doc["result"]["read_maps"][0]
-    rows = [
-        [
-            h["position"],
-            h["token"],
-            h["layer"],
-            h["column"],
-            h["row"],
-            " ".join(h["ngram"]),
-            ", ".join(h["users"]),
-            ", ".join(h["facts"]),
-        ]
-        for h in m["hits"]
-    ]
+    headers, rows = hit_table(m)
     status = (
         f"{len(m['hits'])} reads of edited rows at positions {m['positions_hit']}. "
         f"Locality (derived from the read map, not measured): {m['locality']['statement']}."
     )
-    return f"<div id='prod-strip'>{token_strip(m)}</div>", pd.DataFrame(rows, columns=cols), html.escape(status)
+    return f"<div id='prod-strip'>{token_strip(m)}</div>", pd.DataFrame(rows, columns=headers), html.escape(status)
 
 
 def export(

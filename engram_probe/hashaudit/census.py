@@ -25,6 +25,12 @@ CLASSES = (
     "shared_unattributed",
     "unwritten",
 )
+CLASS_RULE = (
+    "Per fact, each row its trigger reads is: own_fact_only (no other fact reads it), shared_by_content (another "
+    "fact reads it through the same n-gram), shared_by_hash_collision (another fact reads it through a different "
+    "n-gram), both, shared_unattributed (another overlay writes it without naming a fact), or unwritten (the fact's "
+    "own overlay does not write it). Classes are exclusive; they follow engraft-ngram's row_sharing."
+)
 MAX_LISTED = 5000  # rows listed one by one in a report; counts always cover all
 
 
@@ -46,9 +52,11 @@ def classify_read(rd: FactRead, index: EditedRows, own_rows: set[tuple[int, int]
 
 
 def _tokens(contract: AddressContract, ngram: tuple[int, ...]) -> list[str]:
-    if getattr(contract, "tokenizer", None) is None or any(t < 0 for t in ngram):
-        return [f"#{t}" for t in ngram]
-    return contract.token_strings(list(ngram))
+    """The n-gram's tokens in reading order (oldest first), as the read map shows them."""
+    ids = list(ngram)[::-1]
+    if getattr(contract, "tokenizer", None) is None or any(t < 0 for t in ids):
+        return [f"#{t}" for t in ids]
+    return contract.token_strings(ids)
 
 
 def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[str, Any]:
@@ -136,7 +144,7 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
             "fact_reads_by_class": {c: totals.get(c, 0) for c in CLASSES},
             "unattributed_rows": unattributed,
         },
-        "class_rule": __doc__.split("\n\n", 1)[1].strip(),
+        "class_rule": CLASS_RULE,
         "facts": facts,
         "user_pairs": [{"users": [a, b], **v} for (a, b), v in sorted(pairs.items())],
         "conflicts": conflicts[:MAX_LISTED],

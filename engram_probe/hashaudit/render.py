@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from engram_probe.hashaudit.census import CLASSES
 from engram_probe.report.printing import STYLE
 
 EXTRA_STYLE = (
@@ -48,6 +49,28 @@ def token_strip(read_map: dict[str, Any]) -> str:
     )
 
 
+HIT_HEADERS = ["position", "token", "table", "column", "order", "row", "n-gram", "users", "facts"]
+
+
+def hit_table(read_map: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """Headers and one row per read of an edited row (shared by the report and the UI)."""
+    rows = [
+        [
+            h["position"],
+            h["token"],
+            h["layer"],
+            h["column"],
+            h["order"],
+            h["row"],
+            " ".join(h["ngram"]),
+            ", ".join(h["users"]),
+            ", ".join(h["facts"]),
+        ]
+        for h in read_map["hits"]
+    ]
+    return HIT_HEADERS, rows
+
+
 def census_html(r: dict[str, Any]) -> list[str]:
     s = r["summary"]
     parts = [
@@ -58,8 +81,8 @@ def census_html(r: dict[str, Any]) -> list[str]:
         ),
         "<h2>Per fact: how its rows are shared</h2>",
         table(
-            ["user", "fact", "reads", *r["facts"][0]["counts"].keys()] if r["facts"] else ["facts"],
-            [[f["user"], f["fact_id"], f["reads"], *f["counts"].values()] for f in r["facts"]],
+            ["user", "fact", "reads", *CLASSES],
+            [[f["user"], f["fact_id"], f["reads"], *(f["counts"][c] for c in CLASSES)] for f in r["facts"]],
         ),
         f"<p class='cap'>{_e(r['class_rule'])}</p>",
         "<h2>Between users</h2>",
@@ -127,21 +150,7 @@ def readmap_html(r: dict[str, Any]) -> list[str]:
             f"<p><b>Locality (derived):</b> {_e(m['locality']['statement'])}</p>",
             f"<p class='cap'>{_e(m['locality']['rule'])}</p>",
             table(
-                ["position", "token", "table", "column", "order", "row", "n-gram", "users", "facts"],
-                [
-                    [
-                        h["position"],
-                        h["token"],
-                        h["layer"],
-                        h["column"],
-                        h["order"],
-                        h["row"],
-                        " ".join(h["ngram"]),
-                        ", ".join(h["users"]),
-                        ", ".join(h["facts"]),
-                    ]
-                    for h in m["hits"]
-                ],
+                *hit_table(m),
             ),
         ]
     return parts

@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
-import json
 import platform
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +13,7 @@ import numpy as np
 from engram_probe.contracts.base import canonical_bytes as canonical_json
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
 from engram_probe.hashaudit.scan import Progress
+from engram_probe.report.printing import save_json_report as save_contract_report  # noqa: F401 (re-exported)
 
 CONTRACT_REPORT_FORMAT = "engram-probe-contract-report/1"
 VOLATILE = {"created_at", "digests", "environment"}
@@ -48,13 +47,6 @@ def build_report(kind: str, inputs: JobInputs, progress: Progress | None = None)
     doc["digests"] = {"algorithm": "sha256", "contract": contract.digest()}
     doc["digests"]["report"] = body_digest(doc)
     return doc
-
-
-def save_contract_report(doc: dict[str, Any], path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return p
 
 
 def verify_contract_report(doc: dict[str, Any]) -> dict[str, Any]:

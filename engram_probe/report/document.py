@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.audit.engine import REPORT_FORMAT
+from engram_probe.report.printing import save_json_report as save_report  # noqa: F401 (re-exported)
 
 
 class ReportError(ValueError):
@@ -42,13 +43,6 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
     }
     doc["digests"]["report"] = body_digest(doc)
     return doc
-
-
-def save_report(doc: dict[str, Any], path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    return p
 
 
 def load_report(path: str | Path) -> dict[str, Any]:

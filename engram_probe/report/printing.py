@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -60,3 +62,11 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
     except PlaywrightError as exc:
         raise PdfError(f"PDF export failed: {exc}") from exc
     return out
+
+
+def save_json_report(doc: dict[str, Any], path: str | Path) -> Path:
+    """Write a report as indented, key-sorted UTF-8 JSON (the digest is over the canonical form, not this)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return p
