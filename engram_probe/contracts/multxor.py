@@ -77,8 +77,6 @@ class MultXorContract(AddressContract):
         self.name, self.version, self.source = name, version, source
         self.layers = tuple(int(x) for x in layers)
         self.orders = tuple(int(n) for n in orders)
-        if not self.layers:
-            raise ContractError(f"{name}: no Engram layers")
         if any(n < 2 for n in self.orders) or list(self.orders) != sorted(set(self.orders)):
             raise ContractError(f"{name}: n-gram orders must be distinct, ascending and >= 2, got {list(self.orders)}")
         if heads_per_order < 1 or base_size < 3:
