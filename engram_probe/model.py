@@ -15,9 +15,7 @@ at lookup time, so concurrent requests for different users cannot see each other
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -25,19 +23,10 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from engram_probe.concurrency import ReadWriteLock
 from engram_probe.config import EngramConfig
 from engram_probe.hashing import NgramHasher
-from engram_probe.tl_adapter import RECORDING, ActivationCache, HookedRootModule
+from engram_probe.hooked_base import EngramModelBase, RowOverlay, hook_position_axis, next_token_loss  # noqa: F401
 from engram_probe.tl_adapter import RecordingHookPoint as HookPoint
-
-
-class RowOverlay(Protocol):
-    """Anything that can substitute table rows at lookup time (see ``engram_probe.memory``)."""
-
-    def substitute(
-        self, layer: int, addresses: Int[Tensor, "batch pos heads"], rows: Float[Tensor, "batch pos heads dim"]
-    ) -> Float[Tensor, "batch pos heads dim"]: ...
 
 
 def rms_norm(x: Tensor, eps: float) -> Tensor:
@@ -195,13 +184,10 @@ class Block(nn.Module):
         return self.hook_resid_post(x + self.hook_mlp_out(self.mlp(self.ln2(x))))
 
 
-def hook_position_axis(name: str) -> int:
-    """Axis that indexes (query) position in the value of hook ``name``."""
-    return 2 if name.endswith(("hook_pattern", "hook_attn_scores")) else 1
-
-
-class EngramTransformer(HookedRootModule):
+class EngramTransformer(EngramModelBase):
     """Decoder-only transformer with Engram modules, hooked the TransformerLens way."""
+
+    architecture = "workbench"
 
     def __init__(self, cfg: EngramConfig, canonical_map: np.ndarray | None = None):
         super().__init__()
@@ -220,7 +206,6 @@ class EngramTransformer(HookedRootModule):
         self.ln_final = RMSNormPre(cfg)
         self.unembed = nn.Linear(cfg.d_model, cfg.d_vocab, bias=False)
         self.hook_logits = HookPoint()
-        self._lock = ReadWriteLock()
         self.init_weights()
         self.setup()
 
@@ -236,113 +221,17 @@ class EngramTransformer(HookedRootModule):
             else:
                 nn.init.normal_(p, std=1.0 / math.sqrt(p.shape[1]), generator=gen)
 
-    # ------------------------------------------------------------------ addressing
-    def engram_addresses(self, tokens: Int[Tensor, "batch pos"]) -> dict[int, Tensor]:
-        """Row ids read at every position, per Engram layer (computed by the numpy hasher)."""
-        ids = tokens.detach().cpu().numpy()
-        return {
-            layer: torch.from_numpy(self.hasher.addresses(ids, layer)).to(tokens.device)
-            for layer in self.cfg.engram_layers
-        }
+    def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:
+        t = tokens.shape[1]
+        positions = self.pos_embed(torch.arange(t, device=tokens.device))
+        x = self.hook_embed(self.embed(tokens)) + self.hook_pos_embed(positions.expand(tokens.shape[0], t, -1))
+        for block in self.blocks:
+            x = block(x, addresses, overlay)
+        return self.hook_logits(self.unembed(self.ln_final(x)))
 
-    def engram_module(self, layer: int) -> EngramModule:
-        module = self.blocks[layer].engram
-        if module is None:
-            raise ValueError(f"layer {layer} has no Engram module; Engram layers are {self.cfg.engram_layers}")
-        return module
-
-    # ------------------------------------------------------------------ forward
-    def check_tokens(self, tokens: Tensor) -> Tensor:
-        if tokens.ndim == 1:
-            tokens = tokens.unsqueeze(0)
-        if tokens.ndim != 2:
-            raise ValueError(f"tokens must be [batch, pos], got shape {tuple(tokens.shape)}")
-        if tokens.shape[1] == 0:
-            raise ValueError("tokens are empty")
-        if tokens.shape[1] > self.cfg.n_ctx:
-            raise ValueError(f"sequence of {tokens.shape[1]} tokens is longer than the context ({self.cfg.n_ctx})")
-        if tokens.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"tokens must be integer, got {tokens.dtype}")
-        return tokens.long()
-
-    def forward(
-        self,
-        tokens: Int[Tensor, "batch pos"],
-        overlay: RowOverlay | None = None,
-        return_type: str = "logits",
-    ) -> Any:
-        tokens = self.check_tokens(tokens)
-        with self._lock.shared():
-            addresses = self.engram_addresses(tokens)
-            t = tokens.shape[1]
-            positions = self.pos_embed(torch.arange(t, device=tokens.device))
-            x = self.hook_embed(self.embed(tokens)) + self.hook_pos_embed(positions.expand(tokens.shape[0], t, -1))
-            for block in self.blocks:
-                x = block(x, addresses, overlay)
-            logits = self.hook_logits(self.unembed(self.ln_final(x)))
-        if return_type == "logits":
-            return logits
-        loss = next_token_loss(logits, tokens)
-        if return_type == "loss":
-            return loss
-        if return_type == "both":
-            return logits, loss
-        raise ValueError(f"return_type must be logits, loss or both, got {return_type!r}")
-
-    # ------------------------------------------------------------------ hooked runs
-    def run_with_cache(self, *args: Any, **kwargs: Any) -> tuple[Any, ActivationCache]:  # type: ignore[override]
-        """As in TransformerLens, but the cache comes back as an ``ActivationCache``."""
-        with self._lock.exclusive():
-            out, cache = super().run_with_cache(*args, **kwargs)
-        if isinstance(cache, ActivationCache):
-            return out, cache
-        return out, ActivationCache(cache, self)
-
-    def run_with_hooks(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock.exclusive():
-            return super().run_with_hooks(*args, **kwargs)
-
-    @contextmanager
-    def recording(self) -> Iterator[dict[str, Tensor]]:
-        """Record every hook value of the forwards this thread runs inside the block."""
-        if RECORDING.cache is not None:
-            raise RuntimeError("already recording in this thread")
-        cache: dict[str, Tensor] = {}
-        RECORDING.cache = cache
-        try:
-            yield cache
-        finally:
-            RECORDING.cache = None
-
-    @torch.no_grad()
-    def forward_recorded(self, tokens: Tensor, overlay: RowOverlay | None = None) -> tuple[Tensor, dict[str, Tensor]]:
-        """Logits and every hook value, like ``run_with_cache`` but thread-local and cheap."""
-        with self.recording() as cache:
-            logits = self(tokens, overlay=overlay)
-        return logits, cache
-
-    @torch.no_grad()
-    def generate(
-        self, tokens: Int[Tensor, "batch pos"], max_new_tokens: int, overlay: RowOverlay | None = None
-    ) -> Tensor:
-        """Greedy decoding by full recomputation, so hashes always see the real history."""
-        tokens = self.check_tokens(tokens)
-        for _ in range(max_new_tokens):
-            if tokens.shape[1] >= self.cfg.n_ctx:
-                break
-            logits = self(tokens, overlay=overlay)
-            tokens = torch.cat([tokens, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
-        return tokens
-
-    def hook_names(self) -> list[str]:
-        return sorted(self.hook_dict)
-
-    def parameter_counts(self) -> dict[str, int]:
-        total = sum(p.numel() for p in self.parameters())
-        tables = sum(p.numel() for n, p in self.named_parameters() if n.endswith("engram.table.weight"))
-        engram = sum(p.numel() for n, p in self.named_parameters() if ".engram." in n)
-        return {"total": total, "engram_tables": tables, "engram_total": engram, "backbone": total - engram}
+    def blank_copy(self) -> EngramTransformer:
+        clone = EngramTransformer(self.cfg, self.hasher.canonical_map)
+        clone.load_state_dict(self.state_dict())
+        return clone.eval()
 
 
-def next_token_loss(logits: Tensor, tokens: Tensor) -> Tensor:
-    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
