@@ -7,17 +7,15 @@ config and the seed: they are identical in every process and on every machine.
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engram_probe.config import EngramConfig
 from engram_probe.contracts.base import RowFormat
-from engram_probe.contracts.multxor import MultXorContract
+from engram_probe.contracts.multxor import HeadInfo, MultXorContract  # noqa: F401 (HeadInfo re-exported)
 from engram_probe.contracts.primes import is_prime, next_primes  # noqa: F401 (re-exported)
 
 # Marks a token whose text is only whitespace, so that stripping does not merge it
@@ -54,17 +52,6 @@ def build_canonical_map(token_texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class HeadInfo:
-    """Where one hash head of one Engram layer lives in that layer's table."""
-
-    head: int
-    order: int
-    head_in_order: int
-    prime: int
-    offset: int
-
-
 WORKBENCH_CONTRACT_VERSION = "1"
 
 
@@ -91,10 +78,6 @@ class NgramHasher(MultXorContract):
             compressed_map=cmap,
             tokenizer=tokenizer,
         )
-        self.canonical_map = cmap
-        self.heads: dict[int, list[HeadInfo]] = {
-            L: [HeadInfo(c.column, c.order, c.head, c.size, c.offset) for c in self.columns(L)] for L in self.layers
-        }
 
     def encode(self, text: str) -> list[int]:
         """Token ids as the model sees them (BOS first)."""
@@ -106,25 +89,3 @@ class NgramHasher(MultXorContract):
         if self.tokenizer is None:
             return super().token_strings(token_ids)
         return [self.tokenizer.token_text(int(t)) for t in token_ids]
-
-    def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
-        return np.stack(self.order_mixes(token_ids, layer), axis=-1)
-
-    def addresses_by_head(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """Global row ids, head-major: [n_engram_heads, ..., T] (each head's slice contiguous)."""
-        return self.addresses_by_column(token_ids, layer)
-
-    def head_of_row(self, layer: int, row: int) -> HeadInfo:
-        """The hash head whose slice of the table contains ``row``."""
-        c = self.column_of_row(layer, row)
-        return self.heads[layer][c.column]
-
-    def address_digest(self) -> str:
-        """SHA-256 over the canonical map, multipliers and primes (the round-1 ``hash_sha256``)."""
-        h = hashlib.sha256()
-        h.update(self.canonical_map.tobytes())
-        for layer in self.cfg.engram_layers:
-            h.update(self.multipliers[layer].tobytes())
-            h.update(self._sizes[layer].tobytes())
-        return h.hexdigest()

@@ -46,7 +46,7 @@ def read_map(hasher: NgramHasher, overlay: MemoryOverlay, token_ids: Sequence[in
     if ids.ndim != 1:
         raise ValueError("read_map takes one token sequence")
     hits: list[ReadHit] = []
-    for layer in hasher.cfg.engram_layers:
+    for layer in hasher.layers:
         if layer not in overlay.layers:
             continue
         rows_here = overlay.layers[layer][0].numpy()

@@ -10,7 +10,9 @@ offsets are each layer's exclusive prefix sum of its primes. Positions before th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -49,6 +51,17 @@ def layer_primes(
             used.update(primes)
             out[layer].append(primes)
     return out
+
+
+@dataclass(frozen=True)
+class HeadInfo:
+    """Where one hash head (column) of one Engram layer lives in that layer's table."""
+
+    head: int
+    order: int
+    head_in_order: int
+    prime: int
+    offset: int
 
 
 class MultXorContract(AddressContract):
@@ -116,6 +129,9 @@ class MultXorContract(AddressContract):
             self._columns[L] = cols
         self._sizes = {L: np.array([c.size for c in cs], dtype=np.int64) for L, cs in self._columns.items()}
         self._offsets = {L: np.array([c.offset for c in cs], dtype=np.int64) for L, cs in self._columns.items()}
+        self._heads = {
+            L: [HeadInfo(c.column, c.order, c.head, c.size, c.offset) for c in cs] for L, cs in self._columns.items()
+        }
 
     # --------------------------------------------------------------- structure
     def columns(self, layer: int) -> list[Column]:
@@ -190,6 +206,40 @@ class MultXorContract(AddressContract):
             np.remainder(mixes[order_index[col.order]], col.size, out=out[col.column])
             out[col.column] += col.offset
         return out
+
+    # --------------------------------------------------------------- per-head views (the audit engine's names)
+    @property
+    def canonical_map(self) -> np.ndarray:
+        """Raw id -> compressed id (identity when the contract takes compressed ids)."""
+        if self.compressed_map is None:
+            return np.arange(self.compressed_vocab, dtype=np.int64)
+        return self.compressed_map
+
+    @property
+    def heads(self) -> dict[int, list[HeadInfo]]:
+        return self._heads
+
+    def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
+        """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
+        return np.stack(self.order_mixes(token_ids, layer), axis=-1)
+
+    def addresses_by_head(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
+        """Global row ids, head-major: [n_engram_heads, ..., T] (each head's slice contiguous)."""
+        return self.addresses_by_column(token_ids, layer)
+
+    def head_of_row(self, layer: int, row: int) -> HeadInfo:
+        """The hash head whose slice of the table contains ``row``."""
+        c = self.column_of_row(layer, row)
+        return self.heads[layer][c.column]
+
+    def address_digest(self) -> str:
+        """SHA-256 over the canonical map, multipliers and primes (the round-1 ``hash_sha256``)."""
+        h = hashlib.sha256()
+        h.update(self.canonical_map.tobytes())
+        for layer in self.layers:
+            h.update(self.multipliers[layer].tobytes())
+            h.update(self._sizes[layer].tobytes())
+        return h.hexdigest()
 
     # --------------------------------------------------------------- identity
     def spec(self) -> dict[str, Any]:
