@@ -21,7 +21,14 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
-from engram_probe.arch.nanochat_config import QK_SCALE, ROPE_BASE, SMEAR_CHANNELS, SOFTCAP, VE_GATE_CHANNELS, NanochatConfig
+from engram_probe.arch.nanochat_config import (
+    QK_SCALE,
+    ROPE_BASE,
+    SMEAR_CHANNELS,
+    SOFTCAP,
+    VE_GATE_CHANNELS,
+    NanochatConfig,
+)
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
@@ -154,8 +161,15 @@ class NanochatBlock(nn.Module):
         for name in ("x0_mix", "resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):
             setattr(self, f"hook_{name}", HookPoint())
 
-    def forward(self, x: Tensor, mix: Tensor, tokens: Tensor, rope: tuple[Tensor, Tensor], addresses: dict[int, Tensor],
-                overlay: RowOverlay | None) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        mix: Tensor,
+        tokens: Tensor,
+        rope: tuple[Tensor, Tensor],
+        addresses: dict[int, Tensor],
+        overlay: RowOverlay | None,
+    ) -> Tensor:
         x = self.hook_resid_pre(x + self.hook_x0_mix(mix))
         if self.engram is not None:
             x = x + self.engram(x, addresses[self.index], overlay)

@@ -20,8 +20,8 @@ import torch
 from engram_probe.arch.nanochat import NanochatEngram
 from engram_probe.arch.nanochat_config import NanochatConfig, UnsupportedConfig
 from engram_probe.checkpoint import LoadedModel, ModelFileError, tensors_digest
-from engram_probe.contracts.compression import compressed_map, load_tokenizer
 from engram_probe.contracts.base import ContractError
+from engram_probe.contracts.compression import compressed_map, load_tokenizer
 from engram_probe.tokenizer import EngramTokenizer
 
 WEIGHTS, CONFIG, TOKENIZER = "model.pt", "config.json", "tokenizer.json"
