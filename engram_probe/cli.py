@@ -36,16 +36,20 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
 
 
 def load_model_arg(args: argparse.Namespace) -> Any:
-    from engram_probe.checkpoint import ModelFileError, load_checkpoint
+    from engram_probe.checkpoint import ModelFileError
+    from engram_probe.loading import open_model
 
     try:
-        return load_checkpoint(args.model)
+        return open_model(args.model, getattr(args, "trust_pickle", False))
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model directory (default: the shipped model)")
+    p.add_argument("--model", default=None, help="model directory: a workbench model, or a nanochat-engram "
+                   "checkpoint (model.pt + config.json + tokenizer.json); default: the shipped model")
+    p.add_argument("--trust-pickle", action="store_true", help="allow the checkpoint's engram_canonical_map.pkl "
+                   "(loading a pickle runs code)")
 
 
 # ---------------------------------------------------------------------------- train

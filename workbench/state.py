@@ -11,8 +11,9 @@ from typing import Any
 
 from engram_probe.api import open_store, specs_from_user_record, write_facts
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
-from engram_probe.checkpoint import LoadedModel, load_checkpoint, weights_digest
+from engram_probe.checkpoint import LoadedModel, weights_digest
 from engram_probe.data.synthetic_users import generate_users
+from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
@@ -87,7 +88,7 @@ def seed_demo_users(
 def make_state(
     model_dir: str | Path | None = None, workdir: str | Path | None = None, demo: bool = True
 ) -> WorkbenchState:
-    lm = load_checkpoint(model_dir)
+    lm = open_model(model_dir)
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
     wd.mkdir(parents=True, exist_ok=True)
     store = open_store(wd / "memory.db", lm)

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.audit.engine import AuditOptions, run_audit, sha256_text
-from engram_probe.checkpoint import LoadedModel, ModelFileError, load_checkpoint
+from engram_probe.checkpoint import LoadedModel, ModelFileError
+from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
@@ -86,7 +87,7 @@ def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict
         "probe text matches its digest",
     )
     try:
-        lm = load_checkpoint(model_dir or doc["model"].get("path"))
+        lm = open_model(model_dir or doc["model"].get("path"))
     except ModelFileError as exc:
         check("model", False, str(exc))
         return {"ok": False, "checks": checks, "mismatches": []}
