@@ -88,15 +88,16 @@ def cmd_info(args: argparse.Namespace) -> None:
     from engram_probe.describe import model_info
 
     info = model_info(load_model_arg(args))
-    twin_loss = info["heldout"]["loss_no_engram"]
+    loss, twin_loss = info["heldout"]["loss"], info["heldout"]["loss_no_engram"]
     twin = f"{twin_loss:.4f}" if twin_loss is not None else "not trained"
+    shape = info["shape"]
     human = "\n".join(
         [
-            f"model     {info['model']['path']}",
+            f"model     {info['model']['path']} ({info['model']['architecture']})",
             f"sha256    {info['model']['sha256']}",
-            f"layers    {info['config']['n_layers']} (Engram at {info['config']['engram_layers']})",
+            f"layers    {shape['n_layers']} (Engram at {shape['engram_layers']}), context {shape['n_ctx']}",
             f"params    {info['params']['total']:,} ({info['params']['engram_tables']:,} in Engram tables)",
-            f"held-out  {info['heldout']['loss']:.4f} nats/token (no-Engram twin {twin})",
+            f"held-out  {loss:.4f} nats/token (no-Engram twin {twin})" if loss is not None else "held-out  -",
         ]
     )
     emit(args, info, human)

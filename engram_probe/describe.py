@@ -11,7 +11,19 @@ def model_info(lm: LoadedModel) -> dict[str, Any]:
     cfg = lm.cfg
     heldout = lm.training.get("heldout", {})
     return {
-        "model": {"sha256": lm.weights_sha256, "path": str(lm.path) if lm.path else None},
+        "model": {
+            "sha256": lm.weights_sha256,
+            "path": str(lm.path) if lm.path else None,
+            "architecture": lm.model.architecture,
+        },
+        "shape": {
+            "n_layers": cfg.n_layers,
+            "d_model": cfg.d_model,
+            "n_ctx": cfg.n_ctx,
+            "d_vocab": cfg.d_vocab,
+            "engram_layers": list(cfg.engram_layers),
+            "rows_per_head_base": cfg.table_size_per_head,
+        },
         "config": cfg.to_dict(),
         "params": lm.model.parameter_counts(),
         "engram": {

@@ -50,7 +50,10 @@ def specs_of(memory: UserMemory, limit: int = 40) -> list[FactSpec]:
 
 def dominant_strategy(memory: UserMemory) -> str:
     strategies = [f.strategy for f in memory.facts]
-    return max(set(strategies), key=strategies.count) if strategies else "opt"
+    # ties go to the strategy written first (a set's order of strings changes from process to process)
+    if not strategies:
+        return "opt"
+    return max(dict.fromkeys(strategies), key=lambda s: (strategies.count(s), -strategies.index(s)))
 
 
 def fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> list[int]:

@@ -56,10 +56,7 @@ class LoraResult:
 
 def private_copy(model: EngramTransformer) -> EngramTransformer:
     """A fresh model with the same weights, so adapters never touch the shared one."""
-    clone = EngramTransformer(model.cfg, model.hasher.canonical_map)
-    clone.load_state_dict(model.state_dict())
-    clone.eval()
-    return clone
+    return model.blank_copy()
 
 
 def lora_state(model: EngramTransformer) -> dict[str, torch.Tensor]:

@@ -141,7 +141,7 @@ class UserMemory:
     def main_layer(self) -> int | None:
         """The Engram layer most of the facts were written into."""
         layers = [f.layer for f in self.facts]
-        return max(set(layers), key=layers.count) if layers else None
+        return max(dict.fromkeys(layers), key=lambda x: (layers.count(x), -layers.index(x))) if layers else None
 
     def owners(self) -> dict[RowKey, list[str]]:
         """Facts that own each row, in write order."""
