@@ -57,13 +57,31 @@ def read_facts_json(path: str | Path, contract: AddressContract, user: str) -> t
     return owner, out
 
 
+def model_view_ids(contract: AddressContract, text: str, layer: int, rows: set[int], where: str) -> tuple[int, ...]:
+    """The trigger's ids as the model saw them (with or without a leading BOS): the ones whose last position reads
+    exactly the fact's stored rows. A fact whose rows match neither is refused."""
+    ids = list(contract.encode(text))
+    candidates = [ids]
+    tok = getattr(contract, "tokenizer", None)
+    bos = tok.token_to_id("<|bos|>") if tok is not None and hasattr(tok, "token_to_id") else None
+    if bos is not None and (not ids or ids[0] != bos):
+        candidates.append([bos, *ids])
+    for cand in candidates:
+        if cand and set(contract.addresses(np.asarray(cand), layer)[-1].tolist()) == rows:
+            return tuple(cand)
+    raise OverlayFileError(f"{where}: the stored rows of trigger {text!r} are not the rows its last position reads")
+
+
 def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
     """This project's memory export, read without the model: rows, values and the facts' triggers."""
     with safe_open(str(path), "np") as fh:
         meta = dict(fh.metadata() or {})
         tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
-    if contract.name != "workbench":
-        raise OverlayFileError(f"{path.name} is a workbench memory; audit it with --contract workbench")
+    written_under = meta.get("contract", "workbench")
+    if written_under != contract.name:
+        raise OverlayFileError(
+            f"{path.name} is a memory of a {written_under} model; audit it with --contract {written_under}"
+        )
     if meta.get("contract_sha256") not in (None, contract.digest()):
         raise OverlayFileError(f"{path.name}: written under contract {meta['contract_sha256'][:12]}…, not this one")
     try:
@@ -82,7 +100,9 @@ def read_workbench_memory(path: Path, contract: AddressContract, user: str | Non
             by_layer.setdefault(int(layer), ([], []))[0].append(ids[sel, 1])
             by_layer[int(layer)][1].append(vals[sel])
         trigger = m["triggers"][0]
-        facts.append(FactTrigger(owner, m["fact_id"], tuple(contract.encode(trigger)), (int(m["layer"]),), trigger))
+        layer = int(m["layer"])
+        trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), path.name)
+        facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), trigger))
     layers = {}
     for layer, (rows, vals) in by_layer.items():
         # within a user, the most recently written fact wins a shared row: keep the last occurrence
