@@ -70,15 +70,18 @@ def user_choices(state: WorkbenchState) -> list[str]:
 
 def model_card(state: WorkbenchState) -> str:
     info = model_info(state.lm)
-    c = info["config"]
+    c = info["shape"]
     p = info["params"]
     h = info["heldout"]
     twin = f"{h['loss_no_engram']:.4f}" if h.get("loss_no_engram") is not None else "n/a"
+    loss = f"{h['loss']:.4f} nats/token (no-Engram twin {twin})" if h.get("loss") is not None else "not recorded"
+    where = info["model"]["path"] or "shipped model"
     return (
-        f"**Model** `{info['model']['sha256'][:16]}…` · {c['n_layers']} layers × d_model {c['d_model']} · "
+        f"**Model** {info['model']['architecture']} from `{where}` · digest `{info['model']['sha256'][:16]}…` · "
+        f"{c['n_layers']} layers × d_model {c['d_model']} · context {c['n_ctx']} · "
         f"Engram layers {c['engram_layers']} · {info['rows_per_position_per_layer']} rows read per position per "
         f"Engram layer\n\n**Parameters** {p['total']:,} total, {p['engram_tables']:,} in Engram tables · "
-        f"**held-out loss** {h['loss']:.4f} nats/token (no-Engram twin {twin})\n\n"
+        f"**held-out loss** {loss}\n\n"
         f"**Base weights digest now** `{state.base_digest_now[:16]}…` "
         f"({'unchanged' if state.base_digest_now == state.lm.weights_sha256 else 'CHANGED'} since load)"
     )
