@@ -13,6 +13,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from engram_probe.config import EngramConfig
+from engram_probe.hooked_base import EngramModelBase
 from engram_probe.model import EngramTransformer
 from engram_probe.tokenizer import EngramTokenizer
 
@@ -39,7 +40,7 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
-def weights_digest(model: EngramTransformer) -> str:
+def weights_digest(model: EngramModelBase) -> str:
     """Digest of every parameter and buffer of the model (the 'base digest')."""
     return tensors_digest(dict(model.state_dict()))
 
@@ -48,14 +49,14 @@ def weights_digest(model: EngramTransformer) -> str:
 class LoadedModel:
     """A model with its tokenizer and provenance, as loaded from a model directory."""
 
-    model: EngramTransformer
+    model: EngramModelBase
     tokenizer: EngramTokenizer
     weights_sha256: str
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
     @property
-    def cfg(self) -> EngramConfig:
+    def cfg(self) -> Any:  # EngramConfig, NanochatConfig, … (the field names in docs/architectures.md)
         return self.model.cfg
 
 

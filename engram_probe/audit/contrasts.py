@@ -14,16 +14,16 @@ from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.audit.proof import changed_fraction, delta_matrix, paired_run
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.checkpoint import LoadedModel
+from engram_probe.hooked_base import EngramModelBase, RowOverlay
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, Progress, WriteSettings, recall, resolve_layer
-from engram_probe.model import EngramTransformer, RowOverlay
 
 # Hooks whose values depend on the token ids alone (no weight a LoRA could adapt feeds them).
 TOKEN_DETERMINED = ("hook_embed", "hook_pos_embed", "blocks.0.hook_resid_pre")
 
 
-def token_determined_hooks(model: EngramTransformer) -> list[str]:
+def token_determined_hooks(model: EngramModelBase) -> list[str]:
     """Hooks computed from token ids and non-adapted weights only, before any attention projection.
 
     The attention-targeted LoRA cannot change these: the embeddings, the Engram addresses, rows
@@ -181,7 +181,7 @@ def placement_contrasts(
 
 
 @torch.no_grad()
-def token_nll(model: EngramTransformer, ids: torch.Tensor, overlay: RowOverlay | None = None) -> torch.Tensor:
+def token_nll(model: EngramModelBase, ids: torch.Tensor, overlay: RowOverlay | None = None) -> torch.Tensor:
     """Per-token negative log-likelihood of ids[1:] given the prefix ([T-1])."""
     logits = model(ids, overlay=overlay)[0, :-1]
     return F.cross_entropy(logits, ids[0, 1:], reduction="none")
@@ -191,7 +191,7 @@ def heldout_change(
     lm: LoadedModel,
     texts: Sequence[str],
     overlay: MemoryOverlay,
-    lora_model: EngramTransformer,
+    lora_model: EngramModelBase,
 ) -> dict[str, Any]:
     """Held-out loss change of both methods; Engram's change attributed to read-map hits."""
     tot = {"base": 0.0, "engram": 0.0, "lora": 0.0}

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
 
+from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.writing import Progress, pad_batch
-from engram_probe.model import EngramTransformer
 
 ATTENTION_TARGETS = r"blocks\.\d+\.attn\.W_[QKVO]"
 
@@ -30,7 +30,7 @@ class LoraSettings:
 
 @dataclass
 class LoraResult:
-    model: EngramTransformer
+    model: EngramModelBase
     steps: int
     recall_top1: float
     train_ms: float
@@ -54,23 +54,23 @@ class LoraResult:
         }
 
 
-def private_copy(model: EngramTransformer) -> EngramTransformer:
+def private_copy(model: EngramModelBase) -> EngramModelBase:
     """A fresh model with the same weights, so adapters never touch the shared one."""
     return model.blank_copy()
 
 
-def lora_state(model: EngramTransformer) -> dict[str, torch.Tensor]:
+def lora_state(model: EngramModelBase) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
 
 
 @torch.no_grad()
-def top1_recall(model: EngramTransformer, batch: torch.Tensor, last: torch.Tensor, golds: torch.Tensor) -> float:
+def top1_recall(model: EngramModelBase, batch: torch.Tensor, last: torch.Tensor, golds: torch.Tensor) -> float:
     logits = model(batch)[torch.arange(len(golds)), last]
     return float((logits.argmax(-1) == golds).float().mean())
 
 
 def train_user_lora(
-    model: EngramTransformer,
+    model: EngramModelBase,
     prompts: Sequence[Sequence[int]],
     golds: Sequence[int],
     pad_id: int,

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from engram_probe.audit.readmap import UNTOUCHED
-from engram_probe.model import EngramTransformer, RowOverlay, hook_position_axis
+from engram_probe.hooked_base import EngramModelBase, RowOverlay, hook_position_axis
 
 
 @dataclass
@@ -26,7 +26,7 @@ class PairedRun:
 
 @torch.no_grad()
 def paired_run(
-    model: EngramTransformer, tokens: Tensor, overlay: RowOverlay | None, edited_model: EngramTransformer | None = None
+    model: EngramModelBase, tokens: Tensor, overlay: RowOverlay | None, edited_model: EngramModelBase | None = None
 ) -> PairedRun:
     """Run base and edited on the *same* tensor object, same dtype and thread count.
 

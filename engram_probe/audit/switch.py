@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from engram_probe.audit.proof import PairedRun
 from engram_probe.audit.readmap import ReadHit
+from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.writing import gold_rank
-from engram_probe.model import EngramTransformer
 from engram_probe.tokenizer import EngramTokenizer
 
 
@@ -38,7 +38,7 @@ def top_tokens(vec: torch.Tensor, tokenizer: EngramTokenizer, k: int = 5) -> lis
 
 
 def value_path(
-    run: PairedRun, model: EngramTransformer, tokenizer: EngramTokenizer, hits: Sequence[ReadHit]
+    run: PairedRun, model: EngramModelBase, tokenizer: EngramTokenizer, hits: Sequence[ReadHit]
 ) -> list[dict[str, Any]]:
     """At each (write site, layer): cos(delta Engram out, W_V e_after), branch norms, and a logit lens."""
     out = []

@@ -16,9 +16,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from engram_probe.contracts.base import AddressContract
+from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory
-from engram_probe.model import EngramTransformer
 
 FORMAT = "engram-probe-memory/1"
 
@@ -56,7 +56,7 @@ def export_memory(memory: UserMemory, path: str | Path, base_sha256: str, contra
     }
 
 
-def read_memory_file(path: str | Path, model: EngramTransformer, base_sha256: str) -> UserMemory:
+def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str) -> UserMemory:
     """Parse and validate a memory file against the model; raise ``ImportRejected`` on any problem."""
     p = Path(path)
     if not p.is_file():
@@ -124,7 +124,7 @@ def read_memory_file(path: str | Path, model: EngramTransformer, base_sha256: st
 
 
 def import_memory(
-    store: MemoryStore, path: str | Path, model: EngramTransformer, base_sha256: str, as_user: str | None = None
+    store: MemoryStore, path: str | Path, model: EngramModelBase, base_sha256: str, as_user: str | None = None
 ) -> LedgerEntry:
     memory = read_memory_file(path, model, base_sha256)
     if as_user:

@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.overlay import MemoryOverlay, RowOverride
 from engram_probe.memory.user_memory import Fact, UserMemory
-from engram_probe.model import EngramTransformer
 from engram_probe.tokenizer import EngramTokenizer
 
 STRATEGIES = ("unembed", "opt", "joint")
@@ -85,7 +85,7 @@ class AnswerError(ValueError):
     """An answer that cannot be turned into a gold token."""
 
 
-def resolve_layer(model: EngramTransformer, layer: str | int | None) -> int:
+def resolve_layer(model: EngramModelBase, layer: str | int | None) -> int:
     """'late' (default) is the last Engram layer, 'early' the first; an int must be an Engram layer."""
     layers = model.cfg.engram_layers
     if not layers:
@@ -120,7 +120,7 @@ def gold_token(tokenizer: EngramTokenizer, prompt: str, answer: str) -> tuple[in
     return tok, tokenizer.token_text(tok)
 
 
-def check_prompt(model: EngramTransformer, tokenizer: EngramTokenizer, prompt: str) -> list[int]:
+def check_prompt(model: EngramModelBase, tokenizer: EngramTokenizer, prompt: str) -> list[int]:
     if not prompt or not prompt.strip():
         raise ValueError("the trigger prompt is empty")
     ids = tokenizer.encode(prompt)
@@ -129,7 +129,7 @@ def check_prompt(model: EngramTransformer, tokenizer: EngramTokenizer, prompt: s
     return ids
 
 
-def trigger_rows(model: EngramTransformer, token_ids: Sequence[int], layer: int) -> Tensor:
+def trigger_rows(model: EngramModelBase, token_ids: Sequence[int], layer: int) -> Tensor:
     """Row ids read at the last position of a prompt in one Engram layer ([heads])."""
     import numpy as np
 
@@ -154,7 +154,7 @@ def gold_rank(logits_last: Tensor, gold: int) -> int:
 
 @torch.no_grad()
 def recall(
-    model: EngramTransformer, prompts: Sequence[Sequence[int]], golds: Sequence[int], overlay: Any = None
+    model: EngramModelBase, prompts: Sequence[Sequence[int]], golds: Sequence[int], overlay: Any = None
 ) -> list[dict[str, Any]]:
     """Gold rank and probability at each prompt's last position, one unpadded forward each."""
     out = []
@@ -182,7 +182,7 @@ def merged_override(base: RowOverride | None, layer: int, rows: Tensor, values: 
 class FactWriter:
     """Writes facts for one user with one of the three strategies."""
 
-    def __init__(self, model: EngramTransformer, tokenizer: EngramTokenizer, settings: WriteSettings | None = None):
+    def __init__(self, model: EngramModelBase, tokenizer: EngramTokenizer, settings: WriteSettings | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.settings = settings or WriteSettings()
