@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,11 +14,15 @@ from engram_probe.model import EngramTransformer
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-def documented_hooks(cfg: EngramConfig) -> set[str]:
+def documented_hooks(cfg: Any, section: int = 0) -> set[str]:
+    """Hook names of one table of docs/hooks.md (0: the shipped architecture, 1: nanochat-engram)."""
+    text = (DOCS / "hooks.md").read_text().split("## nanochat-engram")[section]
     names = set()
-    for template in re.findall(r"^\| `([^`]+)` \|", (DOCS / "hooks.md").read_text(), flags=re.M):
+    for template in re.findall(r"^\| `([^`]+)` \|", text, flags=re.M):
         if "{L}" in template:
             names |= {template.replace("{L}", str(layer)) for layer in cfg.engram_layers}
+        elif "{V}" in template:
+            names |= {template.replace("{V}", str(layer)) for layer in cfg.ve_layers}
         elif "{i}" in template:
             names |= {template.replace("{i}", str(i)) for i in range(cfg.n_layers)}
         else:
@@ -37,3 +42,10 @@ def test_hooks_page_matches_the_shipped_model() -> None:
 
     lm = load_checkpoint()
     assert documented_hooks(lm.cfg) == set(lm.model.hook_dict)
+
+
+def test_hooks_page_matches_the_nanochat_architecture() -> None:
+    from engram_probe.arch.nanochat_import import load_nanochat
+
+    lm = load_nanochat(Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny")
+    assert documented_hooks(lm.cfg, section=1) == set(lm.model.hook_dict)
