@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 
 GOAL = 2.5
+NANOCHAT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "nanochat_tiny"
 
 
 def probe_tokens(lm: LoadedModel, memory: Any, length: int) -> list[int]:
@@ -26,11 +28,12 @@ def probe_tokens(lm: LoadedModel, memory: Any, length: int) -> list[int]:
     return (ids + filler[cut : cut + length])[:length]
 
 
-def run(lm: LoadedModel) -> dict[str, Any]:
+def measure(lm: LoadedModel, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Audit / plain-forward time at each probe length, timed interleaved."""
     memory = user_memory(lm, 20, strategy="unembed")
     overlay = MemoryOverlay([memory])
     rows = []
-    for length in (32, 64, lm.cfg.n_ctx):
+    for length in lengths:
         ids = probe_tokens(lm, memory, length)
         tokens = torch.tensor([ids])
         classes = classify_positions(len(ids), read_map(lm.model.hasher, overlay, ids))
@@ -46,6 +49,7 @@ def run(lm: LoadedModel) -> dict[str, Any]:
         t = interleaved({"plain": plain, "audit": audit}, repeat=15)
         rows.append(
             {
+                "architecture": lm.model.architecture,
                 "tokens": length,
                 "plain_ms": t["plain"] * 1e3,
                 "audit_ms": t["audit"] * 1e3,
@@ -53,9 +57,18 @@ def run(lm: LoadedModel) -> dict[str, Any]:
                 "untouched": classes.count("untouched"),
             }
         )
+    return rows
+
+
+def run(lm: LoadedModel) -> dict[str, Any]:
+    """Both architectures in one run: the shipped model and the nanochat-engram fixture checkpoint."""
+    from engram_probe.loading import open_model
+
+    nanochat = open_model(NANOCHAT)
+    rows = measure(lm, (32, 64, lm.cfg.n_ctx)) + measure(nanochat, (32, nanochat.cfg.n_ctx))
     worst = max(r["ratio"] for r in rows)
     payload = {"rows": rows, "goal": GOAL, "met": worst <= GOAL, "floor": 2.0}
-    summary = ", ".join(f"{r['tokens']} tok {r['ratio']:.2f}x" for r in rows)
+    summary = ", ".join(f"{r['architecture']} {r['tokens']} tok {r['ratio']:.2f}x" for r in rows)
     return emit(
         "audit_overhead",
         payload,
