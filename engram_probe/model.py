@@ -67,6 +67,16 @@ def causal_dilated_conv(x: Float[Tensor, "batch pos d"], weight: Float[Tensor, "
     return y
 
 
+def causal_attention(attn: nn.Module, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """softmax(q·kᵀ/√d_head, causal) · v through the module's score, pattern and z hooks ([batch, pos, head, d])."""
+    t = q.shape[1]
+    scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
+    mask = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
+    scores = attn.hook_attn_scores(scores.masked_fill(mask, float("-inf")))
+    pattern = attn.hook_pattern(torch.softmax(scores, dim=-1))
+    return attn.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
+
+
 class EngramModule(nn.Module):
     """Hash-keyed N-gram memory read at one layer."""
 
@@ -138,11 +148,7 @@ class Attention(nn.Module):
         q = self.hook_q(self.W_Q(x).view(shape))
         k = self.hook_k(self.W_K(x).view(shape))
         v = self.hook_v(self.W_V(x).view(shape))
-        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(self.cfg.d_head)
-        mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
-        scores = self.hook_attn_scores(scores.masked_fill(mask, float("-inf")))
-        pattern = self.hook_pattern(torch.softmax(scores, dim=-1))
-        z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
+        z = causal_attention(self, q, k, v)
         return self.W_O(z.reshape(b, t, -1))
 
 

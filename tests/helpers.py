@@ -93,3 +93,15 @@ def random_fact(fact_id: str, layer: int, rows: list[int], dim: int, seed: int) 
         values=torch.randn(len(rows), dim, generator=gen),
         written_at="2026-01-01T00:00:00+00:00",
     )
+
+
+class LeakyOverlay:
+    """A deliberately broken overlay: it applies the memory, and also nudges position 1 (the proof must fail)."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def substitute(self, layer: int, addresses: Any, rows: Any) -> Any:
+        out = self.inner.substitute(layer, addresses, rows).clone()
+        out[:, 1] = out[:, 1] + 1e-6
+        return out

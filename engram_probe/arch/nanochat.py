@@ -13,8 +13,6 @@ Forward, in order (docs/architectures.md has the hook list):
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -32,7 +30,7 @@ from engram_probe.arch.nanochat_config import (
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.model import causal_dilated_conv, rms_norm, signed_sqrt_gate
+from engram_probe.model import causal_attention, causal_dilated_conv, rms_norm, signed_sqrt_gate
 from engram_probe.tl_adapter import RecordingHookPoint as HookPoint
 
 
@@ -121,11 +119,7 @@ class NanochatAttention(nn.Module):
         v = self.hook_v(v)
         group = cfg.n_head // kv
         k, v = k.repeat_interleave(group, dim=2), v.repeat_interleave(group, dim=2)
-        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(hd)
-        mask = torch.ones(t, t, dtype=torch.bool, device=u.device).triu(1)
-        scores = self.hook_attn_scores(scores.masked_fill(mask, float("-inf")))
-        pattern = self.hook_pattern(torch.softmax(scores, dim=-1))
-        z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
+        z = causal_attention(self, q, k, v)
         return self.W_O(z.reshape(b, t, -1))
 
 

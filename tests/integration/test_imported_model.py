@@ -20,6 +20,7 @@ from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize, save_report
 from engram_probe.report.verify import verify_report
+from tests.helpers import LeakyOverlay
 
 CKPT = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
 TRIGGER, ANSWER = "the dog ran to", "park"
@@ -45,16 +46,6 @@ def test_every_write_strategy_reaches_the_answer(lm: Any, strategy: str) -> None
         after = lm.model(ids, overlay=MemoryOverlay([UserMemory("ann", [fact])]))[0, -1]
     assert int(after.argmax()) == gold or strategy == "unembed"
     assert float(after[gold] - after.max()) > float(before[gold] - before.max())
-
-
-class LeakyOverlay:
-    def __init__(self, inner: MemoryOverlay):
-        self.inner = inner
-
-    def substitute(self, layer: int, addresses: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        out = self.inner.substitute(layer, addresses, rows).clone()
-        out[:, 1] = out[:, 1] + 1e-6
-        return out
 
 
 def test_the_proof_holds_and_can_fail_on_the_imported_model(lm: Any) -> None:

@@ -13,7 +13,7 @@ from engram_probe.audit.readmap import classify_positions, conv_reach, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import body_digest, finalize
-from tests.helpers import tiny_lm
+from tests.helpers import LeakyOverlay, tiny_lm
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +40,6 @@ def test_classes_follow_the_rule(lm: Any, memory: UserMemory) -> None:
     assert all(classes[t] == "downstream" for t in range(sites[0] + 1, len(ids)) if t not in sites)
     reach = conv_reach(len(ids), hits, lm.cfg.conv_kernel, lm.cfg.conv_dilation)
     assert all((t - s) % 3 == 0 and 0 < t - s < 12 for t, srcs in reach.items() for s in srcs)
-
-
-class LeakyOverlay:
-    """A deliberately broken overlay: it applies the memory, and also nudges position 1."""
-
-    def __init__(self, inner: MemoryOverlay):
-        self.inner = inner
-
-    def substitute(self, layer: int, addresses: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        out = self.inner.substitute(layer, addresses, rows).clone()
-        out[:, 1] = out[:, 1] + 1e-6
-        return out
 
 
 def test_the_proof_catches_a_leaky_overlay(lm: Any, memory: UserMemory) -> None:
