@@ -167,8 +167,10 @@ def cmd_write(args: argparse.Namespace) -> None:
             settings = replace(settings, opt_steps=args.steps, joint_steps=args.steps)
         lm, store = open_store_arg(args)
         bar = progress_bar(f"{strategy} write")
-        result, entry = write_facts(lm, store, args.user, specs, strategy, args.layer, settings, bar)
-        bar.close()
+        try:
+            result, entry = write_facts(lm, store, args.user, specs, strategy, args.layer, settings, bar)
+        finally:
+            bar.close()
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     out = write_summary(result, entry)
@@ -180,20 +182,30 @@ def cmd_write(args: argparse.Namespace) -> None:
     emit(args, out, human)
 
 
-def progress_bar(desc: str) -> Any:
-    """A tqdm bar usable as a ``Progress`` callback (step, total, message)."""
-    from tqdm.auto import tqdm
+def progress_bar(desc: str, unit: str = "step") -> Any:
+    """A tqdm bar usable as a progress callback ``(done, total, message="")``.
 
-    bar = tqdm(total=0, desc=desc, unit="step", leave=False, mininterval=0.5)
+    The bar appears on the first call, i.e. once work has started: an input error found before
+    that prints one line and no bar.
+    """
+    state: dict[str, Any] = {}
 
-    def update(step: int, total: int, message: str) -> None:
+    def update(done: int, total: int, message: str = "") -> None:
+        from tqdm.auto import tqdm
+
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(
+                total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False, mininterval=0.5
+            )
         if bar.total != total:
-            bar.reset(total=total)
-        bar.n = step
-        bar.set_postfix_str(message, refresh=False)
+            bar.total = total
+        bar.n = done
+        if message:
+            bar.set_postfix_str(message, refresh=False)
         bar.refresh()
 
-    update.close = bar.close  # type: ignore[attr-defined]
+    update.close = lambda: state["bar"].close() if "bar" in state else None  # type: ignore[attr-defined]
     return update
 
 
@@ -297,8 +309,6 @@ def _recall_args(p: argparse.ArgumentParser) -> None:
 
 @command("recall", "top-1/top-5 recall of users' facts per write strategy")(_recall_args)
 def cmd_recall(args: argparse.Namespace) -> None:
-    from tqdm.auto import tqdm
-
     from engram_probe.data.synthetic_users import load_users
     from engram_probe.evaluation import evaluate_recall
 
@@ -308,11 +318,12 @@ def cmd_recall(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bar = tqdm(total=len(users) * len(modes), desc="recall", unit="user")
+    bar = progress_bar("recall", unit="user")
+    done = [0]
 
     def step(message: str) -> None:
-        bar.update(1)
-        bar.set_postfix_str(message)
+        done[0] += 1
+        bar(done[0], len(users) * len(modes), message)
 
     try:
         out = evaluate_recall(lm, users, modes, layer=args.layer, progress=step)
@@ -498,21 +509,13 @@ def _scan_args(p: argparse.ArgumentParser) -> None:
 
 @command("scan", "hash-only blast radius of a memory over a text corpus (no forward pass)")(_scan_args)
 def cmd_scan(args: argparse.Namespace) -> None:
-    from tqdm.auto import tqdm
-
     from engram_probe.audit.scan import scan_corpus
 
     lm = load_model_arg(args)
     memory, _ = load_memory_arg(args, lm)
-    bar = tqdm(total=0, unit="B", unit_scale=True, desc="scan", leave=False)
-
-    def step(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
+    bar = progress_bar("scan", unit="B")
     try:
-        out = scan_corpus(lm, memory, args.corpus, args.examples, step)
+        out = scan_corpus(lm, memory, args.corpus, args.examples, bar)
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from exc
     finally:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, command, emit, write_report_files
+from engram_probe.cli import CliError, command, emit, progress_bar, write_report_files
 
 ACTIONS = {
     "show": "print the contract: multipliers, primes, offsets, checks, digest (config alone is enough)",
@@ -101,24 +101,6 @@ def _job_inputs(args: argparse.Namespace) -> Any:
     )
 
 
-def lazy_bar(desc: str) -> Any:
-    """A byte progress bar that appears only once work has started (never before an input error)."""
-    state: dict[str, Any] = {}
-
-    def step(done: int, total: int) -> None:
-        from tqdm.auto import tqdm
-
-        bar = state.get("bar") or state.setdefault(
-            "bar", tqdm(total=total, unit="B", unit_scale=True, desc=desc, leave=False, mininterval=0.5)
-        )
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    step.close = lambda: state["bar"].close() if "bar" in state else None  # type: ignore[attr-defined]
-    return step
-
-
 def _human(doc: dict[str, Any]) -> str:
     r, kind = doc["result"], doc["kind"]
     head = f"contract {doc['contract']['contract']['name']} {doc['digests']['contract'][:16]}…"
@@ -208,7 +190,7 @@ def cmd_contract(args: argparse.Namespace) -> None:
 
     if args.action == "show":
         return _show(args)
-    bar = lazy_bar("scan")
+    bar = progress_bar("scan", unit="B")
     try:
         doc = build_report(args.action, _job_inputs(args), bar if args.action == "scan" else None)
     except (ContractError, OverlayFileError, CorpusError, ValueError, OSError) as exc:

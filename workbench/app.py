@@ -13,6 +13,7 @@ from engram_probe.contracts import CONTRACT_NAMES
 from workbench import handlers as h
 from workbench import production as prod
 from workbench.state import WorkbenchState, make_state
+from workbench.tables import waiting
 
 INTRO = (
     "# Engram Workbench\n"
@@ -45,7 +46,9 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
             with gr.Tab("Model & users", id="tab-model"):
                 user1 = gr.Dropdown(users, value=first, label="User", elem_id="user-pick", allow_custom_value=True)
                 card = gr.Markdown(h.model_card(state), elem_id="model-card")
-                facts = gr.Dataframe(label="Facts", elem_id="facts-table", interactive=False)
+                facts = gr.Dataframe(
+                    waiting("Pick a user to list their facts."), label="Facts", elem_id="facts-table", interactive=False
+                )
                 status1 = gr.Markdown(elem_id="user-status")
                 refresh = gr.Button("Refresh", elem_id="refresh-users")
 
@@ -72,7 +75,12 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 w_answer = gr.Textbox(label="Answer", value="oolong", elem_id="write-answer")
                 w_go = gr.Button("Write", variant="primary", elem_id="write-go")
                 w_out = gr.Markdown(elem_id="write-result")
-                w_rows = gr.Dataframe(label="Rows written", elem_id="write-rows", interactive=False)
+                w_rows = gr.Dataframe(
+                    waiting("Write a fact to see the rows it occupies."),
+                    label="Rows written",
+                    elem_id="write-rows",
+                    interactive=False,
+                )
                 w_status = gr.Markdown(elem_id="write-status")
 
                 def do_write(
@@ -93,7 +101,12 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 s_go = gr.Button("Show", variant="primary", elem_id="switch-go")
                 s_strip = gr.Plot(label="Read map", elem_id="switch-strip")
                 s_gate = gr.Plot(label="Gate α", elem_id="switch-gate")
-                s_table = gr.Dataframe(label="At the write sites", elem_id="switch-table", interactive=False)
+                s_table = gr.Dataframe(
+                    waiting("Press Show to list the positions that read the user’s rows."),
+                    label="At the write sites",
+                    elem_id="switch-table",
+                    interactive=False,
+                )
                 s_status = gr.Markdown(elem_id="switch-status")
                 s_go.click(
                     _bind(h.switch_on, state),
@@ -108,7 +121,12 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 p_go = gr.Button("Prove", variant="primary", elem_id="proof-go")
                 p_verdict = gr.Markdown(elem_id="proof-verdict")
                 p_heat = gr.Plot(label="Change per position and layer", elem_id="proof-heatmap")
-                p_table = gr.Dataframe(label="Position classes", elem_id="proof-table", interactive=False)
+                p_table = gr.Dataframe(
+                    waiting("Press Prove to classify every position and compare its bytes."),
+                    label="Position classes",
+                    elem_id="proof-table",
+                    interactive=False,
+                )
                 p_go.click(
                     _bind(h.locality_proof, state),
                     [p_user, p_text],
@@ -129,7 +147,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     )
                 l_go = gr.Button("Compare layers", variant="primary", elem_id="layer-go")
                 l_fig = gr.Plot(label="Recall", elem_id="layer-fig")
-                l_table = gr.Dataframe(elem_id="layer-table", interactive=False)
+                l_table = gr.Dataframe(
+                    waiting("Press Compare layers to re-write the facts in each Engram layer."),
+                    elem_id="layer-table",
+                    interactive=False,
+                )
                 l_status = gr.Markdown(elem_id="layer-status")
 
                 def do_layers(
@@ -149,7 +171,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 r_user, r_text = user_and_probe("lora")
                 r_go = gr.Button("Compare with a per-user LoRA", variant="primary", elem_id="lora-go")
                 r_fig = gr.Plot(label="Engram vs LoRA", elem_id="lora-fig")
-                r_table = gr.Dataframe(elem_id="lora-table", interactive=False)
+                r_table = gr.Dataframe(
+                    waiting("Press Compare to train a per-user LoRA and compare it with the rows."),
+                    elem_id="lora-table",
+                    interactive=False,
+                )
                 r_status = gr.Markdown(elem_id="lora-status")
 
                 def do_lora(uid: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -175,7 +201,9 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 v_file = gr.File(label="Upload a JSON report", elem_id="verify-upload", file_types=[".json"])
                 v_go = gr.Button("Verify", elem_id="verify-go")
                 v_verdict = gr.Markdown(elem_id="verify-verdict")
-                v_table = gr.Dataframe(elem_id="verify-table", interactive=False)
+                v_table = gr.Dataframe(
+                    waiting("Upload a JSON report and press Verify."), elem_id="verify-table", interactive=False
+                )
 
                 def do_export(
                     uid: str, text: str, contrast: bool, progress: gr.Progress = gr.Progress()
@@ -218,20 +246,26 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 m_show = gr.Button("Show contract", elem_id="prod-show")
                 m_card = gr.Markdown(elem_id="prod-card")
                 m_cols = gr.Dataframe(
-                    prod.empty(prod.COLUMN_HEADERS), label="Columns", elem_id="prod-columns", interactive=False
+                    waiting("Press Show contract to list its columns."),
+                    label="Columns",
+                    elem_id="prod-columns",
+                    interactive=False,
                 )
                 m_census = gr.Button("Row census", variant="primary", elem_id="prod-census")
                 m_facts = gr.Dataframe(
-                    prod.empty(prod.FACT_HEADERS),
+                    waiting("Upload overlays and press Row census."),
                     label="Per fact: how its rows are shared",
                     elem_id="prod-facts",
                     interactive=False,
                 )
                 m_pairs = gr.Dataframe(
-                    prod.empty(prod.PAIR_HEADERS), label="Between users", elem_id="prod-pairs", interactive=False
+                    waiting("Row census lists the rows that each pair of users both write."),
+                    label="Between users",
+                    elem_id="prod-pairs",
+                    interactive=False,
                 )
                 m_conf = gr.Dataframe(
-                    prod.empty(prod.CONFLICT_HEADERS),
+                    waiting("Row census lists rows written with different values."),
                     label="Conflicts (same row, different values)",
                     elem_id="prod-conflicts",
                     interactive=False,
@@ -244,7 +278,10 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 m_read = gr.Button("Read map", elem_id="prod-readmap")
                 m_strip = gr.HTML(elem_id="prod-strip-box")
                 m_hits = gr.Dataframe(
-                    prod.empty(prod.HIT_HEADERS), label="Reads of edited rows", elem_id="prod-hits", interactive=False
+                    waiting("Press Read map to list the positions that read an edited row."),
+                    label="Reads of edited rows",
+                    elem_id="prod-hits",
+                    interactive=False,
                 )
                 with gr.Row():
                     m_kind = gr.Radio(["census", "readmap"], value="census", label="Report", elem_id="prod-kind")

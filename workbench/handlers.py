@@ -295,7 +295,7 @@ def lora_contamination(
         ],
     ]
     note = (
-        f"LoRA {'reused from cache' if cached else 'trained now'} "
+        f"**LoRA:** {part['lora']['note']}; {'reused from cache' if cached else 'trained now'} "
         f"({time.perf_counter() - t0:.1f} s for this view). " + part["excluded_hooks_rule"]
     )
     return fig, pd.DataFrame(rows, columns=cols), caption + "\n\n" + note

@@ -24,6 +24,7 @@ class LoraSettings:
     target_modules: str = ATTENTION_TARGETS
     lr: float = 2e-3
     max_steps: int = 400
+    min_steps: int = 10  # trained even when the recall target is already met (e.g. the rows reach recall 0)
     check_every: int = 10
     seed: int = 0
 
@@ -38,6 +39,25 @@ class LoraResult:
     params: int
     settings: LoraSettings
     targets: list[str] = field(default_factory=list)
+    target_recall: float = 0.0
+    start_recall: float = 0.0
+
+    @property
+    def note(self) -> str:
+        """A plain sentence on how the matched-recall stopping rule played out."""
+        s = self.settings
+        if self.target_recall <= self.start_recall:
+            return (
+                f"the Engram rows reach top-1 recall {self.target_recall:.2f}, which the base model already meets "
+                f"({self.start_recall:.2f}), so 'matched recall' asks for no training; the LoRA was trained the "
+                f"stated minimum of {s.min_steps} steps so that there is an adapter to compare"
+            )
+        if self.recall_top1 < self.target_recall:
+            return (
+                f"the LoRA did not reach the Engram rows' recall {self.target_recall:.2f} within {s.max_steps} "
+                f"steps (it reached {self.recall_top1:.2f})"
+            )
+        return f"trained until its top-1 recall reached the Engram rows' {self.target_recall:.2f} ({self.steps} steps)"
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -46,6 +66,10 @@ class LoraResult:
             "target_modules": self.settings.target_modules,
             "targets": self.targets,
             "steps": self.steps,
+            "min_steps": self.settings.min_steps,
+            "target_recall": self.target_recall,
+            "start_recall": self.start_recall,
+            "note": self.note,
             "lr": self.settings.lr,
             "recall_top1": self.recall_top1,
             "train_ms": round(self.train_ms, 1),
@@ -78,7 +102,11 @@ def train_user_lora(
     settings: LoraSettings | None = None,
     progress: Progress | None = None,
 ) -> LoraResult:
-    """Train a LoRA on the facts until its top-1 recall reaches ``target_recall`` (or the budget ends)."""
+    """Train a LoRA on the facts until its top-1 recall reaches ``target_recall`` (or the budget ends).
+
+    At least ``settings.min_steps`` are trained, so a target the base model already meets (recall 0, for
+    instance) still yields an adapter to compare; ``LoraResult.note`` says which case happened.
+    """
     s = settings or LoraSettings()
     torch.manual_seed(s.seed)
     clone = private_copy(model)
@@ -95,7 +123,8 @@ def train_user_lora(
     opt = torch.optim.Adam(trainable, lr=s.lr)
     t0 = time.perf_counter()
     steps, recall = 0, top1_recall(clone, batch, last, gold_t)
-    while steps < s.max_steps and recall < target_recall:
+    start = recall
+    while steps < s.max_steps and (recall < target_recall or steps < s.min_steps):
         clone.train()
         logits = clone(batch)[torch.arange(len(gold_t)), last]
         loss = F.cross_entropy(logits, gold_t)
@@ -112,4 +141,6 @@ def train_user_lora(
     for p in clone.parameters():
         p.requires_grad_(False)
     params = sum(p.numel() for p in trainable)
-    return LoraResult(clone, steps, recall, (time.perf_counter() - t0) * 1000, params * 4, params, s, targets)
+    return LoraResult(
+        clone, steps, recall, (time.perf_counter() - t0) * 1000, params * 4, params, s, targets, target_recall, start
+    )

@@ -76,7 +76,7 @@ def render_html(report: dict[str, Any]) -> str:
                     (
                         "LoRA",
                         f"rank {c['lora']['rank']}, targets {_e(c['lora']['target_modules'])}, "
-                        f"{c['lora']['steps']} steps, {c['lora']['bytes']:,} B",
+                        f"{c['lora']['steps']} steps, {c['lora']['bytes']:,} B — {_e(c['lora'].get('note', ''))}",
                     ),
                     ("Engram", f"{c['engram']['rows']} rows, {c['engram']['bytes']:,} B"),
                     (

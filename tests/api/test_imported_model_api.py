@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ CKPT = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Any]]:
     from workbench.app import serve
 
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-tmp-nanochat"))
+    # GRADIO_TEMP_DIR is left as the session's served app set it: changing it mid-session breaks that app's files
     demo, url, state = serve(
         host="127.0.0.1", port=free_port(), model_dir=str(CKPT), workdir=str(tmp_path_factory.mktemp("wb")),
         block=False,
