@@ -54,6 +54,14 @@ def test_model_tab_shows_demo_user(page: Any, artifacts: Path) -> None:
     shot(page, artifacts, "1-model-users")
 
 
+def test_tables_say_what_fills_them_before_the_first_run(page: Any) -> None:
+    open_tab(page, "Wrong layer")
+    page.wait_for_selector("#layer-table", timeout=30_000)
+    text = text_of(page, "#layer-table")
+    assert "Press Compare layers" in text and not re.search(r"^\s*1\s+2\s+3\s*$", text, flags=re.M)
+    open_tab(page, "Model & users")
+
+
 def test_write_a_fact(page: Any, artifacts: Path) -> None:
     open_tab(page, "Write a fact")
     page.locator("#write-user textarea, #write-user input").first.fill("browser-user")

@@ -138,3 +138,11 @@ def test_readmap_of_text_and_scan_on_v41(tmp_path: Path) -> None:
 def test_bad_input_is_one_clear_line(args: list[str], message: str) -> None:
     out = cli(*args, code=2)
     assert message in out.stderr and "Traceback" not in out.stderr and "scan:" not in out.stderr
+
+
+def test_no_progress_bar_before_an_input_error(tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    out = cli("write", "--store", db, "--user", "a", "--prompt", "   ", "--answer", "x", code=2)
+    assert out.stderr.strip() == "engram-probe write: error: the trigger prompt is empty"
+    out = cli("audit", "--store", db, "--user", "nobody", "--text", "hi", "--contrast", code=2)
+    assert out.stderr.strip().startswith("engram-probe audit: error: unknown user") and "contrasts" not in out.stderr
