@@ -17,6 +17,7 @@ import numpy as np
 
 from engram_probe.contracts.base import AddressContract, ContractError
 from engram_probe.hashaudit.index import EditedRows
+from engram_probe.textio import read_chunks
 
 Progress = Callable[[int, int], None]
 TEXT_CHUNK_CHARS = 1 << 18
@@ -47,23 +48,10 @@ def jsonl_sequences(path: Path) -> Iterator[tuple[int | None, list[int], int]]:
 
 def text_sequences(path: Path, contract: AddressContract) -> Iterator[tuple[int | None, list[int], int]]:
     """Token ids of a text file, chunk by chunk at newlines; ids of one chunk continue the last."""
-    done = 0
-    carry = ""
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        while True:
-            block = fh.read(TEXT_CHUNK_CHARS)
-            text = carry + block
-            if not block:
-                if text:
-                    yield None, contract.encode(text), path.stat().st_size
-                return
-            cut = text.rfind("\n")
-            if cut < 0:
-                carry = text
-                continue
-            carry = text[cut + 1 :]
-            done += len(text[: cut + 1].encode("utf-8", "replace"))
-            yield None, contract.encode(text[: cut + 1]), done
+    done = 0  # bytes, for the progress bar (read_chunks counts characters)
+    for _offset, text in read_chunks(path, TEXT_CHUNK_CHARS):
+        done += len(text.encode("utf-8", "replace"))
+        yield None, contract.encode(text), done
 
 
 def scan_contract_corpus(
