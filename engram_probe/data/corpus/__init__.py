@@ -286,8 +286,8 @@ def describe_corpus() -> str:
     return f"""\
 ### Training corpus
 
-The training text is generated entirely by this project (`engram_probe/data/corpus.py` and
-`engram_probe/data/synthetic_users.py`); nothing is downloaded and no external text or data set is
+The training text is generated entirely by this project (the packages `engram_probe/data/corpus/` and
+`engram_probe/data/synthetic_users/`); nothing is downloaded and no external text or data set is
 used. Every person, company and value in it is made up. Generation is deterministic for a seed
 (`generate_corpus(n_docs, seed)`), and each document is a short passage of usually 3-14 sentences or
 lines (typically 100-600 characters). Approximate shares by characters: {shares}.
