@@ -209,3 +209,15 @@ def test_production_bad_input_is_a_message(client: Client, tmp_path: Path) -> No
     assert status.startswith("⚠") and "wrong magic" in status and table(facts) == []
     _, _, status = client.predict("deepseek-v4.1", None, None, [], "hello there", api_name="/contract_readmap")
     assert status.startswith("⚠") and "overlay" in status
+
+
+def test_production_v41_row_overrides_with_uploaded_config_and_tokenizer(client: Client) -> None:
+    v41 = FIX / "v41_tiny"
+    config, tok = handle_file(str(v41 / "config.json")), handle_file(str(v41 / "tokenizer.json"))
+    overlays = [handle_file(str(v41 / n)) for n in ("alice.safetensors", "bob.safetensors")]
+    facts, pairs, _, status = client.predict("deepseek-v4.1", config, tok, overlays, api_name="/contract_census")
+    assert {(r[0], r[1]) for r in table(facts)} == {("alice", "pet"), ("alice", "city"), ("bob", "car"), ("bob", "job")}
+    assert table(pairs)[0][0] == "alice & bob" and "conflicting" in status
+    _, hits, status = client.predict("deepseek-v4.1", config, tok, overlays, "g h b c d e f",
+                                     api_name="/contract_readmap")
+    assert {r[0] for r in table(hits)} == {3, 6} and "positions 0..2" in status
