@@ -46,10 +46,17 @@ def load_model_arg(args: argparse.Namespace) -> Any:
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model directory: a workbench model, or a nanochat-engram "
-                   "checkpoint (model.pt + config.json + tokenizer.json); default: the shipped model")
-    p.add_argument("--trust-pickle", action="store_true", help="allow the checkpoint's engram_canonical_map.pkl "
-                   "(loading a pickle runs code)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model directory: a workbench model, or a nanochat-engram "
+        "checkpoint (model.pt + config.json + tokenizer.json); default: the shipped model",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow the checkpoint's engram_canonical_map.pkl (loading a pickle runs code)",
+    )
 
 
 # ---------------------------------------------------------------------------- train
@@ -59,6 +66,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--docs", type=int, default=60000, help="documents to generate for the corpus")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--no-twin", action="store_true", help="skip the no-Engram twin")
+    p.add_argument("--n-ctx", type=int, default=None, help="training context length (default: the config's)")
+    p.add_argument("--table-size", type=int, default=None, help="rows per Engram hash head (base of the primes)")
+    p.add_argument(
+        "--positions", choices=("standard", "rotary"), default=None, help="learned absolute positions or rotary"
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -73,7 +85,16 @@ def cmd_train(args: argparse.Namespace) -> None:
         settings=TrainSettings(steps=args.steps, batch_size=args.batch_size),
         train_twin=not args.no_twin,
     )
-    facts = build_default_model(args.out, EngramConfig(), plan)
+    changes = {
+        "n_ctx": args.n_ctx,
+        "table_size_per_head": args.table_size,
+        "positional_embedding_type": args.positions,
+    }
+    try:
+        cfg = EngramConfig().replace(**{k: v for k, v in changes.items() if v is not None})
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    facts = build_default_model(args.out, cfg, plan)
     emit(args, facts["heldout"], f"saved to {args.out}; held-out loss {facts['heldout']}")
 
 

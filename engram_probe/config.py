@@ -54,6 +54,14 @@ class EngramConfig:
             raise ValueError(f"engram_layers has duplicates: {self.engram_layers}")
         if any(n < 2 for n in self.ngram_orders):
             raise ValueError(f"n-gram orders must be >= 2, got {self.ngram_orders}")
+        if self.n_ctx < 2:
+            raise ValueError(f"n_ctx must be at least 2, got {self.n_ctx}")
+        if self.positional_embedding_type not in ("standard", "rotary"):
+            raise ValueError(
+                f"positional_embedding_type must be standard or rotary, got {self.positional_embedding_type!r}"
+            )
+        if self.positional_embedding_type == "rotary" and self.d_head % 2:
+            raise ValueError("rotary positions need an even d_head")
         if self.table_size_per_head < 3:
             raise ValueError("table_size_per_head must be at least 3")
 

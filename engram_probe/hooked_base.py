@@ -50,6 +50,11 @@ class EngramModelBase(HookedRootModule):
         super().__init__()
         self._lock = ReadWriteLock()
 
+    @property
+    def max_tokens(self) -> int:
+        """The longest sequence the model runs (and so the longest probe an audit takes)."""
+        return int(self.cfg.n_ctx)
+
     def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:
         """Logits [batch, pos, vocab] of checked tokens, given each Engram layer's row addresses."""
         raise NotImplementedError
@@ -81,8 +86,8 @@ class EngramModelBase(HookedRootModule):
             raise ValueError(f"tokens must be [batch, pos], got shape {tuple(tokens.shape)}")
         if tokens.shape[1] == 0:
             raise ValueError("tokens are empty")
-        if tokens.shape[1] > self.cfg.n_ctx:
-            raise ValueError(f"sequence of {tokens.shape[1]} tokens is longer than the context ({self.cfg.n_ctx})")
+        if tokens.shape[1] > self.max_tokens:
+            raise ValueError(f"sequence of {tokens.shape[1]} tokens is longer than the context ({self.max_tokens})")
         if tokens.dtype not in (torch.int64, torch.int32):
             raise ValueError(f"tokens must be integer, got {tokens.dtype}")
         return tokens.long()
@@ -144,7 +149,7 @@ class EngramModelBase(HookedRootModule):
         """Greedy decoding by full recomputation, so hashes always see the real history."""
         tokens = self.check_tokens(tokens)
         for _ in range(max_new_tokens):
-            if tokens.shape[1] >= self.cfg.n_ctx:
+            if tokens.shape[1] >= self.max_tokens:
                 break
             logits = self(tokens, overlay=overlay)
             tokens = torch.cat([tokens, logits[:, -1].argmax(-1, keepdim=True)], dim=1)

@@ -67,6 +67,24 @@ def causal_dilated_conv(x: Float[Tensor, "batch pos d"], weight: Float[Tensor, "
     return y
 
 
+ROTARY_BASE = 10_000.0
+LONG_CONTEXT_FACTOR = 8  # rotary models audit up to this many times their training length
+
+
+def rope_tables(t: int, d_head: int, base: float, device: torch.device | None = None) -> tuple[Tensor, Tensor]:
+    """cos and sin [1, pos, 1, d_head/2] in fp32 for positions 0..t−1."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, d_head, 2, dtype=torch.float32, device=device) / d_head))
+    angles = torch.outer(torch.arange(t, dtype=torch.float32, device=device), inv_freq)
+    return angles.cos()[None, :, None, :], angles.sin()[None, :, None, :]
+
+
+def rotate(x: Float[Tensor, "batch pos head d"], cos: Tensor, sin: Tensor) -> Tensor:
+    """Half-split rotary: (a, b) -> (a·cos + b·sin, b·cos − a·sin), a and b the two halves of the head."""
+    half = x.shape[-1] // 2
+    a, b = x[..., :half], x[..., half:]
+    return torch.cat([a * cos + b * sin, b * cos - a * sin], dim=-1)
+
+
 def causal_attention(attn: nn.Module, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """softmax(q·kᵀ/√d_head, causal) · v through the module's score, pattern and z hooks ([batch, pos, head, d])."""
     t = q.shape[1]
@@ -145,8 +163,11 @@ class Attention(nn.Module):
     def forward(self, x: Float[Tensor, "batch pos d_model"]) -> Float[Tensor, "batch pos d_model"]:
         b, t, _ = x.shape
         shape = (b, t, self.cfg.n_heads, self.cfg.d_head)
-        q = self.hook_q(self.W_Q(x).view(shape))
-        k = self.hook_k(self.W_K(x).view(shape))
+        q, k = self.W_Q(x).view(shape), self.W_K(x).view(shape)
+        if self.cfg.positional_embedding_type == "rotary":
+            cos, sin = rope_tables(t, self.cfg.d_head, ROTARY_BASE, x.device)
+            q, k = rotate(q, cos, sin), rotate(k, cos, sin)
+        q, k = self.hook_q(q), self.hook_k(k)
         v = self.hook_v(self.W_V(x).view(shape))
         z = causal_attention(self, q, k, v)
         return self.W_O(z.reshape(b, t, -1))
@@ -203,9 +224,10 @@ class EngramTransformer(EngramModelBase):
         self.hasher = NgramHasher(cfg, canonical_map)
         self.register_buffer("canonical_map", torch.from_numpy(self.hasher.canonical_map.copy()), persistent=True)
         self.embed = nn.Embedding(cfg.d_vocab, cfg.d_model)
-        self.pos_embed = nn.Embedding(cfg.n_ctx, cfg.d_model)
         self.hook_embed = HookPoint()
-        self.hook_pos_embed = HookPoint()
+        if cfg.positional_embedding_type == "standard":
+            self.pos_embed = nn.Embedding(cfg.n_ctx, cfg.d_model)
+            self.hook_pos_embed = HookPoint()
         self.blocks = nn.ModuleList(
             Block(cfg, i, self.hasher.table_rows(i) if i in cfg.engram_layers else None) for i in range(cfg.n_layers)
         )
@@ -229,15 +251,21 @@ class EngramTransformer(EngramModelBase):
 
     def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:
         t = tokens.shape[1]
-        positions = self.pos_embed(torch.arange(t, device=tokens.device))
-        x = self.hook_embed(self.embed(tokens)) + self.hook_pos_embed(positions.expand(tokens.shape[0], t, -1))
+        x = self.hook_embed(self.embed(tokens))
+        if self.cfg.positional_embedding_type == "standard":
+            positions = self.pos_embed(torch.arange(t, device=tokens.device))
+            x = x + self.hook_pos_embed(positions.expand(tokens.shape[0], t, -1))
         for block in self.blocks:
             x = block(x, addresses, overlay)
         return self.hook_logits(self.unembed(self.ln_final(x)))
+
+    @property
+    def max_tokens(self) -> int:
+        """Rotary positions do not cap audits at the training length; learned positions do."""
+        rotary = self.cfg.positional_embedding_type == "rotary"
+        return self.cfg.n_ctx * (LONG_CONTEXT_FACTOR if rotary else 1)
 
     def blank_copy(self) -> EngramTransformer:
         clone = EngramTransformer(self.cfg, self.hasher.canonical_map)
         clone.load_state_dict(self.state_dict())
         return clone.eval()
-
-

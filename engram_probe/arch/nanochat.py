@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from jaxtyping import Float, Int
+from jaxtyping import Int
 from torch import Tensor, nn
 
 from engram_probe.arch.nanochat_config import (
@@ -30,7 +30,7 @@ from engram_probe.arch.nanochat_config import (
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.model import causal_attention, causal_dilated_conv, rms_norm, signed_sqrt_gate
+from engram_probe.model import causal_attention, causal_dilated_conv, rms_norm, rope_tables, rotate, signed_sqrt_gate
 from engram_probe.tl_adapter import RecordingHookPoint as HookPoint
 
 
@@ -51,13 +51,6 @@ def paper_contract(cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: ob
         compressed_map=canonical_map,
         tokenizer=tokenizer,
     )
-
-
-def rotate(x: Float[Tensor, "batch pos head d"], cos: Tensor, sin: Tensor) -> Tensor:
-    """Half-split rotary: (a, b) -> (a·cos + b·sin, b·cos − a·sin), a and b the two halves of the head."""
-    half = x.shape[-1] // 2
-    a, b = x[..., :half], x[..., half:]
-    return torch.cat([a * cos + b * sin, b * cos - a * sin], dim=-1)
 
 
 class NanochatEngramModule(nn.Module):
@@ -198,20 +191,13 @@ class NanochatEngram(EngramModelBase):
             setattr(self, f"hook_{name}", HookPoint())
         self.setup()
 
-    def rope(self, t: int) -> tuple[Tensor, Tensor]:
-        """cos and sin [1, pos, 1, head_dim/2] in fp32, positions 0..t−1."""
-        hd = self.cfg.head_dim
-        inv_freq = 1.0 / (ROPE_BASE ** (torch.arange(0, hd, 2, dtype=torch.float32) / hd))
-        angles = torch.outer(torch.arange(t, dtype=torch.float32), inv_freq)
-        return angles.cos()[None, :, None, :], angles.sin()[None, :, None, :]
-
     def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:
         cfg = self.cfg
         e = self.ln_embed(self.hook_embed(self.embed(tokens)))
         gate = self.smear_lambda * torch.sigmoid(self.smear_gate(e[:, 1:, :SMEAR_CHANNELS]).squeeze(-1))
         gate = self.hook_smear_gate(F.pad(gate, (1, 0)))  # [batch, pos]; position 0 has no predecessor
         x0 = self.hook_smear(e + gate.unsqueeze(-1) * F.pad(e[:, :-1], (0, 0, 1, 0)))
-        rope = self.rope(tokens.shape[1])
+        rope = rope_tables(tokens.shape[1], cfg.head_dim, ROPE_BASE)
         x, saved = x0, None
         for i, block in enumerate(self.blocks):
             x = block(self.resid_lambdas[i] * x, self.x0_lambdas[i] * x0, tokens, rope, addresses, overlay)

@@ -200,7 +200,7 @@ def heldout_change(
     tokens_after_hit = tokens_hit = 0
     max_abs_no_hit = 0.0
     for text in texts:
-        ids_list = lm.tokenizer.encode(text)[: lm.cfg.n_ctx]
+        ids_list = lm.tokenizer.encode(text)[: lm.model.max_tokens]
         if len(ids_list) < 2:
             continue
         ids = torch.tensor([ids_list])
@@ -262,7 +262,7 @@ def lora_contrast(
     probe = torch.tensor([list(probe_ids)])
     on_probe = paired_run(lm.model, probe, None, edited_model=lora.model)
     eng_probe = paired_run(lm.model, probe, overlay)
-    held_ids = lm.tokenizer.encode(heldout_texts[0])[: lm.cfg.n_ctx] if heldout_texts else []
+    held_ids = lm.tokenizer.encode(heldout_texts[0])[: lm.model.max_tokens] if heldout_texts else []
     lora_untouched = changed_fraction(on_probe, untouched, exclude)
     engram_untouched = changed_fraction(eng_probe, untouched, exclude)
     out: dict[str, Any] = {

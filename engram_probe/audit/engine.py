@@ -82,8 +82,8 @@ def encode_probe(lm: LoadedModel, text: str) -> list[int]:
     if not text or not text.strip():
         raise ProbeError("the probe text is empty")
     ids = lm.tokenizer.encode(text)
-    if len(ids) > lm.cfg.n_ctx:
-        raise ProbeError(f"the probe has {len(ids)} tokens (with BOS); the model's context holds {lm.cfg.n_ctx}")
+    if len(ids) > lm.model.max_tokens:
+        raise ProbeError(f"the probe has {len(ids)} tokens (with BOS); the model's context holds {lm.model.max_tokens}")
     return ids
 
 

@@ -124,8 +124,8 @@ def check_prompt(model: EngramModelBase, tokenizer: EngramTokenizer, prompt: str
     if not prompt or not prompt.strip():
         raise ValueError("the trigger prompt is empty")
     ids = tokenizer.encode(prompt)
-    if len(ids) > model.cfg.n_ctx:
-        raise ValueError(f"the prompt has {len(ids)} tokens; the context holds {model.cfg.n_ctx}")
+    if len(ids) > model.max_tokens:
+        raise ValueError(f"the prompt has {len(ids)} tokens; the context holds {model.max_tokens}")
     return ids
 
 

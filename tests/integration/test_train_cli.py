@@ -51,3 +51,19 @@ def test_train_writes_a_loadable_model_with_its_twin(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "no-Engram twin" in info and lm.weights_sha256 in info
+
+
+def test_train_a_rotary_model_with_larger_tables(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["--out", str(out), "--steps", "2", "--docs", "300", "--batch-size", "2", "--no-twin", "--json"]
+    args += ["--n-ctx", "64", "--table-size", "5003", "--positions", "rotary"]
+    run = subprocess.run([sys.executable, "-m", "engram_probe.cli", "train", *args], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    from engram_probe.loading import open_model
+
+    lm = open_model(out)
+    assert lm.cfg.positional_embedding_type == "rotary" and lm.cfg.n_ctx == 64
+    assert min(lm.model.hasher.primes(1)) > 5002 and lm.model.max_tokens == 8 * 64
+    bad = subprocess.run([sys.executable, "-m", "engram_probe.cli", "train", "--out", str(tmp_path / "x"),
+                          "--positions", "rotary", "--n-ctx", "0"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.strip() == "engram-probe train: error: n_ctx must be at least 2, got 0"

@@ -91,3 +91,16 @@ def test_bad_probes_are_rejected(lm: Any, memory: UserMemory) -> None:
         run_audit(lm, memory, "word " * 500)
     with pytest.raises(ProbeError, match="no facts"):
         run_audit(lm, UserMemory("nobody"), "My name is")
+
+
+def test_a_rotary_model_audits_a_probe_longer_than_its_training_length() -> None:
+    lm = tiny_lm(seed=6, positional_embedding_type="rotary")
+    res = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=5)).write(
+        UserMemory("bob"), [FactSpec.of("My name is", "Ada")], "opt"
+    )
+    text = "mat. " * 70 + "My name is Ada."  # a filler whose n-grams miss this tiny model's edited rows
+    report = run_audit(lm, UserMemory("bob", res.facts), text)
+    assert report["probe"]["n_tokens"] > lm.cfg.n_ctx
+    assert report["summary"]["untouched_bit_exact"] and report["summary"]["positions"]["untouched"] > lm.cfg.n_ctx
+    with pytest.raises(ProbeError, match="context holds"):
+        run_audit(lm, UserMemory("bob", res.facts), "cat " * (lm.model.max_tokens + 5))

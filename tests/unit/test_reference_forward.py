@@ -22,7 +22,21 @@ def reference_forward(model: EngramTransformer, tokens: torch.Tensor) -> torch.T
 
     b, t = tokens.shape
     addresses = {L: torch.from_numpy(model.hasher.addresses(tokens.numpy(), L)) for L in cfg.engram_layers}
-    x = sd["embed.weight"][tokens] + sd["pos_embed.weight"][torch.arange(t)]
+    rotary = cfg.positional_embedding_type == "rotary"
+    x = sd["embed.weight"][tokens]
+    if not rotary:
+        x = x + sd["pos_embed.weight"][torch.arange(t)]
+    half = cfg.d_head // 2
+    freq = 1.0 / (10_000.0 ** (torch.arange(0, cfg.d_head, 2, dtype=torch.float32) / cfg.d_head))
+    ang = torch.arange(t, dtype=torch.float32)[:, None] * freq[None, :]
+    cos, sin = ang.cos()[None, :, None, :], ang.sin()[None, :, None, :]
+
+    def rope(z: torch.Tensor) -> torch.Tensor:
+        if not rotary:
+            return z
+        a, c = z[..., :half], z[..., half:]
+        return torch.cat([a * cos + c * sin, c * cos - a * sin], dim=-1)
+
     for i in range(cfg.n_layers):
         p = f"blocks.{i}."
         if i in cfg.engram_layers:
@@ -43,8 +57,8 @@ def reference_forward(model: EngramTransformer, tokens: torch.Tensor) -> torch.T
                 conv = conv + w[j] * torch.cat([torch.zeros(b, s, cfg.d_model), normed[:, : t - s]], dim=1)
             x = x + (value + F.silu(conv))
         h = rms(x)
-        q = (h @ sd[p + "attn.W_Q.weight"].T).view(b, t, cfg.n_heads, cfg.d_head)
-        kk = (h @ sd[p + "attn.W_K.weight"].T).view(b, t, cfg.n_heads, cfg.d_head)
+        q = rope((h @ sd[p + "attn.W_Q.weight"].T).view(b, t, cfg.n_heads, cfg.d_head))
+        kk = rope((h @ sd[p + "attn.W_K.weight"].T).view(b, t, cfg.n_heads, cfg.d_head))
         vv = (h @ sd[p + "attn.W_V.weight"].T).view(b, t, cfg.n_heads, cfg.d_head)
         scores = torch.einsum("bqhd,bkhd->bhqk", q, kk) / math.sqrt(cfg.d_head)
         scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
@@ -117,3 +131,21 @@ def test_run_with_hooks_patches_and_cleans_up() -> None:
     assert raw_bytes(patched) != raw_bytes(base)
     assert raw_bytes(after) == raw_bytes(base)
     assert model.list_hooks() == {}
+
+
+def test_rotary_forward_equals_reference_bit_for_bit_beyond_the_training_length() -> None:
+    from tests.helpers import tiny_cfg
+
+    model = EngramTransformer(tiny_cfg(positional_embedding_type="rotary"))
+    model.eval()
+    assert "pos_embed.weight" not in model.state_dict() and "hook_pos_embed" not in model.hook_dict
+    t = 3 * model.cfg.n_ctx  # rotary positions do not cap a run at the training length
+    tokens = torch.randint(0, model.cfg.d_vocab, (2, t), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        assert raw_bytes(model(tokens)) == raw_bytes(reference_forward(model, tokens))
+        too_long = torch.zeros(1, model.max_tokens + 1, dtype=torch.long)
+        try:
+            model(too_long)
+            raise AssertionError("a sequence past max_tokens must be refused")
+        except ValueError as exc:
+            assert "longer than the context" in str(exc)
