@@ -101,8 +101,10 @@ class AddressContract(ABC):
     def column_of_row(self, layer: int, row: int) -> Column:
         """The column whose slice of the table holds ``row``; raises on a row outside the table."""
         cols = self.columns(layer)
-        offsets = np.array([c.offset for c in cols], dtype=np.int64)
-        idx = int(np.searchsorted(offsets, row, side="right")) - 1
+        cache = self.__dict__.setdefault("_column_starts", {})
+        if layer not in cache:
+            cache[layer] = np.array([c.offset for c in cols], dtype=np.int64)
+        idx = int(np.searchsorted(cache[layer], row, side="right")) - 1
         if idx < 0 or not 0 <= row - cols[idx].offset < cols[idx].size:
             raise ContractError(f"row {row} is outside layer {layer}'s table (0..{self.table_rows(layer) - 1})")
         return cols[idx]
@@ -124,8 +126,11 @@ class AddressContract(ABC):
 
     def ngram_at(self, token_ids: Sequence[int] | np.ndarray, position: int, order: int) -> tuple[int, ...]:
         """The (hashed) n-gram that a column of ``order`` reads at ``position``, newest token first."""
-        ids = self.hash_inputs(np.asarray(token_ids, dtype=np.int64))
-        return tuple(int(ids[position - s]) if position - s >= 0 else -1 for s in range(order))
+        return self.ngram_from(self.hash_inputs(np.asarray(token_ids, dtype=np.int64)), position, order)
+
+    def ngram_from(self, hashed: np.ndarray, position: int, order: int) -> tuple[int, ...]:
+        """As :meth:`ngram_at`, from ids already passed through :meth:`hash_inputs` (hash them once per sequence)."""
+        return tuple(int(hashed[position - s]) if position - s >= 0 else -1 for s in range(order))
 
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
         """The ids the hash sees (after any compression); identity unless overridden."""

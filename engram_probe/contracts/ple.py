@@ -132,12 +132,11 @@ class PleContract(AddressContract):
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
         return np.asarray(token_ids, dtype=np.int64)
 
-    def ngram_at(self, token_ids: Sequence[int] | np.ndarray, position: int, order: int) -> tuple[int, ...]:
-        ids = np.asarray(token_ids, dtype=np.int64)
-        out = [int(ids[position])]
+    def ngram_from(self, hashed: np.ndarray, position: int, order: int) -> tuple[int, ...]:
+        out = [int(hashed[position])]
         cut = False
         for s in range(1, order):
-            src = int(ids[position - s]) if position - s >= 0 else self.eos
+            src = int(hashed[position - s]) if position - s >= 0 else self.eos
             cut = cut or src == self.eos
             out.append(self.eos if cut else src)
         return tuple(out)

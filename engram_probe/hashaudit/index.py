@@ -30,6 +30,7 @@ def fact_reads(contract: AddressContract, fact: FactTrigger, layers: list[int]) 
     """The rows read at the trigger's last position, in each of ``layers`` (the fact's own, if it names them)."""
     ids = np.asarray(fact.trigger_ids, dtype=np.int64)
     last = len(ids) - 1
+    hashed = contract.hash_inputs(ids)
     out = []
     for layer in sorted(fact.layers if fact.layers is not None else layers):
         rows = contract.addresses(ids, layer)[last]
@@ -43,7 +44,7 @@ def fact_reads(contract: AddressContract, fact: FactTrigger, layers: list[int]) 
                     col.order,
                     col.head,
                     int(rows[col.column]),
-                    contract.ngram_at(ids, last, col.order),
+                    contract.ngram_from(hashed, last, col.order),
                 )
             )
     return out

@@ -98,11 +98,13 @@ def sequences(contract: AddressContract, inputs: JobInputs) -> list[list[int]]:
     return [ids]
 
 
-def run_job(kind: str, inputs: JobInputs, progress: Progress | None = None) -> dict[str, Any]:
-    """Run one hash-only job and return its result (JSON-ready)."""
+def run_job(
+    kind: str, inputs: JobInputs, progress: Progress | None = None, contract: AddressContract | None = None
+) -> dict[str, Any]:
+    """Run one hash-only job and return its result (JSON-ready); ``contract`` saves re-building it."""
     if kind not in KINDS:
         raise ValueError(f"unknown job {kind!r}; one of {', '.join(KINDS)}")
-    contract = open_contract(inputs)
+    contract = contract or open_contract(inputs)
     if kind == "rows":
         out = []
         for ids in sequences(contract, inputs):

@@ -43,6 +43,7 @@ def contract_read_map(contract: AddressContract, index: EditedRows, ids: list[in
     """Every (position, layer, column) whose row is edited, with the n-gram that caused it and its owners."""
     arr = np.asarray(ids, dtype=np.int64)
     tokens = contract.token_strings(ids)
+    hashed = contract.hash_inputs(arr)
     hits = []
     for layer in contract.layers:
         addr = contract.addresses(arr, layer)
@@ -51,7 +52,7 @@ def contract_read_map(contract: AddressContract, index: EditedRows, ids: list[in
             t, c = int(t), int(c)
             row = int(addr[t, c])
             col = cols[c]
-            ngram_ids = contract.ngram_at(arr, t, col.order)
+            ngram_ids = contract.ngram_from(hashed, t, col.order)
             users, facts = index.owners((layer, row))
             hits.append(
                 {

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from engram_probe.contracts.base import AddressContract
 from engram_probe.contracts.base import canonical_bytes as canonical_json
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
 from engram_probe.hashaudit.scan import Progress
@@ -25,10 +26,14 @@ def body_digest(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def build_report(kind: str, inputs: JobInputs, progress: Progress | None = None) -> dict[str, Any]:
-    """Run a hash-only job and wrap it in a report with the contract, input digests and environment."""
-    contract = open_contract(inputs)
-    result = run_job(kind, inputs, progress)
+def build_report(
+    kind: str, inputs: JobInputs, progress: Progress | None = None, contract: AddressContract | None = None
+) -> dict[str, Any]:
+    """Run a hash-only job and wrap it in a report with the contract, input digests and environment.
+
+    The contract is built once (for V4.1 with a tokenizer that decodes the whole vocabulary)."""
+    contract = contract or open_contract(inputs)
+    result = run_job(kind, inputs, progress, contract)
     doc: dict[str, Any] = {
         "format": CONTRACT_REPORT_FORMAT,
         "kind": kind,
@@ -74,7 +79,7 @@ def verify_contract_report(doc: dict[str, Any]) -> dict[str, Any]:
             contract.digest() == doc["digests"]["contract"] == doc["contract"]["sha256"],
             f"re-built contract {contract.digest()[:16]}…, report names {str(doc['digests']['contract'])[:16]}…",
         )
-        fresh = build_report(doc["kind"], inputs)
+        fresh = build_report(doc["kind"], inputs, contract=contract)
     except (KeyError, TypeError, ValueError, OSError) as exc:
         check("re-run", False, f"cannot re-run the job: {exc}")
         return {"ok": False, "checks": checks, "mismatches": []}
