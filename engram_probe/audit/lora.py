@@ -78,11 +78,6 @@ class LoraResult:
         }
 
 
-def private_copy(model: EngramModelBase) -> EngramModelBase:
-    """A fresh model with the same weights, so adapters never touch the shared one."""
-    return model.blank_copy()
-
-
 def lora_state(model: EngramModelBase) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n}
 
@@ -109,7 +104,7 @@ def train_user_lora(
     """
     s = settings or LoraSettings()
     torch.manual_seed(s.seed)
-    clone = private_copy(model)
+    clone = model.blank_copy()  # adapters never touch the shared model
     config = LoraConfig(r=s.rank, lora_alpha=s.alpha, target_modules=s.target_modules, lora_dropout=0.0)
     inject_adapter_in_model(config, clone)
     trainable = []
