@@ -60,22 +60,65 @@ class LoadedModel:
         return self.model.cfg
 
 
+STORAGE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def round_to_storage(model: EngramModelBase, storage: str) -> None:
+    """Round every float parameter to ``storage`` precision in place (kept as float32 in memory).
+
+    Run this before evaluating a model that will be saved in bf16, so that the numbers reported
+    are those of the weights shipped.
+    """
+    dtype = STORAGE_DTYPES[storage]
+    with torch.no_grad():
+        for t in model.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(t.to(dtype).to(t.dtype))
+
+
+def _stored(state: dict[str, torch.Tensor], storage: str) -> dict[str, torch.Tensor]:
+    dtype = STORAGE_DTYPES[storage]
+    out = {}
+    for name, t in state.items():
+        if t.is_floating_point() and t.dtype != dtype:
+            narrow = t.to(dtype)
+            if not torch.equal(narrow.to(t.dtype), t):
+                raise ValueError(
+                    f"{name} is not exactly representable in {storage}; call round_to_storage before saving"
+                )
+            t = narrow
+        out[name] = t.contiguous()
+    return out
+
+
 def save_checkpoint(
-    out_dir: str | Path, model: EngramTransformer, tokenizer: EngramTokenizer, training: dict[str, Any]
+    out_dir: str | Path,
+    model: EngramTransformer,
+    tokenizer: EngramTokenizer,
+    training: dict[str, Any],
+    storage: str = "float32",
 ) -> str:
-    """Write weights, tokenizer, config and training facts; return the weights digest."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write weights, tokenizer, config and training facts; return the weights digest.
+
+    With ``storage="bfloat16"`` float tensors are written in bf16 (the model must already hold
+    bf16-exact values) and upcast exactly at load; the digest is that of the float32 weights in memory.
+    """
+    if storage not in STORAGE_DTYPES:
+        raise ValueError(f"storage must be one of {sorted(STORAGE_DTYPES)}, got {storage!r}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     digest = tensors_digest(state)
+    stored = _stored(state, storage)  # refuses before anything is written
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     metadata = {
         "format": "engram-probe/1",
         "config": model.cfg.to_json(),
         "tokenizer_sha256": tokenizer.digest(),
         "weights_sha256": digest,
+        "storage_dtype": storage,
         "training": json.dumps(training, sort_keys=True),
     }
-    save_file(state, str(out / WEIGHTS_FILE), metadata=metadata)
+    save_file(stored, str(out / WEIGHTS_FILE), metadata=metadata)
     tokenizer.save(out / TOKENIZER_FILE)
     (out / CONFIG_FILE).write_text(json.dumps(model.cfg.to_dict(), indent=2, sort_keys=True) + "\n")
     (out / TRAINING_FILE).write_text(json.dumps(training, indent=2, sort_keys=True) + "\n")
@@ -103,6 +146,11 @@ def load_checkpoint(model_dir: str | Path | None = None) -> LoadedModel:
     for key in ("config", "tokenizer_sha256", "weights_sha256"):
         if key not in meta:
             raise ModelFileError(f"weights file {weights} lacks the '{key}' metadata; not an engram-probe model")
+    storage = meta.get("storage_dtype", "float32")
+    if storage not in STORAGE_DTYPES:
+        raise ModelFileError(f"weights file {weights} names an unknown storage dtype {storage!r}")
+    # bf16 -> float32 is exact; the model always computes in float32.
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     actual = tensors_digest(state)
     if actual != meta["weights_sha256"]:
         raise ModelFileError(

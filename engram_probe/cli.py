@@ -71,6 +71,14 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--positions", choices=("standard", "rotary"), default=None, help="learned absolute positions or rotary"
     )
+    p.add_argument(
+        "--storage",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="precision of the saved weights (bfloat16 halves the file; upcast exactly at load)",
+    )
+    p.add_argument("--parallel-twin", action="store_true", help="train the twin in a second process, 1 thread each")
+    p.add_argument("--seed", type=int, default=0, help="training seed (batches and initialisation)")
     p.add_argument("--json", action="store_true")
 
 
@@ -82,8 +90,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     plan = PretrainPlan(
         n_docs=args.docs,
-        settings=TrainSettings(steps=args.steps, batch_size=args.batch_size),
+        settings=TrainSettings(steps=args.steps, batch_size=args.batch_size, seed=args.seed),
         train_twin=not args.no_twin,
+        parallel_twin=args.parallel_twin,
+        storage=args.storage,
+        command="engram-probe " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else "",
     )
     changes = {
         "n_ctx": args.n_ctx,

@@ -14,6 +14,39 @@ def _mb(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.2f} MB"
 
 
+# The model this one replaced (issue 12), measured when it was trained; kept so that changes read as changes.
+PREVIOUS_MODEL = {
+    "commit": "b105b98",
+    "n_ctx": 128,
+    "rows_per_head": 4001,
+    "positions": "learned absolute",
+    "loss": 0.9163,
+    "loss_twin": 0.9419,
+    "file_mb": 17.98,
+    "storage": "float32",
+}
+
+
+def _positions(c: dict[str, Any], max_tokens: int) -> str:
+    if c["positional_embedding_type"] == "rotary":
+        return (
+            f"rotary positions (half-split, base 10,000), trained at {c['n_ctx']} tokens; audits and generation "
+            f"accept up to {max_tokens:,} tokens"
+        )
+    return f"learned absolute positions, context {c['n_ctx']} tokens"
+
+
+def _load_seconds(root: Path) -> float:
+    import time
+
+    from engram_probe.checkpoint import load_checkpoint
+
+    load_checkpoint(root)  # warm the page cache and imports
+    t0 = time.perf_counter()
+    load_checkpoint(root)
+    return time.perf_counter() - t0
+
+
 def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> str:
     info = model_info(lm)
     t = lm.training
@@ -29,18 +62,22 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
     twin_curve = ", ".join(f"{step}: {loss:.3f}" for step, loss in twin.get("heldout_curve", []))
     gain = h["loss_no_engram"] - h["loss"] if h.get("loss_no_engram") is not None else None
     s = m["settings"]
+    command = t.get("command") or f"engram-probe train --out engram_probe/assets/default --steps {s['steps']}"
+    storage = m.get("storage", "float32")
+    load_s = _load_seconds(root)
+    prev = PREVIOUS_MODEL
+    rows_per_head = min(min(lm.model.hasher.primes(layer)) for layer in c["engram_layers"])
     lines = [
         "# Model card: the shipped default Engram model",
         "",
         "Regenerate this page from the shipped files with `python -m engram_probe.model_card`; retrain the model "
-        f"with `engram-probe train --out engram_probe/assets/default --steps {s['steps']}` (the numbers below come "
-        "from that run on this project's 2-core CPU machine).",
+        f"with `{command}` (the numbers below come from that run on this project's 2-core CPU machine).",
         "",
         "## Architecture",
         "",
         f"- Decoder-only transformer, {c['n_layers']} pre-norm blocks, d_model {c['d_model']}, {c['n_heads']} heads of "
-        f"{c['d_head']}, MLP {c['d_mlp']} (GELU), RMSNorm without learned scale, learned absolute positions, "
-        f"context {c['n_ctx']} tokens, untied embedding and unembedding, no biases.",
+        f"{c['d_head']}, MLP {c['d_mlp']} (GELU), RMSNorm without learned scale, "
+        f"{_positions(c, lm.model.max_tokens)}, untied embedding and unembedding, no biases.",
         f"- Engram modules at blocks {c['engram_layers']} (one early, one late), added to the block input before "
         f"attention. Each reads {info['rows_per_position_per_layer']} rows per position: "
         f"{c['heads_per_order']} hash heads for each suffix n-gram order {c['ngram_orders']}, rows of "
@@ -91,7 +128,8 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
             else ""
         )
         + "The twin has the same backbone and budget but not the same parameter count: the Engram tables add "
-        f"{p['engram_tables']:,} parameters that are read sparsely (16 rows per position per layer). "
+        f"{p['engram_tables']:,} parameters that are read sparsely "
+        f"({info['rows_per_position_per_layer']} rows per position per layer). "
         "The held-out text comes from the same generators as the training text, so these losses measure "
         "in-distribution fit, not general English. Training times are wall clock on 2 cores that other work "
         "shared part of the time. Loading the model takes about 0.2 s after imports (`load_checkpoint()`; "
@@ -112,6 +150,17 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
         files,
         "",
         f"Weights digest (`engram-probe info`): `{lm.weights_sha256}`.",
+        "",
+        "## Changes from the previous default model",
+        "",
+        f"The previous model (commit `{prev['commit']}`) had a {prev['n_ctx']}-token context with "
+        f"{prev['positions']} positions, tables of at least {prev['rows_per_head']:,} rows per hash head, "
+        f"{prev['storage']} storage ({prev['file_mb']} MB of weights) and held-out loss {prev['loss']} "
+        f"(twin {prev['loss_twin']}) on {prev['n_ctx']}-token windows. This one: {c['n_ctx']}-token context "
+        f"({'rotary' if c['positional_embedding_type'] == 'rotary' else 'absolute'}), at least {rows_per_head:,} rows "
+        f"per head, {storage} storage, held-out loss {h['loss']:.4f} on {c['n_ctx']}-token windows. The two "
+        "losses are measured on different window lengths, so compare each model with its own twin, not with "
+        "each other.",
     ]
     if recall:
         lines += ["", "## Recall of written facts", "", "See [recall.md](recall.md)."]

@@ -80,3 +80,37 @@ def test_swapped_tokenizer_is_rejected(saved: tuple[Path, torch.nn.Module]) -> N
     EngramTokenizer.train(["something else entirely"] * 5, vocab_size=280).save(path / "tokenizer.json")
     with pytest.raises(ModelFileError, match="tokenizer"):
         load_checkpoint(path)
+
+
+def test_bfloat16_storage_halves_the_file_and_loads_the_rounded_model_exactly(
+    tmp_path: Path, tokenizer: EngramTokenizer
+) -> None:
+    from safetensors import safe_open
+
+    from engram_probe.checkpoint import round_to_storage
+
+    model = tiny_model(seed=6, d_vocab=tokenizer.vocab_size)
+    with pytest.raises(ValueError, match="not exactly representable in bfloat16"):
+        save_checkpoint(tmp_path / "raw", model, tokenizer, {}, storage="bfloat16")
+    assert not (tmp_path / "raw").exists()
+    save_checkpoint(tmp_path / "f32", model, tokenizer, {})
+    round_to_storage(model, "bfloat16")
+    digest = save_checkpoint(tmp_path / "bf16", model, tokenizer, {}, storage="bfloat16")
+    with safe_open(str(tmp_path / "bf16" / WEIGHTS_FILE), "pt") as f:
+        assert f.get_tensor("embed.weight").dtype == torch.bfloat16 and f.metadata()["storage_dtype"] == "bfloat16"
+        assert f.get_tensor("canonical_map").dtype == torch.int64
+    size32 = (tmp_path / "f32" / WEIGHTS_FILE).stat().st_size
+    size16 = (tmp_path / "bf16" / WEIGHTS_FILE).stat().st_size
+    assert size16 < 0.6 * size32
+    loaded = load_checkpoint(tmp_path / "bf16")
+    assert loaded.weights_sha256 == digest == weights_digest(model)
+    assert all(t.dtype != torch.bfloat16 for t in loaded.model.state_dict().values())
+    tokens = torch.tensor([tokenizer.encode("My name is Ada. I live in")])
+    with torch.no_grad():
+        assert raw_bytes(model(tokens)) == raw_bytes(loaded.model(tokens))
+
+
+def test_unknown_storage_dtype_is_refused(tmp_path: Path, tokenizer: EngramTokenizer) -> None:
+    model = tiny_model(seed=7, d_vocab=tokenizer.vocab_size)
+    with pytest.raises(ValueError, match="storage must be one of"):
+        save_checkpoint(tmp_path, model, tokenizer, {}, storage="float8")
