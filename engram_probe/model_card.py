@@ -132,8 +132,21 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
         f"({info['rows_per_position_per_layer']} rows per position per layer). "
         "The held-out text comes from the same generators as the training text, so these losses measure "
         "in-distribution fit, not general English. Training times are wall clock on 2 cores that other work "
-        "shared part of the time. Loading the model takes about 0.2 s after imports (`load_checkpoint()`; "
-        "`import transformer_lens` itself takes about 5 s).",
+        "shared part of the time"
+        + (", and the twin trained in a second process beside the model, 1 thread each" if m["threads"] == 1 else "")
+        + f". Loading the model took {load_s:.2f} s after imports (measured while rendering this card, "
+        "`load_checkpoint()`; `import transformer_lens` itself takes about 5 s).",
+        "",
+        (
+            f"**Storage: {storage}.** Every float tensor (tables and backbone) is stored in {storage} and upcast "
+            "exactly to float32 at load; the model computes in float32 and its digest is that of the float32 "
+            "weights. The weights were rounded once after training, and the held-out losses above are those of "
+            f"the rounded weights (before rounding: Engram {m.get('heldout_loss_float32', float('nan')):.4f}"
+            + (f", twin {twin['heldout_loss_float32']:.4f}" if "heldout_loss_float32" in twin else "")
+            + ")."
+            if storage != "float32"
+            else "**Storage: float32.**"
+        ),
         "",
         f"Held-out loss during training (step: loss): Engram {curve}; twin {twin_curve}.",
         "",

@@ -21,7 +21,10 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client,
 
     # GRADIO_TEMP_DIR is left as the session's served app set it: changing it mid-session breaks that app's files
     demo, url, state = serve(
-        host="127.0.0.1", port=free_port(), model_dir=str(CKPT), workdir=str(tmp_path_factory.mktemp("wb")),
+        host="127.0.0.1",
+        port=free_port(),
+        model_dir=str(CKPT),
+        workdir=str(tmp_path_factory.mktemp("wb")),
         block=False,
     )
     try:

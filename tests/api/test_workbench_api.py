@@ -184,18 +184,22 @@ FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 
 
 def test_production_census_readmap_export_and_verify(client: Client) -> None:
-    overlays = [handle_file(str(FIX / "qwen_ple" / n)) for n in
-                ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")]
+    overlays = [
+        handle_file(str(FIX / "qwen_ple" / n))
+        for n in ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")
+    ]
     card, cols, status = client.predict("qwen3.8-ple", None, None, api_name="/contract_show")
     assert "qwen3.8-ple" in card and len(table(cols)) == 16 and "loaded" in status
     facts, pairs, conflicts, status = client.predict("qwen3.8-ple", None, None, overlays, api_name="/contract_census")
     assert [r[:2] for r in table(facts)][:2] == [["alice", "pet"], ["alice", "city"]]
     assert table(pairs) == [["alice & bob", 8, 8]] and len(table(conflicts)) == 8 and "8 conflicting" in status
-    strip, hits, status = client.predict("qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1",
-                                         api_name="/contract_readmap")
+    strip, hits, status = client.predict(
+        "qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1", api_name="/contract_readmap"
+    )
     assert {r[0] for r in table(hits)} == {3} and "positions 0..2" in status and "derived" in status
-    files, status = client.predict("readmap", "qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1",
-                                   api_name="/contract_export")
+    files, status = client.predict(
+        "readmap", "qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1", api_name="/contract_export"
+    )
     json_file = next(f for f in files if str(f).endswith(".json"))
     verdict, _ = client.predict(handle_file(json_file), api_name="/verify_report")
     assert verdict.startswith("**VERIFIED**")
@@ -204,8 +208,9 @@ def test_production_census_readmap_export_and_verify(client: Client) -> None:
 def test_production_bad_input_is_a_message(client: Client, tmp_path: Path) -> None:
     bad = tmp_path / "bad.pleo"
     bad.write_bytes(b"NOPE" + bytes(8))
-    facts, _, _, status = client.predict("qwen3.8-ple", None, None, [handle_file(str(bad))],
-                                         api_name="/contract_census")
+    facts, _, _, status = client.predict(
+        "qwen3.8-ple", None, None, [handle_file(str(bad))], api_name="/contract_census"
+    )
     assert status.startswith("⚠") and "wrong magic" in status and table(facts) == []
     _, _, status = client.predict("deepseek-v4.1", None, None, [], "hello there", api_name="/contract_readmap")
     assert status.startswith("⚠") and "overlay" in status
@@ -218,6 +223,7 @@ def test_production_v41_row_overrides_with_uploaded_config_and_tokenizer(client:
     facts, pairs, _, status = client.predict("deepseek-v4.1", config, tok, overlays, api_name="/contract_census")
     assert {(r[0], r[1]) for r in table(facts)} == {("alice", "pet"), ("alice", "city"), ("bob", "car"), ("bob", "job")}
     assert table(pairs)[0][0] == "alice & bob" and "conflicting" in status
-    _, hits, status = client.predict("deepseek-v4.1", config, tok, overlays, "g h b c d e f",
-                                     api_name="/contract_readmap")
+    _, hits, status = client.predict(
+        "deepseek-v4.1", config, tok, overlays, "g h b c d e f", api_name="/contract_readmap"
+    )
     assert {r[0] for r in table(hits)} == {3, 6} and "positions 0..2" in status

@@ -158,8 +158,9 @@ def test_production_models_tab(page: Any, artifacts: Path) -> None:
     page.locator("#prod-overlays input[type=file]").set_input_files(
         [str(fix / n) for n in ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")]
     )
-    page.wait_for_function("document.querySelectorAll('#prod-overlays .file-name, #prod-overlays a').length >= 4",
-                           timeout=60_000)
+    page.wait_for_function(
+        "document.querySelectorAll('#prod-overlays .file-name, #prod-overlays a').length >= 4", timeout=60_000
+    )
     page.locator("#prod-census").click()
     page.wait_for_function("document.querySelector('#prod-status').innerText.includes('conflicting')", timeout=60_000)
     assert "8 conflicting" in text_of(page, "#prod-status")

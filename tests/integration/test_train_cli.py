@@ -64,6 +64,20 @@ def test_train_a_rotary_model_with_larger_tables(tmp_path: Path) -> None:
     lm = open_model(out)
     assert lm.cfg.positional_embedding_type == "rotary" and lm.cfg.n_ctx == 64
     assert min(lm.model.hasher.primes(1)) > 5002 and lm.model.max_tokens == 8 * 64
-    bad = subprocess.run([sys.executable, "-m", "engram_probe.cli", "train", "--out", str(tmp_path / "x"),
-                          "--positions", "rotary", "--n-ctx", "0"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "engram_probe.cli",
+            "train",
+            "--out",
+            str(tmp_path / "x"),
+            "--positions",
+            "rotary",
+            "--n-ctx",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and bad.stderr.strip() == "engram-probe train: error: n_ctx must be at least 2, got 0"
