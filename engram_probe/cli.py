@@ -127,7 +127,9 @@ def cmd_info(args: argparse.Namespace) -> None:
         [
             f"model     {info['model']['path']} ({info['model']['architecture']})",
             f"sha256    {info['model']['sha256']}",
-            f"layers    {shape['n_layers']} (Engram at {shape['engram_layers']}), context {shape['n_ctx']}",
+            f"layers    {shape['n_layers']} (Engram at {shape['engram_layers']}), context {shape['n_ctx']} "
+            f"({shape['positions']}; audits up to {shape['max_tokens']:,} tokens)",
+            f"tables    >= {shape['rows_per_head_min']:,} rows per hash head, stored {info['storage']}",
             f"params    {info['params']['total']:,} ({info['params']['engram_tables']:,} in Engram tables)",
             f"held-out  {loss:.4f} nats/token (no-Engram twin {twin})" if loss is not None else "held-out  -",
         ]

@@ -23,7 +23,13 @@ def model_info(lm: LoadedModel) -> dict[str, Any]:
             "d_vocab": cfg.d_vocab,
             "engram_layers": list(cfg.engram_layers),
             "rows_per_head_base": cfg.table_size_per_head,
+            "rows_per_head_min": min(int(lm.model.hasher.primes(layer).min()) for layer in cfg.engram_layers)
+            if cfg.engram_layers
+            else 0,
+            "positions": getattr(cfg, "positional_embedding_type", "rotary"),
+            "max_tokens": lm.model.max_tokens,
         },
+        "storage": lm.training.get("model", {}).get("storage", "float32"),
         "config": cfg.to_dict(),
         "params": lm.model.parameter_counts(),
         "engram": {

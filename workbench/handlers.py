@@ -78,7 +78,8 @@ def model_card(state: WorkbenchState) -> str:
     where = info["model"]["path"] or "shipped model"
     return (
         f"**Model** {info['model']['architecture']} from `{where}` · digest `{info['model']['sha256'][:16]}…` · "
-        f"{c['n_layers']} layers × d_model {c['d_model']} · context {c['n_ctx']} · "
+        f"{c['n_layers']} layers × d_model {c['d_model']} · context {c['n_ctx']} ({c['positions']} positions; "
+        f"audits up to {c['max_tokens']:,} tokens) · ≥{c['rows_per_head_min']:,} rows per hash head · "
         f"Engram layers {c['engram_layers']} · {info['rows_per_position_per_layer']} rows read per position per "
         f"Engram layer\n\n**Parameters** {p['total']:,} total, {p['engram_tables']:,} in Engram tables · "
         f"**held-out loss** {loss}\n\n"
@@ -212,7 +213,7 @@ def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.F
         f"**Untouched positions are bit-exact: {'YES' if s['untouched_bit_exact'] else 'NO'}.** "
         f"{s['values_compared']:,} values compared ({s['bytes_compared']:,} bytes, {s['pairs_compared']:,} "
         f"(hook, position) pairs over {s['hooks_compared']} hooks) at {s['positions']['untouched']} untouched "
-        f"positions; {s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream."
+        f"positions of {rep['probe']['n_tokens']} tokens; {s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream."
     )
     if not s["untouched_bit_exact"]:
         verdict += f" {rep['proof']['mismatch_count']} pairs differ: the overlay leaks."

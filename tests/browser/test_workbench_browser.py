@@ -174,3 +174,22 @@ def test_production_models_tab(page: Any, artifacts: Path) -> None:
     page.locator("#prod-census").click()
     page.wait_for_function("document.querySelector('#prod-status').innerText.includes('⚠')", timeout=60_000)
     assert "Traceback" not in text_of(page, "#prod-status")
+
+
+def test_a_400_token_probe_proves_in_the_browser(page: Any, served: tuple[str, Any], artifacts: Path) -> None:
+    from engram_probe.audit.engine import heldout_texts
+
+    state = served[1]
+    user = page.locator("#proof-user input").first.input_value()
+    words = " ".join(heldout_texts(60, 4242)).split(" ")
+    text = " ".join([*words[:240], state.demo_probes[user], *words[240:330]])
+    n = len(state.lm.tokenizer.encode(text))
+    assert n >= 400
+    open_tab(page, "Locality proof")
+    page.locator("#proof-text textarea").fill(text)
+    page.locator("#proof-go").click()
+    page.wait_for_function(
+        f"document.querySelector('#proof-verdict').innerText.includes('of {n} tokens')", timeout=LONG
+    )
+    assert "Untouched positions are bit-exact: YES" in text_of(page, "#proof-verdict")
+    shot(page, artifacts, "4b-locality-proof-400-tokens")

@@ -242,3 +242,43 @@ def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) ->
     tea = next(f for f in res["facts"] if f["trigger"] == TRIGGER)
     assert tea["positions"] >= 6 and tea["examples"][0]["token"].strip() == "is"
     assert res["corpus"]["tokens"] > 50 * 10 and 0 < res["fraction_hit"] < 0.5
+
+
+def long_probe(shipped: Any, n_tokens: int) -> str:
+    """Generated held-out prose of at least ``n_tokens`` tokens with the trigger at about two thirds."""
+    from engram_probe.audit.engine import heldout_texts
+
+    words = " ".join(heldout_texts(60, 4242)).split(" ")
+    for n_words in range(n_tokens // 2, len(words)):
+        cut = (2 * n_words) // 3
+        text = " ".join([*words[:cut], TRIGGER, "oolong.", *words[cut:n_words]])
+        if len(shipped.tokenizer.encode(text)) >= n_tokens:
+            return text
+    pytest.fail("not enough held-out text")
+
+
+def test_a_400_token_probe_audits_end_to_end_in_the_cli(shipped: Any, memory: UserMemory, tmp_path: Path) -> None:
+    mem_file = tmp_path / "m.safetensors"
+    export_memory(memory, mem_file, shipped.weights_sha256, shipped.model.hasher)
+    text = long_probe(shipped, 400)
+    out = tmp_path / "long.json"
+    cmd = [sys.executable, "-m", "engram_probe.cli", "audit", "--memory", str(mem_file), "--text", text]
+    run = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rep = json.loads(out.read_text())
+    n = rep["probe"]["n_tokens"]
+    assert 400 <= n <= 420 and len(rep["positions"]) == n
+    assert rep["summary"]["untouched_bit_exact"] is True
+    # the trigger (at about two thirds) is a write site; every position before the first read is untouched
+    at = len(shipped.tokenizer.encode(text[: text.index(TRIGGER) + len(TRIGGER)])) - 1
+    assert at > 200 and rep["positions"][at]["class"] == "write_site"
+    first = rep["summary"]["first_write_site"]
+    assert all(p["class"] == "untouched" for p in rep["positions"][:first])
+    assert rep["summary"]["positions"]["untouched"] >= first > 0
+    check = subprocess.run([sys.executable, "-m", "engram_probe.cli", "verify", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
+    # past the model's audit limit the error is plain and nothing is half-written
+    too_long = " ".join([text] * (shipped.model.max_tokens // 300 + 2))
+    bad = subprocess.run([*cmd[:-1], too_long, "--json", str(tmp_path / "x.json")], capture_output=True, text=True)
+    assert bad.returncode == 2 and f"the model's context holds {shipped.model.max_tokens}" in bad.stderr
+    assert not (tmp_path / "x.json").exists() and "%|" not in bad.stderr
