@@ -69,7 +69,7 @@ def tiny_lm(seed: int = 0, **overrides: Any) -> Any:
     from engram_probe.tokenizer import EngramTokenizer
 
     tok = EngramTokenizer.train(TINY_TEXTS * 10, vocab_size=320)
-    cfg = tiny_cfg(seed=seed, d_vocab=tok.vocab_size, n_ctx=48, **overrides)
+    cfg = tiny_cfg(seed=seed, d_vocab=tok.vocab_size, **{"n_ctx": 48, **overrides})
     model = EngramTransformer(cfg, build_canonical_map(tok.token_texts()))
     randomise_conv(model, seed + 1)
     model.eval()

@@ -1,0 +1,160 @@
+"""``engram-probe layered train-adapter|evaluate|verify``: the shared adapter and the A-F audit."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from engram_probe.cli import CliError, add_model_arg, command, emit, load_model_arg, progress_bar
+
+ACTIONS = {
+    "train-adapter": "train the shared reasoning adapter (PEFT LoRA on Q/K/V) on held-out users' samples",
+    "evaluate": "conditions A-F plus F-swap and F-zero for each test user: per-user table and aggregates",
+    "verify": "check a layered report's digests and re-run its first user; exit 1 on any difference",
+}
+
+
+def _users_args(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument(
+        "--users",
+        default=default,
+        help=f"generated:N[:seed[:prefix]] or a directory/file of users in the paper's format (default {default})",
+    )
+    p.add_argument("--uids", help="which users, e.g. u020-u029 or u001,u004 (default: all)")
+    p.add_argument("--limit", type=int, default=None, help="at most this many users")
+
+
+def _layered_args(p: argparse.ArgumentParser) -> None:
+    from engram_probe.layered.adapter import AdapterSettings
+    from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS
+
+    d = AdapterSettings()
+    sub = p.add_subparsers(dest="action", required=True)
+    q = sub.add_parser("train-adapter", help=ACTIONS["train-adapter"], description=ACTIONS["train-adapter"])
+    add_model_arg(q)
+    _users_args(q, ADAPTER_USERS)
+    q.add_argument("--out", required=True, help="adapter file to write (.safetensors)")
+    q.add_argument("--steps", type=int, default=d.steps)
+    q.add_argument("--lr", type=float, default=d.lr)
+    q.add_argument("--rank", type=int, default=d.rank)
+    q.add_argument("--seed", type=int, default=d.seed)
+    q.add_argument("--json", action="store_true")
+    e = sub.add_parser("evaluate", help=ACTIONS["evaluate"], description=ACTIONS["evaluate"])
+    add_model_arg(e)
+    _users_args(e, TEST_USERS)
+    e.add_argument("--adapter", required=True, help="shared adapter file from train-adapter")
+    e.add_argument("--indirect", type=int, default=20, help="indirect questions per user (the paper: 20)")
+    e.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    e.add_argument("--report", metavar="OUT.json")
+    e.add_argument("--html", metavar="OUT.html")
+    e.add_argument("--pdf", metavar="OUT.pdf")
+    v = sub.add_parser("verify", help=ACTIONS["verify"], description=ACTIONS["verify"])
+    add_model_arg(v)
+    v.add_argument("report", help="layered report JSON")
+    v.add_argument("--adapter", required=True, help="the adapter file the report was made with")
+    v.add_argument("--json", action="store_true")
+
+
+def _adapter(path: str, lm: Any) -> Any:
+    from engram_probe.layered.adapter import AdapterError, load_adapter
+
+    try:
+        return load_adapter(path, lm)
+    except AdapterError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _users(spec: str, uids: str | None, limit: int | None) -> list[dict[str, Any]]:
+    from engram_probe.layered.users import UsersError, load_layered_users
+
+    try:
+        return load_layered_users(spec, uids, limit)
+    except UsersError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _human_table(doc: dict[str, Any]) -> str:
+    from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condition_rows
+
+    rows = [CONDITION_HEADER[:1] + CONDITION_HEADER[2:]] + [r[:1] + r[2:] for r in condition_rows(doc)]
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines += [f"{k}: {m} (95% CI {ci}, {n} users)" for k, m, ci, n in comparison_rows(doc)]
+    agg = doc["aggregate"]
+    lines.append(
+        f"indirect probes that never read the user's rows: {agg['share_of_indirect_probes_never_reading_rows']:.1%} "
+        f"of {agg['indirect_probes']}"
+    )
+    lines.append("invariants: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in doc["invariants"].items()))
+    return "\n".join(lines)
+
+
+@command("layered", "the paper's layered system: a shared reasoning adapter over per-user rows")(_layered_args)
+def cmd_layered(args: argparse.Namespace) -> int:
+    if args.action == "train-adapter":
+        return _train(args)
+    if args.action == "evaluate":
+        return _evaluate(args)
+    return _verify(args)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from engram_probe.layered.adapter import AdapterSettings, train_shared_adapter
+    from engram_probe.layered.samples import adapter_corpus
+
+    if args.steps < 1:
+        raise CliError("--steps must be at least 1")
+    users = _users(args.users, args.uids, args.limit)
+    lm = load_model_arg(args)
+    settings = AdapterSettings(steps=args.steps, lr=args.lr, rank=args.rank, alpha=2 * args.rank, seed=args.seed)
+    samples = adapter_corpus(users, seed=settings.seed)
+    bar = progress_bar("shared adapter")
+    adapter = train_shared_adapter(lm, samples, [u["uid"] for u in users], settings, bar)
+    bar.close()
+    adapter.provenance["users_source"] = (
+        args.users if args.users.startswith("generated:") else str(Path(args.users).resolve())
+    )
+    out = adapter.save(args.out)
+    info = {"path": str(out), **adapter.describe()}
+    emit(
+        args,
+        info,
+        f"saved {out}: {adapter.params:,} parameters trained on {len(users)} users "
+        f"({len(samples)} samples, {settings.steps} steps), sha256 {adapter.digest[:16]}…",
+    )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
+    from engram_probe.layered.report import write_reports
+
+    users = _users(args.users, args.uids, args.limit)
+    lm = load_model_arg(args)
+    adapter = _adapter(args.adapter, lm)
+    source = args.users if args.users.startswith("generated:") else str(Path(args.users).resolve())
+    bar = progress_bar("layered evaluation", unit="pass")
+    settings = LayeredSettings(indirect_per_user=args.indirect)
+    doc = evaluate_layered(lm, adapter, users, settings, bar, source, str(Path(args.adapter).resolve()))
+    bar.close()
+    write_reports(doc, args.report, args.html, args.pdf)
+    if args.json:
+        emit(args, doc, "")
+    else:
+        print(_human_table(doc))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from engram_probe.layered.verify import VerifyError, verify_layered
+
+    lm = load_model_arg(args)
+    adapter = _adapter(args.adapter, lm)
+    try:
+        result = verify_layered(args.report, lm, adapter, progress_bar("re-running the first user", unit="pass"))
+    except VerifyError as exc:
+        raise CliError(str(exc)) from exc
+    human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
+    emit(args, result, human + "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED"))
+    return 0 if result["ok"] else 1

@@ -1,0 +1,63 @@
+"""Verify a layered report: its digest, the model and adapter it names, and a re-run of its first user."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from engram_probe.checkpoint import LoadedModel
+from engram_probe.layered.adapter import SharedAdapter
+from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, evaluate_layered
+from engram_probe.layered.report import body_digest
+from engram_probe.layered.users import UsersError, load_layered_users, users_digest
+
+# Compared exactly on the re-run (the run is deterministic for the same threads and inputs).
+COMPARED = ("A", "B", "C", "D", "E", "F", "F-zero")
+
+
+class VerifyError(ValueError):
+    """A report that cannot be read or is not a layered report."""
+
+
+def _settings(doc: dict[str, Any]) -> LayeredSettings:
+    from engram_probe.audit.lora import LoraSettings
+    from engram_probe.memory.writing import WriteSettings
+
+    s = doc["settings"]
+    simple = {f.name: s[f.name] for f in fields(LayeredSettings) if f.name not in ("write", "lora") and f.name in s}
+    return LayeredSettings(**simple, write=WriteSettings(**s["write"]), lora=LoraSettings(**s["per_user_lora"]))
+
+
+def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, progress: Any = None) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VerifyError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != LAYERED_FORMAT:
+        raise VerifyError(f"{path} is not a layered report")
+    checks = []
+
+    def check(name: str, ok: bool, detail: str) -> None:
+        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+
+    check("report digest", body_digest(doc) == doc["digests"]["report"], "sha256 of the canonical JSON")
+    check("model", lm.weights_sha256 == doc["model"]["sha256"], f"loaded {lm.weights_sha256[:16]}…")
+    check("adapter", adapter.digest == doc["digests"]["adapter"], f"loaded {adapter.digest[:16]}…")
+    src = doc["test_users"]
+    try:
+        users = load_layered_users(src["source"], ",".join(src["uids"]))
+    except UsersError as exc:
+        check("test users", False, str(exc))
+        return {"ok": False, "checks": checks}
+    check("test users", users_digest(users) == src["sha256"], f"{len(users)} users from {src['source']}")
+    first = users[0]
+    again = evaluate_layered(lm, adapter, [first], _settings(doc), progress)["users"][0]["conditions"]
+    recorded = doc["users"][0]["conditions"]
+    for cond in COMPARED:
+        a = {k: v for k, v in again[cond].items() if k != "rows_sha256"}
+        b = {k: v for k, v in recorded[cond].items() if k != "rows_sha256"}
+        diff = sorted(k for k in a if a[k] != b.get(k))
+        check(f"re-run {first['uid']} condition {cond}", not diff, "identical" if not diff else f"differs in {diff}")
+    return {"ok": all(c["ok"] for c in checks), "checks": checks}
