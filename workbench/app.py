@@ -1,4 +1,4 @@
-"""Gradio layout: eight tabs, each a thin view over ``workbench.handlers``."""
+"""Gradio layout: nine tabs, each a thin view over ``workbench.handlers`` (and its siblings)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import gradio as gr
 from engram_probe.contracts import CONTRACT_NAMES
 from workbench import handlers as h
 from workbench import production as prod
+from workbench.layered_tab import layered_tab
 from workbench.state import WorkbenchState, make_state
 from workbench.tables import waiting
 
@@ -317,6 +318,8 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     [m_files, m_status],
                     api_name="contract_export",
                 )
+
+            layered_tab(state)
 
         # user lists elsewhere follow new users created in the write tab
         def refresh_choices(_uid: str) -> tuple[Any, ...]:

@@ -213,7 +213,8 @@ def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.F
         f"**Untouched positions are bit-exact: {'YES' if s['untouched_bit_exact'] else 'NO'}.** "
         f"{s['values_compared']:,} values compared ({s['bytes_compared']:,} bytes, {s['pairs_compared']:,} "
         f"(hook, position) pairs over {s['hooks_compared']} hooks) at {s['positions']['untouched']} untouched "
-        f"positions of {rep['probe']['n_tokens']} tokens; {s['positions']['write_site']} write sites, {s['positions']['downstream']} downstream."
+        f"positions of {rep['probe']['n_tokens']} tokens; {s['positions']['write_site']} write sites, "
+        f"{s['positions']['downstream']} downstream."
     )
     if not s["untouched_bit_exact"]:
         verdict += f" {rep['proof']['mismatch_count']} pairs differ: the overlay leaks."

@@ -28,6 +28,7 @@ class WorkbenchState:
     store: MemoryStore
     workdir: Path
     demo_probes: dict[str, str] = field(default_factory=dict)
+    layered: Any = None  # workbench.layered.LayeredState, made on first use of the Layered memory tab
     _lora: dict[tuple[str, str, str], LoraResult] = field(default_factory=dict)
     _lora_locks: dict[tuple[str, str, str], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

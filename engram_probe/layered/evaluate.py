@@ -13,7 +13,15 @@ from engram_probe.audit.engine import environment, heldout_texts
 from engram_probe.audit.lora import LoraSettings
 from engram_probe.checkpoint import LoadedModel, tensors_digest, weights_digest
 from engram_probe.layered.adapter import SharedAdapter
-from engram_probe.layered.conditions import CONDITIONS, PER_USER_LORA, Condition, build_conditions, row_keys, with_swap
+from engram_probe.layered.conditions import (
+    CONDITIONS,
+    PER_USER_LORA,
+    Condition,
+    build_conditions,
+    row_keys,
+    with_swap,
+    write_rows,
+)
 from engram_probe.layered.evidence import RULE, never_read_share, probe_reads
 from engram_probe.layered.report import body_digest
 from engram_probe.layered.samples import direct_specs, indirect_probes
@@ -72,8 +80,13 @@ def evaluate_layered(
     progress: UserProgress | None = None,
     users_source: str = "inline",
     adapter_path: str | None = None,
+    partner: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every condition for every user; F-swap pairs user i with user i+1's F rows (needs two users)."""
+    """Every condition for every user; F-swap pairs user i with user i+1's F rows.
+
+    With a single user, F-swap uses the F rows of ``partner`` (written here, not evaluated); without a
+    partner it is left out.
+    """
     s = settings or LayeredSettings()
     if not users:
         raise ValueError("no test users")
@@ -98,12 +111,16 @@ def evaluate_layered(
         all_conds.append(conds)
         if progress:
             progress(i + 1, total, f"{uid}: conditions A-F")
+    donors = list(users[1:]) + [users[0]] if len(users) > 1 else ([partner] if partner else [])
+    if len(users) == 1 and partner is not None:
+        f_rows = [write_rows(lm, adapter_model, partner["uid"], direct_specs(partner), s.write)]
+    else:
+        f_rows = f_rows[1:] + f_rows[:1]
     for i, user in enumerate(users):
-        if len(users) > 1:
-            other = f_rows[(i + 1) % len(users)]
-            conds = with_swap(all_conds[i], other)
+        if donors:
+            conds = with_swap(all_conds[i], f_rows[i])
             scored, _ = _score(lm, conds["F-swap"], user, s, texts, cache)
-            scored["rows_from"] = users[(i + 1) % len(users)]["uid"]
+            scored["rows_from"] = donors[i]["uid"]
             per_user[i]["conditions"]["F-swap"] = scored
         if progress:
             progress(len(users) + i + 1, total, f"{user['uid']}: F-swap")

@@ -31,6 +31,7 @@ def probe_reads(lm: LoadedModel, memory: UserMemory, answer: IndirectAnswer) -> 
     )
     return {
         "question": answer.probe.question,
+        "tokens": tokens[:n_prompt],
         "probe_positions": sorted({h.position for h in in_probe}),
         "probe_ngrams": [{"position": p, "ngram": g} for p, g in ngrams],
         "generated_positions": sorted({h.position - n_prompt for h in hits if h.position >= n_prompt}),
