@@ -49,6 +49,8 @@ def _layered_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--report", metavar="OUT.json")
     e.add_argument("--html", metavar="OUT.html")
     e.add_argument("--pdf", metavar="OUT.pdf")
+    e.add_argument("--markdown", metavar="OUT.md", help="write the results page (as docs/layered.md)")
+    e.add_argument("--adapter-command", default="", help="the train-adapter command, quoted in --markdown")
     v = sub.add_parser("verify", help=ACTIONS["verify"], description=ACTIONS["verify"])
     add_model_arg(v)
     v.add_argument("report", help="layered report JSON")
@@ -139,6 +141,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     doc = evaluate_layered(lm, adapter, users, settings, bar, source, str(Path(args.adapter).resolve()))
     bar.close()
     write_reports(doc, args.report, args.html, args.pdf)
+    if args.markdown:
+        import sys
+
+        from engram_probe.layered.markdown import render_layered_markdown
+
+        command = "engram-probe " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["layered"] else "layered evaluate"
+        Path(args.markdown).write_text(render_layered_markdown(doc, command, args.adapter_command), encoding="utf-8")
     if args.json:
         emit(args, doc, "")
     else:

@@ -43,6 +43,10 @@ def test_every_tab_has_an_endpoint(client: Client) -> None:
         "/contract_census",
         "/contract_readmap",
         "/contract_export",
+        "/layered_train",
+        "/layered_evaluate",
+        "/layered_question",
+        "/layered_export",
     } <= names
 
 

@@ -275,7 +275,9 @@ def test_a_400_token_probe_audits_end_to_end_in_the_cli(shipped: Any, memory: Us
     first = rep["summary"]["first_write_site"]
     assert all(p["class"] == "untouched" for p in rep["positions"][:first])
     assert rep["summary"]["positions"]["untouched"] >= first > 0
-    check = subprocess.run([sys.executable, "-m", "engram_probe.cli", "verify", str(out)], capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "engram_probe.cli", "verify", str(out)], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     # past the model's audit limit the error is plain and nothing is half-written
     too_long = " ".join([text] * (shipped.model.max_tokens // 300 + 2))

@@ -1,0 +1,45 @@
+"""API tier: the Layered memory tab end to end on the shipped model (adapter, A-F, a question, export)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+
+pytestmark = [pytest.mark.api, pytest.mark.integration]
+
+
+@pytest.fixture(scope="module")
+def client(served: tuple[str, Any]) -> Client:
+    return Client(served[0], verbose=False)
+
+
+def rows(value: Any) -> list[list[Any]]:
+    return value["data"] if isinstance(value, dict) else value
+
+
+def test_layered_tab_trains_evaluates_and_exports(client: Client, served: tuple[str, Any]) -> None:
+    state = served[1]
+    uid = "l000"
+    _, _, early = client.predict(uid, api_name="/layered_evaluate")
+    assert early.startswith("⚠") and "adapter" in early
+    status = client.predict(60, api_name="/layered_train")
+    assert status.startswith("**Shared adapter**") and "60 steps" in status
+    table, questions, verdict = client.predict(uid, api_name="/layered_evaluate")
+    conds = [r[0] for r in rows(table)]
+    assert conds == ["A", "B", "C", "D", "E", "F", "F-swap", "F-zero"]
+    assert "never read" in verdict and "invariants: base_weights_unchanged yes" in verdict and "NO" not in verdict
+    doc = state.layered.docs[uid]
+    assert doc["users"][0]["conditions"]["F-swap"]["rows_from"] == "l001"
+    question = doc["users"][0]["conditions"]["A"]["answers"][0]["question"]
+    strip, answers, note = client.predict(uid, question, api_name="/layered_question")
+    assert [r[0] for r in rows(answers)] == conds and "Gold:" in note and "position" in strip
+    files, msg = client.predict(uid, False, api_name="/layered_export")
+    paths = [Path(f) for f in files]
+    report = next(p for p in paths if p.suffix == ".json")
+    data = json.loads(report.read_text())
+    assert data["digests"]["report"].startswith(msg.split("`")[1].rstrip("…"))
+    assert any(p.suffix == ".html" for p in paths)
