@@ -59,7 +59,8 @@ def _score(
     overlay = cond.overlay
     ranks = direct_ranks(lm, cond.model, overlay, direct_specs(user))
     answers = answer_indirect(lm, cond.model, overlay, indirect_probes(user, s.indirect_per_user))
-    key = cond.name if cond.name in ("A", "E") else f"{cond.name}:{id(cond)}"
+    # A and E are the same for every user; every other condition depends on the user's own rows or LoRA
+    key = cond.name if cond.name in ("A", "E") else f"{cond.name}:{user['uid']}"
     if key not in loss_cache:
         loss_cache[key] = heldout_loss(lm, cond.model, overlay, texts)
     out = {
