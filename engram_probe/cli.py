@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,10 @@ def progress_bar(desc: str, unit: str = "step") -> Any:
         bar.n = done
         if message:
             bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
+        now = time.monotonic()
+        if done >= total or now - state.get("shown", 0.0) >= 0.5:  # at most two redraws a second
+            state["shown"] = now
+            bar.refresh()
 
     update.close = lambda: state["bar"].close() if "bar" in state else None  # type: ignore[attr-defined]
     return update

@@ -98,20 +98,25 @@ def evaluate_layered(
     per_user: list[dict[str, Any]] = []
     f_rows = []
     all_conds = []
-    total = len(users) * 2
+    total = len(users) * 12  # per user: 4 trainings, 7 conditions scored, then one F-swap each
     for i, user in enumerate(users):
         uid = user["uid"]
-        conds, extra = build_conditions(lm, adapter_model, uid, direct_specs(user), s.write, s.lora)
+
+        def inner(step: int, _total: int, msg: str, base: int = 11 * i, uid: str = uid) -> None:
+            if progress:
+                progress(base + step, total, f"{uid}: {msg}")
+
+        conds, extra = build_conditions(lm, adapter_model, uid, direct_specs(user), s.write, s.lora, inner)
         scores, evidence = {}, []
-        for name, cond in conds.items():
+        for k, (name, cond) in enumerate(conds.items()):
+            inner(5 + k, total, f"scoring {name}")
             scores[name], answers = _score(lm, cond, user, s, texts, cache)
             if name == "F":
                 evidence = [probe_reads(lm, cond.memory, a) for a in answers]
         per_user.append({"user": uid, "conditions": scores, "evidence": evidence, **extra})
         f_rows.append(conds["F"].memory)
         all_conds.append(conds)
-        if progress:
-            progress(i + 1, total, f"{uid}: conditions A-F")
+        inner(11, total, "conditions A-F done")
     donors = list(users[1:]) + [users[0]] if len(users) > 1 else ([partner] if partner else [])
     if len(users) == 1 and partner is not None:
         f_rows = [write_rows(lm, adapter_model, partner["uid"], direct_specs(partner), s.write)]
@@ -124,7 +129,7 @@ def evaluate_layered(
             scored["rows_from"] = donors[i]["uid"]
             per_user[i]["conditions"]["F-swap"] = scored
         if progress:
-            progress(len(users) + i + 1, total, f"{user['uid']}: F-swap")
+            progress(11 * len(users) + i + 1, total, f"{user['uid']}: F-swap")
     invariants = _invariants(lm, all_conds, per_user, base_before)
     doc = {
         "format": LAYERED_FORMAT,
