@@ -12,7 +12,7 @@ import torch
 from engram_probe.audit.contrasts import token_nll
 from engram_probe.checkpoint import LoadedModel
 from engram_probe.layered.samples import IndirectProbe
-from engram_probe.memory.writing import FactWriter, recall, resolve_layer
+from engram_probe.memory.writing import FactWriter, gold_rank, pad_batch, resolve_layer
 
 GENERATED_TOKENS = 16
 YES_NO = {"yes", "no"}
@@ -69,22 +69,45 @@ def score_answer(lm: LoadedModel, probe: IndirectProbe, prompt_ids: list[int], g
 
 
 @torch.no_grad()
+def greedy_batch(
+    model: Any, prompts: Sequence[Sequence[int]], n_new: int, pad_id: int, overlay: Any = None
+) -> list[list[int]]:
+    """Greedy continuations of several prompts in one right-padded batch, by full recomputation.
+
+    Row i's next token is read at its own last position; causal attention, suffix n-grams and the causal
+    conv never look right, so the padding after a row's end cannot reach it.
+    """
+    batch, last = pad_batch(prompts, pad_id)
+    batch = torch.cat([batch, torch.full((len(prompts), n_new), pad_id, dtype=torch.int64)], dim=1)
+    rows = torch.arange(len(prompts))
+    for _ in range(n_new):
+        width = int(last.max()) + 1
+        logits = model(batch[:, :width], overlay=overlay)
+        nxt = logits[rows, last].argmax(-1)
+        last = last + 1
+        batch[rows, last] = nxt
+    return [batch[i, len(p) : len(p) + n_new].tolist() for i, p in enumerate(prompts)]
+
+
 def answer_indirect(lm: LoadedModel, model: Any, overlay: Any, probes: Sequence[IndirectProbe]) -> list[IndirectAnswer]:
-    """Greedy 16 tokens after 'Q: <question>\\nA:' (full recompute each step, as in the paper)."""
-    out = []
-    for probe in probes:
-        ids = lm.tokenizer.encode(probe.prompt)
-        gen = model.generate(torch.tensor([ids]), GENERATED_TOKENS, overlay=overlay)[0, len(ids) :].tolist()
-        out.append(score_answer(lm, probe, ids, gen))
-    return out
+    """Greedy 16 tokens after 'Q: <question>\\nA:' for every probe, batched."""
+    if not probes:
+        return []
+    prompts = [lm.tokenizer.encode(p.prompt) for p in probes]
+    n_new = min(GENERATED_TOKENS, lm.model.max_tokens - max(len(p) for p in prompts))
+    gens = greedy_batch(model, prompts, n_new, lm.tokenizer.bos_id, overlay)
+    return [score_answer(lm, p, ids, g) for p, ids, g in zip(probes, prompts, gens, strict=True)]
 
 
+@torch.no_grad()
 def direct_ranks(lm: LoadedModel, model: Any, overlay: Any, specs: Sequence[Any]) -> list[int]:
-    """Rank of the gold first token at each fact prompt's last position."""
+    """Rank of the gold first token at each fact prompt's last position (one padded batch)."""
     writer = FactWriter(model, lm.tokenizer)
     layer = resolve_layer(lm.model, None)
     prepared = [writer.prepare(s, layer) for s in specs]
-    return [r["rank"] for r in recall(model, [p.prompts[0] for p in prepared], [p.gold for p in prepared], overlay)]
+    batch, last = pad_batch([p.prompts[0] for p in prepared], lm.tokenizer.bos_id)
+    logits = model(batch, overlay=overlay)[torch.arange(len(prepared)), last]
+    return [gold_rank(row, p.gold) for row, p in zip(logits, prepared, strict=True)]
 
 
 @torch.no_grad()

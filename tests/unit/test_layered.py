@@ -140,3 +140,15 @@ def test_metrics_paper_and_strict(lm: Any) -> None:
 def test_bootstrap_interval_brackets_the_mean() -> None:
     lo, hi = bootstrap_ci([0.1, 0.0, 0.2, 0.05], 500)
     assert lo < 0.0875 < hi and bootstrap_ci([0.3], 10) == (0.3, 0.3)
+
+
+def test_batched_greedy_matches_one_prompt_at_a_time(lm: Any) -> None:
+    from engram_probe.layered.scoring import greedy_batch
+
+    prompts = [
+        lm.tokenizer.encode(q) for q in ("Q: Where do I live?\nA:", "Q: Who?\nA:", "Q: How old is my dog now?\nA:")
+    ]
+    batched = greedy_batch(lm.model, prompts, 6, lm.tokenizer.bos_id)
+    for ids, got in zip(prompts, batched, strict=True):
+        alone = lm.model.generate(torch.tensor([ids]), 6)[0, len(ids) :].tolist()
+        assert got == alone
