@@ -80,6 +80,17 @@ def claims(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def answers_differing(doc: dict[str, Any], a: str, b: str) -> tuple[int, int]:
+    """How many answers differ in text between two conditions (same questions, same order)."""
+    n = d = 0
+    for u in doc["users"]:
+        if a in u["conditions"] and b in u["conditions"]:
+            for x, y in zip(u["conditions"][a]["answers"], u["conditions"][b]["answers"], strict=True):
+                n += 1
+                d += x["answer"] != y["answer"]
+    return d, n
+
+
 def render_layered_markdown(doc: dict[str, Any], command: str, adapter_command: str) -> str:
     a = doc["adapter"]
     s = a["settings"]
@@ -123,6 +134,13 @@ def render_layered_markdown(doc: dict[str, Any], command: str, adapter_command: 
         f"The paper (d20, seed S0, n = 20) reports indirect_any F {PAPER['F indirect_any']:.3f}, E "
         f"{PAPER['E indirect_any']:.3f}, B {PAPER['B indirect_any']:.3f} (F/B {PAPER['F/B']}x; {PAPER['F/B 3 seeds']}x "
         "over three seeds): there too E, which has no per-user content, scores about as F does.",
+        "",
+        "Answers that differ in text: "
+        + "; ".join(
+            f"{a} vs {b} {answers_differing(doc, a, b)[0]} of {answers_differing(doc, a, b)[1]}"
+            for a, b in (("F", "E"), ("F", "F-swap"), ("F", "F-zero"), ("C", "A"))
+        )
+        + " (a differing answer need not change any metric: the rows mostly change tokens after the first line).",
         "",
         "## Invariants (checked in this run)",
         "",
