@@ -9,16 +9,9 @@ from typing import Any
 import pytest
 from gradio_client import Client
 
+from tests.api.conftest import table
+
 pytestmark = [pytest.mark.api, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def client(served: tuple[str, Any]) -> Client:
-    return Client(served[0], verbose=False)
-
-
-def rows(value: Any) -> list[list[Any]]:
-    return value["data"] if isinstance(value, dict) else value
 
 
 def test_layered_tab_trains_evaluates_and_exports(client: Client, served: tuple[str, Any]) -> None:
@@ -28,15 +21,15 @@ def test_layered_tab_trains_evaluates_and_exports(client: Client, served: tuple[
     assert early.startswith("⚠") and "adapter" in early
     status = client.predict(60, api_name="/layered_train")
     assert status.startswith("**Shared adapter**") and "60 steps" in status
-    table, questions, verdict = client.predict(uid, api_name="/layered_evaluate")
-    conds = [r[0] for r in rows(table)]
+    result, questions, verdict = client.predict(uid, api_name="/layered_evaluate")
+    conds = [r[0] for r in table(result)]
     assert conds == ["A", "B", "C", "D", "E", "F", "F-swap", "F-zero"]
     assert "never read" in verdict and "invariants: base_weights_unchanged yes" in verdict and "NO" not in verdict
     doc = state.layered.docs[uid]
     assert doc["users"][0]["conditions"]["F-swap"]["rows_from"] == "l001"
     question = doc["users"][0]["conditions"]["A"]["answers"][0]["question"]
     strip, answers, note = client.predict(uid, question, api_name="/layered_question")
-    assert [r[0] for r in rows(answers)] == conds and "Gold:" in note and "position" in strip
+    assert [r[0] for r in table(answers)] == conds and "Gold:" in note and "position" in strip
     files, msg = client.predict(uid, False, api_name="/layered_export")
     paths = [Path(f) for f in files]
     report = next(p for p in paths if p.suffix == ".json")

@@ -10,17 +10,9 @@ from typing import Any
 import pytest
 from gradio_client import Client, handle_file
 
+from tests.api.conftest import table
+
 pytestmark = [pytest.mark.api, pytest.mark.integration]
-
-
-@pytest.fixture(scope="module")
-def client(served: tuple[str, Any]) -> Client:
-    return Client(served[0], verbose=False)
-
-
-def table(value: Any) -> list[list[Any]]:
-    """Rows of a gr.Dataframe output as returned by gradio_client."""
-    return value["data"] if isinstance(value, dict) else value
 
 
 def plot(value: Any) -> dict[str, Any]:
