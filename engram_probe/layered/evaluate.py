@@ -127,7 +127,8 @@ def evaluate_layered(
             conds = with_swap(all_conds[i], f_rows[i])
             scored, _ = _score(lm, conds["F-swap"], user, s, texts, cache)
             scored["rows_from"] = donors[i]["uid"]
-            per_user[i]["conditions"]["F-swap"] = scored
+            got = {**per_user[i]["conditions"], "F-swap": scored}
+            per_user[i]["conditions"] = {k: got[k] for k in CONDITIONS if k in got}  # the letters' order
         if progress:
             progress(11 * len(users) + i + 1, total, f"{user['uid']}: F-swap")
     invariants = _invariants(lm, all_conds, per_user, base_before)
