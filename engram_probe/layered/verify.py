@@ -30,6 +30,18 @@ def _settings(doc: dict[str, Any]) -> LayeredSettings:
     return LayeredSettings(**simple, write=WriteSettings(**s["write"]), lora=LoraSettings(**s["per_user_lora"]))
 
 
+# Row values written by `joint` in another process can differ in the last bits (measured: summed values
+# 848.39447 vs 848.39453 on a tiny model), which moves held-out losses by ~1e-9; every answer, count and
+# score must still be identical.
+LOSS_RTOL = 1e-6
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or abs(a - b) <= LOSS_RTOL * max(abs(a), abs(b))
+    return a == b
+
+
 def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, progress: Any = None) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -58,6 +70,10 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
     for cond in COMPARED:
         a = {k: v for k, v in again[cond].items() if k != "rows_sha256"}
         b = {k: v for k, v in recorded[cond].items() if k != "rows_sha256"}
-        diff = sorted(k for k in a if a[k] != b.get(k))
-        check(f"re-run {first['uid']} condition {cond}", not diff, "identical" if not diff else f"differs in {diff}")
+        diff = sorted(k for k in a if not _same(a[k], b.get(k)))
+        check(
+            f"re-run {first['uid']} condition {cond}",
+            not diff,
+            "identical (answers, counts and scores; losses within 1e-6 relative)" if not diff else f"differs in {diff}",
+        )
     return {"ok": all(c["ok"] for c in checks), "checks": checks}

@@ -25,6 +25,8 @@ def documented_hooks(cfg: Any, section: int = 0) -> set[str]:
             names |= {template.replace("{V}", str(layer)) for layer in cfg.ve_layers}
         elif "{i}" in template:
             names |= {template.replace("{i}", str(i)) for i in range(cfg.n_layers)}
+        elif template == "hook_pos_embed" and getattr(cfg, "positional_embedding_type", "") != "standard":
+            continue  # documented as "only with positional_embedding_type='standard'"
         else:
             names.add(template)
     return names
