@@ -71,7 +71,8 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
         "# Model card: the shipped default Engram model",
         "",
         "Regenerate this page from the shipped files with `python -m engram_probe.model_card`; retrain the model "
-        f"with `{command}` (the numbers below come from that run on this project's 2-core CPU machine).",
+        f"with `{command}` and copy the output directory to `engram_probe/assets/default` (the numbers below "
+        "come from that run on this project's 2-core CPU machine).",
         "",
         "## Architecture",
         "",
