@@ -45,6 +45,7 @@ def _layered_args(p: argparse.ArgumentParser) -> None:
     _users_args(e, TEST_USERS)
     e.add_argument("--adapter", required=True, help="shared adapter file from train-adapter")
     e.add_argument("--indirect", type=int, default=20, help="indirect questions per user (the paper: 20)")
+    e.add_argument("--facts", type=int, default=None, help="keep each user's first N facts (quick runs)")
     e.add_argument("--json", action="store_true", help="print the whole report as JSON")
     e.add_argument("--report", metavar="OUT.json")
     e.add_argument("--html", metavar="OUT.html")
@@ -67,11 +68,13 @@ def _adapter(path: str, lm: Any) -> Any:
         raise CliError(str(exc)) from exc
 
 
-def _users(spec: str, uids: str | None, limit: int | None) -> list[dict[str, Any]]:
+def _users(spec: str, uids: str | None, limit: int | None, facts: int | None = None) -> list[dict[str, Any]]:
     from engram_probe.layered.users import UsersError, load_layered_users
 
+    if facts is not None and facts < 1:
+        raise CliError("--facts must be at least 1")
     try:
-        return load_layered_users(spec, uids, limit)
+        return load_layered_users(spec, uids, limit, facts)
     except UsersError as exc:
         raise CliError(str(exc)) from exc
 
@@ -132,13 +135,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
     from engram_probe.layered.report import write_reports
 
-    users = _users(args.users, args.uids, args.limit)
+    users = _users(args.users, args.uids, args.limit, args.facts)
     lm = load_model_arg(args)
     adapter = _adapter(args.adapter, lm)
     source = args.users if args.users.startswith("generated:") else str(Path(args.users).resolve())
     bar = progress_bar("layered evaluation", unit="pass")
     settings = LayeredSettings(indirect_per_user=args.indirect)
-    doc = evaluate_layered(lm, adapter, users, settings, bar, source, str(Path(args.adapter).resolve()))
+    doc = evaluate_layered(
+        lm, adapter, users, settings, bar, source, str(Path(args.adapter).resolve()), facts_per_user=args.facts
+    )
     bar.close()
     write_reports(doc, args.report, args.html, args.pdf)
     if args.markdown:

@@ -82,6 +82,7 @@ def evaluate_layered(
     users_source: str = "inline",
     adapter_path: str | None = None,
     partner: dict[str, Any] | None = None,
+    facts_per_user: int | None = None,
 ) -> dict[str, Any]:
     """Every condition for every user; F-swap pairs user i with user i+1's F rows.
 
@@ -142,7 +143,12 @@ def evaluate_layered(
             "contract_digest": lm.model.hasher.address_digest(),
         },
         "adapter": {**adapter.describe(), "path": adapter_path},
-        "test_users": {"source": users_source, "uids": [u["uid"] for u in users], "sha256": users_digest(users)},
+        "test_users": {
+            "source": users_source,
+            "uids": [u["uid"] for u in users],
+            "facts_per_user": facts_per_user,
+            "sha256": users_digest(users),
+        },
         "conditions": CONDITIONS,
         "settings": {
             **{k: v for k, v in asdict(s).items() if k not in ("write", "lora")},

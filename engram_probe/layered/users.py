@@ -30,8 +30,13 @@ def _uid_filter(spec: str | None) -> Any:
     return lambda uid: uid in wanted
 
 
-def load_layered_users(spec: str, uids: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """``generated:N[:seed[:prefix]]`` or a path to user files; ``uids`` like ``u020-u029`` or ``u001,u004``."""
+def load_layered_users(
+    spec: str, uids: str | None = None, limit: int | None = None, facts: int | None = None
+) -> list[dict[str, Any]]:
+    """``generated:N[:seed[:prefix]]`` or a path to user files; ``uids`` like ``u020-u029`` or ``u001,u004``.
+
+    ``facts`` keeps each user's first N facts (for quick runs; recorded in reports so that verify agrees).
+    """
     if spec.startswith("generated:"):
         from engram_probe.data.synthetic_users import generate_users
 
@@ -54,6 +59,8 @@ def load_layered_users(spec: str, uids: str | None = None, limit: int | None = N
     users = [u for u in users if keep(u["uid"])]
     if limit is not None:
         users = users[:limit]
+    if facts is not None:
+        users = [dict(u, facts=u["facts"][:facts]) for u in users]
     if not users:
         raise UsersError(f"no users in {spec!r}" + (f" match {uids!r}" if uids else ""))
     return users

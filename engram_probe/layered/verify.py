@@ -59,7 +59,7 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
     check("adapter", adapter.digest == doc["digests"]["adapter"], f"loaded {adapter.digest[:16]}…")
     src = doc["test_users"]
     try:
-        users = load_layered_users(src["source"], ",".join(src["uids"]))
+        users = load_layered_users(src["source"], ",".join(src["uids"]), facts=src.get("facts_per_user"))
     except UsersError as exc:
         check("test users", False, str(exc))
         return {"ok": False, "checks": checks}

@@ -50,6 +50,8 @@ def test_train_evaluate_verify(tmp_path: Path) -> None:
         "generated:2:30:l",
         "--indirect",
         "3",
+        "--facts",
+        "6",
         "--report",
         str(report),
         "--html",
