@@ -322,7 +322,7 @@ pd.DataFrame(verdicts)""",
         "md",
         """## Claim 9: "a shared adapter over per-user rows answers indirect questions 5.6x better than a per-user LoRA"
 
-A small run (adapter: 300 steps on 4 generated users; one test user with 8 facts and 6 questions). The
+A small run (adapter: 300 steps on 4 generated users; one test user with 6 facts and 6 questions). The
 control that decides whether the *rows* help reasoning is E, the adapter alone. The full table on
 u000-u019 is in `docs/layered.md` (`engram-probe layered evaluate`).""",
     ),
@@ -331,6 +331,7 @@ u000-u019 is in `docs/layered.md` (`engram-probe layered evaluate`).""",
         """import tempfile
 from pathlib import Path
 
+from engram_probe.audit.lora import LoraSettings
 from engram_probe.layered.adapter import AdapterSettings, train_shared_adapter
 from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
 from engram_probe.layered.report import write_reports
@@ -338,8 +339,9 @@ from engram_probe.layered.samples import adapter_corpus
 
 train_users = generate_users(4, seed=20, prefix="a")
 adapter = train_shared_adapter(lm, adapter_corpus(train_users), [u["uid"] for u in train_users], AdapterSettings(steps=300))
-test_users = [dict(u, facts=u["facts"][:8]) for u in generate_users(2, seed=30, prefix="l")]
-doc = evaluate_layered(lm, adapter, test_users[:1], LayeredSettings(indirect_per_user=6), partner=test_users[1])
+test_users = [dict(u, facts=u["facts"][:6]) for u in generate_users(2, seed=30, prefix="l")]
+quick = LayeredSettings(indirect_per_user=6, heldout_docs=2, lora=LoraSettings(max_steps=60))
+doc = evaluate_layered(lm, adapter, test_users[:1], quick, partner=test_users[1])
 t, agg = doc["aggregate"]["table"], doc["aggregate"]
 gain = t["F"]["indirect_any"] - t["E"]["indirect_any"]
 verdict("the per-user rows add to indirect answers beyond the shared adapter", "does not hold" if gain <= 0 else "holds only in a scoped form",
