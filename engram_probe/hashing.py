@@ -85,6 +85,14 @@ class NgramHasher(MultXorContract):
             return super().encode(text)
         return self.tokenizer.encode(text)
 
+    def encode_batch(self, texts: list[str], starts: bool = True) -> list[np.ndarray]:
+        """As the base contract, with BOS first when a text starts a sequence (as :meth:`encode`)."""
+        if self.tokenizer is None:
+            return super().encode_batch(texts, starts)
+        out = self.tokenizer.tok.encode_batch_fast(texts, add_special_tokens=False)
+        head = [self.tokenizer.bos_id] if starts else []
+        return [np.asarray(head + e.ids, dtype=np.int64) for e in out]
+
     def token_strings(self, token_ids: Sequence[int]) -> list[str]:
         if self.tokenizer is None:
             return super().token_strings(token_ids)

@@ -147,6 +147,18 @@ class AddressContract(ABC):
             )
         return list(tok.encode(text, add_special_tokens=False).ids)
 
+    def encode_batch(self, texts: list[str], starts: bool = True) -> list[np.ndarray]:
+        """Token ids of many texts at once (the tokenizer's parallel batch path), as int64 arrays.
+
+        ``starts`` says whether each text begins a sequence; contracts whose model adds a
+        start-of-sequence token (the workbench's BOS) add it only then.
+        """
+        tok = getattr(self, "tokenizer", None)
+        if tok is None:
+            self.encode("")  # raises the no-tokenizer error
+        del starts  # the released contracts' tokenizers add nothing at a sequence start
+        return [np.asarray(e.ids, dtype=np.int64) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+
     def token_strings(self, token_ids: Sequence[int]) -> list[str]:
         """Readable text of each token id (the id itself when there is no tokenizer)."""
         tok = getattr(self, "tokenizer", None)

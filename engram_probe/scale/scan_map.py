@@ -1,0 +1,167 @@
+"""The map step of a scan: one shard in, its :class:`ScanCounts` out (tokenise, address, look up).
+
+Records of a batch are concatenated into one token array; a table's addresses are computed for
+the whole array at once, then the positions whose n-gram would reach back across a record's
+start are re-addressed with that record alone, so each record reads exactly as if it were hashed
+by itself. Text files are one running sequence: each batch is hashed after the previous batch's
+last tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engram_probe.contracts.base import AddressContract, ContractError
+from engram_probe.scale.counts import ScanCounts, sample_keys
+from engram_probe.scale.scan_index import ScanIndex
+from engram_probe.scale.shards import Batch, Shard, ShardError, read_batches
+
+
+def lookback(contract: AddressContract) -> int:
+    """Tokens before a position that its longest n-gram reads."""
+    return max(c.order for L in contract.layers for c in contract.columns(L)) - 1
+
+
+def _tokenise(contract: AddressContract, batch: Batch, first_of_file: bool, shard: Shard) -> list[np.ndarray]:
+    if batch.ids is not None:
+        return batch.ids
+    assert batch.texts is not None
+    try:
+        if not batch.running:
+            return contract.encode_batch(batch.texts, starts=True)
+        head = contract.encode_batch(batch.texts[:1], starts=first_of_file)
+        return head + contract.encode_batch(batch.texts[1:], starts=False) if len(batch.texts) > 1 else head
+    except ContractError as exc:
+        raise ShardError(shard.path, int(batch.lines[0]), str(exc)) from exc
+
+
+def _addresses(
+    contract: AddressContract, layer: int, flat: np.ndarray, seq_starts: np.ndarray, back: int
+) -> np.ndarray:
+    """[T, cols] addresses of ``flat`` where every record (starting at ``seq_starts``) is hashed alone."""
+    addr = contract.addresses(flat, layer)
+    if back == 0:
+        return addr
+    ends = np.append(seq_starts[1:], flat.size)
+    for s, e in zip(seq_starts[1:].tolist(), ends[1:].tolist(), strict=True):
+        head = min(back, e - s)
+        if head:  # only the first ``back`` positions of a record could read the record before it
+            addr[s : s + head] = contract.addresses(flat[s : s + head], layer)
+    return addr
+
+
+class ShardScanner:
+    """Scans shards against one index; built once per worker and reused for every shard."""
+
+    def __init__(self, contract: AddressContract, index: ScanIndex, examples: int = 5):
+        self.contract, self.index, self.k = contract, index, examples
+        self.back = lookback(contract)
+
+    def scan(self, shard: Shard, progress: Callable[[int], None] | None = None) -> ScanCounts:
+        """The shard's counts; raises :class:`ShardError` naming the path and line of a bad record."""
+        idx = self.index
+        out = ScanCounts(
+            row_hits={L: np.zeros(t.rows.size, np.int64) for L, t in idx.tables.items()},
+            fact_hits=np.zeros(len(idx.facts), np.int64),
+            user_hits=np.zeros(len(idx.users), np.int64),
+            shards=[shard.path],
+        )
+        tail = np.empty(0, np.int64)  # a text file's running look-back
+        pos0 = 0  # a text file's token index of the batch's first token
+        first = True
+        for batch in read_batches(shard):
+            seqs = _tokenise(self.contract, batch, first, shard)
+            lengths = np.fromiter((s.size for s in seqs), dtype=np.int64, count=len(seqs))
+            if batch.running:
+                ctx = tail
+                flat = np.concatenate([ctx, *seqs]) if seqs else ctx
+                starts = np.zeros(1, np.int64)
+            else:
+                ctx = np.empty(0, np.int64)
+                flat = np.concatenate(seqs) if seqs else ctx
+                starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            n = int(lengths.sum())
+            if n:
+                self._count(out, flat, starts, ctx.size, batch, lengths, pos0, shard)
+            if batch.running:
+                tail = flat[flat.size - min(self.back, flat.size) :] if self.back else tail
+                pos0 += n
+            out.tokens += n
+            out.sequences += 0 if batch.running else len(seqs)
+            first = False
+            if progress:
+                progress(len(seqs))
+        if shard.kind == "text" and out.tokens:
+            out.sequences = 1
+        return out
+
+    def _count(
+        self,
+        out: ScanCounts,
+        flat: np.ndarray,
+        starts: np.ndarray,
+        skip: int,
+        batch: Batch,
+        lengths: np.ndarray,
+        pos0: int,
+        shard: Shard,
+    ) -> None:
+        idx = self.index
+        n = flat.size - skip
+        any_hit = np.zeros(n, dtype=bool)
+        record = np.repeat(np.arange(lengths.size), lengths)  # record of each token
+        first_token = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        for layer, table in idx.tables.items():
+            if table.rows.size == 0:
+                continue
+            addr = _addresses(self.contract, layer, flat, starts, self.back)[skip:]
+            slots = table.slots(addr)
+            hit = slots >= 0
+            if not hit.any():
+                continue
+            any_hit |= hit.any(axis=1)
+            t, c = np.nonzero(hit)
+            s = slots[t, c]
+            per_slot = np.bincount(s, minlength=table.rows.size)
+            out.row_hits[layer] += per_slot
+            out.fact_hits += np.bincount(
+                table.fact_of, weights=per_slot[table.fact_slot], minlength=len(idx.facts)
+            ).astype(np.int64)
+            out.user_hits += np.bincount(
+                table.user_of, weights=per_slot[table.user_slot], minlength=len(idx.users)
+            ).astype(np.int64)
+            if self.k:
+                self._sample(out, table, layer, t, c, s, record, first_token, batch, pos0, shard)
+        out.positions_hit += int(any_hit.sum())
+
+    def _sample(self, out, table, layer, t, c, s, record, first_token, batch, pos0, shard) -> None:  # noqa: ANN001
+        """Keep, per fact, the k hits with the smallest sampling keys."""
+        rec = record[t]
+        lines = batch.lines[rec]
+        pos = t + pos0 if batch.running else t - first_token[rec]
+        keys = sample_keys(shard.seed(), lines, pos, layer, c)
+        # expand each hit to the facts that claim its row: claims sorted by slot
+        order = np.argsort(table.fact_slot, kind="stable")
+        cs, cf = table.fact_slot[order], table.fact_of[order]
+        lo, hi = np.searchsorted(cs, s, "left"), np.searchsorted(cs, s, "right")
+        reps = hi - lo
+        if not reps.any():
+            return
+        hit_of = np.repeat(np.arange(s.size), reps)
+        within = np.arange(hit_of.size) - np.repeat(np.cumsum(reps) - reps, reps)
+        claim = lo[hit_of] + within
+        fact = cf[claim]
+        pick = np.lexsort((keys[hit_of], fact))
+        fact, hit_of = fact[pick], hit_of[pick]
+        group_start = np.flatnonzero(np.r_[True, fact[1:] != fact[:-1]])
+        rank = np.arange(fact.size) - np.repeat(group_start, np.diff(np.r_[group_start, fact.size]))
+        name = shard.path.rsplit("/", 1)[-1]
+        rows = table.rows
+        for f, h in zip(fact[rank < self.k].tolist(), hit_of[rank < self.k].tolist(), strict=True):
+            ex = (int(keys[h]), name, int(lines[h]), int(pos[h]), layer, int(c[h]), int(rows[s[h]]))
+            cur = out.examples.setdefault(f, [])
+            cur.append(ex)
+        for f in set(fact[rank < self.k].tolist()):
+            out.examples[f] = sorted(out.examples[f])[: self.k]

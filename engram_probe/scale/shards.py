@@ -1,0 +1,192 @@
+"""Sharded corpora for scans: find the shards, and read each as batches of records.
+
+A shard is one file: JSONL (one record per line: a token-id list, ``{"ids": [...]}`` or
+``{"text": "..."}``), Parquet (a ``text`` string column or an ``ids`` / ``token_ids`` list column),
+or plain UTF-8 text (``.txt``, one running sequence). Every JSONL line and Parquet row is its own
+sequence: the n-gram window starts fresh, as a server's does for each request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engram_probe.textio import read_chunks
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+TEXT_SUFFIXES = (".txt", ".text")
+SUFFIXES = JSONL_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
+BATCH_RECORDS = 4096
+ID_COLUMNS = ("ids", "token_ids")
+# After a newline between two non-space characters, byte-level pre-tokenizers split anyway (derived from
+# their split patterns: a lone newline is its own piece), so a text cut there tokenises as the whole.
+SAFE_CUT = re.compile(r"(?<=\S\n)(?=\S)")
+
+
+class ShardError(ValueError):
+    """A shard that cannot be read: the message names its path and, where known, the line or row."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str):
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{path} line {line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One corpus file, identified by path, size and modification time (what resuming trusts)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @property
+    def kind(self) -> str:
+        suffix = Path(self.path).suffix.lower()
+        if suffix in JSONL_SUFFIXES:
+            return "jsonl"
+        return "parquet" if suffix in PARQUET_SUFFIXES else "text"
+
+    def key(self) -> str:
+        """A short stable id of this file's identity (path, size, mtime)."""
+        return hashlib.sha256(f"{self.path}\0{self.size}\0{self.mtime_ns}".encode()).hexdigest()[:16]
+
+    def seed(self) -> int:
+        """The shard's part of the sampling key: from its file name, so it is the same on every machine."""
+        return int.from_bytes(hashlib.sha256(Path(self.path).name.encode()).digest()[:4], "little")
+
+
+def find_shards(inputs: list[str | Path]) -> list[Shard]:
+    """Shards from files and folders (a folder gives every corpus file under it), sorted by path."""
+    if not inputs:
+        raise ShardError("(no input)", None, "give at least one corpus file or folder")
+    files: set[Path] = set()
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            files.update(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+        elif p.is_file():
+            if p.suffix.lower() not in SUFFIXES:
+                raise ShardError(p, None, f"not a corpus shard (expected one of {', '.join(SUFFIXES)})")
+            files.add(p)
+        else:
+            raise ShardError(p, None, "no such file or folder")
+    if not files:
+        raise ShardError(", ".join(map(str, inputs)), None, "no corpus shards found")
+    out = []
+    for f in sorted(files):
+        st = f.stat()
+        out.append(Shard(str(f.resolve()), st.st_size, st.st_mtime_ns))
+    names = [Path(s.path).name for s in out]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ShardError(dup, None, "two shards share this file name; sampling keys use names, so rename one")
+    return out
+
+
+@dataclass
+class Batch:
+    """Records of one shard: token ids already known, or texts still to tokenise, with their line numbers."""
+
+    lines: np.ndarray  # [n] 1-based line (JSONL, text) or row (Parquet) of each record
+    texts: list[str] | None = None
+    ids: list[np.ndarray] | None = None
+    running: bool = False  # True: the records continue one sequence (a text file)
+
+
+def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
+    lines: list[int] = []
+    texts: list[str] = []
+    ids: list[np.ndarray] = []
+    with open(shard.path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                item = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ShardError(shard.path, lineno, f"not JSON ({exc})") from exc
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                texts.append(item["text"])
+            else:
+                seq = item.get("ids", item.get("token_ids")) if isinstance(item, dict) else item
+                if not isinstance(seq, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in seq):
+                    raise ShardError(shard.path, lineno, "expected a token-id list, {'ids': [...]} or {'text': ...}")
+                ids.append(np.asarray(seq, dtype=np.int64))
+            if texts and ids:
+                raise ShardError(shard.path, lineno, "mixes text records and token-id records; use one kind per shard")
+            lines.append(lineno)
+            if len(lines) >= BATCH_RECORDS:
+                yield Batch(np.asarray(lines), texts or None, ids or None)
+                lines, texts, ids = [], [], []
+    if lines:
+        yield Batch(np.asarray(lines), texts or None, ids or None)
+
+
+def _parquet_batches(shard: Shard) -> Iterator[Batch]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(shard.path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ShardError(shard.path, None, f"not a readable Parquet file ({exc})") from exc
+    names = pf.schema_arrow.names
+    column = "text" if "text" in names else next((c for c in ID_COLUMNS if c in names), None)
+    if column is None:
+        raise ShardError(shard.path, None, f"no 'text', 'ids' or 'token_ids' column (columns: {names})")
+    row = 0
+    batches = pf.iter_batches(batch_size=BATCH_RECORDS, columns=[column])
+    while True:
+        try:
+            rb = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise ShardError(shard.path, row + 1, f"unreadable row group ({exc})") from exc
+        col = rb.column(0)
+        lines = np.arange(row + 1, row + 1 + len(col))
+        if col.null_count:
+            bad = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise ShardError(shard.path, row + 1 + bad, f"null {column}")
+        if column == "text":
+            yield Batch(lines, texts=col.to_pylist())
+        else:
+            if not pa.types.is_integer(col.type.value_type):
+                raise ShardError(shard.path, row + 1, f"column {column} holds {col.type}, not lists of integers")
+            flat = col.flatten().to_numpy().astype(np.int64, copy=False)
+            offsets = col.offsets.to_numpy()
+            yield Batch(lines, ids=np.split(flat, offsets[1:-1] - offsets[0]))
+        row += len(col)
+
+
+def _text_batches(shard: Shard) -> Iterator[Batch]:
+    line = 1
+    for _offset, chunk in read_chunks(Path(shard.path)):
+        pieces = [p for p in SAFE_CUT.split(chunk) if p]
+        starts = np.cumsum([0] + [p.count("\n") for p in pieces[:-1]]) + line
+        line += chunk.count("\n")
+        yield Batch(starts.astype(np.int64), texts=pieces, running=True)
+
+
+def read_batches(shard: Shard) -> Iterator[Batch]:
+    """The shard's records in batches; raises :class:`ShardError` (path and line) on the first bad one."""
+    try:
+        if shard.kind == "jsonl":
+            yield from _jsonl_batches(shard)
+        elif shard.kind == "parquet":
+            yield from _parquet_batches(shard)
+        else:
+            yield from _text_batches(shard)
+    except UnicodeDecodeError as exc:
+        raise ShardError(shard.path, None, f"not UTF-8 ({exc})") from exc
+    except OSError as exc:
+        raise ShardError(shard.path, None, f"cannot be read ({exc})") from exc
