@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ ACTIONS = {
     "rows": "rows read at every position of a text or of token-id sequences",
     "readmap": "which positions of a text or token-id sequence read a row the overlays edit",
     "census": "who owns each row of the overlays, how each fact's rows are shared, conflicts between users",
-    "scan": "blast radius of the overlays over a corpus (JSONL of token-id lists, or text with --tokenizer)",
+    "scan": "blast radius of the overlays over sharded corpora (JSONL/Parquet of text or token ids, or text files), "
+    "in-process or on a Dask cluster",
 }
 
 
@@ -51,7 +54,25 @@ def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: 
         g.add_argument("--text", help="text to address (needs --tokenizer, except for the workbench contract)")
         g.add_argument("--tokens", metavar="FILE", help="JSON list of token-id lists")
     if corpus:
-        p.add_argument("--corpus", required=True, help="JSONL of token-id lists, or UTF-8 text with --tokenizer")
+        p.add_argument(
+            "--corpus",
+            action="append",
+            required=True,
+            metavar="PATH",
+            help="a shard or a folder of shards (repeatable): .jsonl/.ndjson (token-id lists, {'ids': [...]} or "
+            "{'text': ...} per line), .parquet (a text or ids column) or .txt (one running text); text needs the "
+            "contract's tokenizer",
+        )
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--scheduler", metavar="ADDRESS", help="run on this existing Dask cluster (tcp://host:8786)")
+        g.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N worker processes")
+        p.add_argument(
+            "--resume",
+            metavar="DIR",
+            help="keep each finished shard's counts here; a rerun with the same inputs skips those shards "
+            "(default: REPORT.parts beside --report)",
+        )
+        p.add_argument("--examples", type=int, default=5, metavar="K", help="sampled hits kept per fact (default 5)")
 
 
 def _contract_args(p: argparse.ArgumentParser) -> None:
@@ -96,8 +117,9 @@ def _job_inputs(args: argparse.Namespace) -> Any:
         overlays=[OverlayInput(absolute(o)) for o in getattr(args, "overlay", [])],
         text=getattr(args, "text", None),
         token_ids=_read_tokens(args.tokens) if getattr(args, "tokens", None) else None,
-        corpus=absolute(getattr(args, "corpus", None)),
+        corpus=[absolute(c) for c in args.corpus] if getattr(args, "corpus", None) else None,
         lora_rank=getattr(args, "lora_rank", 16),
+        examples=getattr(args, "examples", 5),
     )
 
 
@@ -145,13 +167,16 @@ def _human(doc: dict[str, Any]) -> str:
             for p in r["user_pairs"]
         ]
         return "\n".join(lines)
+    failed = [f"  UNREAD {f['path']} line {f['line']}: {f['error']}" for f in r.get("failed_shards", [])]
     return "\n".join(
         [
             head,
-            f"{r['positions_hit']:,} of {r['tokens']:,} positions read an edited row "
-            f"({r['fraction_hit']:.4%}); {r['rows_hit']} rows hit",
+            f"{r['positions_hit']:,} of {r['tokens']:,} positions in {r['corpus']['shards']} shards read an edited "
+            f"row ({r['fraction_hit']:.4%}); {r['rows_hit']} rows hit",
         ]
+        + [f"  {u['hits']:>8,}  user {u['user']}" for u in r.get("users", [])]
         + [f"  {f['hits']:>8,}  {f['fact']}" for f in r["facts"]]
+        + failed
     )
 
 
@@ -180,26 +205,66 @@ def _show(args: argparse.Namespace) -> None:
     emit(args, d, "\n".join(lines))
 
 
+def _placement(args: argparse.Namespace) -> Any:
+    from engram_probe.scale.engine import Placement
+
+    if args.action != "scan":
+        return Placement()
+    try:
+        return Placement(args.scheduler, args.workers)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _resume_dir(args: argparse.Namespace) -> str | None:
+    if args.action != "scan":
+        return None
+    if args.resume:
+        return args.resume
+    return f"{args.report}.parts" if args.report else None
+
+
 @command("contract", "hash-only audits of any Engram model from its address contract (no weights)")(_contract_args)
 def cmd_contract(args: argparse.Namespace) -> None:
     from engram_probe.contracts import ContractError
     from engram_probe.hashaudit.render import write_contract_html
     from engram_probe.hashaudit.report import build_report
-    from engram_probe.hashaudit.scan import CorpusError
     from engram_probe.overlays import OverlayFileError
+    from engram_probe.scale.shards import ShardError
 
     if args.action == "show":
         return _show(args)
     bar = progress_bar("scan", unit="B")
+    resume = _resume_dir(args)
     try:
-        doc = build_report(args.action, _job_inputs(args), bar if args.action == "scan" else None)
-    except (ContractError, OverlayFileError, CorpusError, ValueError, OSError) as exc:
+        doc = build_report(
+            args.action, _job_inputs(args), bar if args.action == "scan" else None, None, _placement(args), resume
+        )
+    except (ContractError, OverlayFileError, ShardError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from exc
     finally:
         bar.close()
+    failed = doc["result"].get("failed_shards") or []
+    if failed and len(failed) == doc["result"]["corpus"]["shards"]:
+        f = failed[0]
+        raise CliError(f"no shard could be read; first: {f['path']} line {f['line']}: {f['error']}")
     write_report_files(doc, args.report, args.html, args.pdf, write_contract_html)
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
     else:
         print(_human(doc))
+    if failed:
+        for f in failed:
+            print(
+                f"engram-probe contract scan: unreadable shard {f['path']} line {f['line']}: {f['error']}",
+                file=sys.stderr,
+            )
+        print(
+            f"engram-probe contract scan: {len(failed)} of {doc['result']['corpus']['shards']} shards not counted; "
+            "fix them and rerun with the same --resume folder to scan only those",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    if resume and not args.resume and Path(resume).is_dir():
+        shutil.rmtree(resume)  # the default parts folder: every shard is in the report now
     return None

@@ -12,14 +12,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engram_probe.contracts import AddressContract, load_contract
+from engram_probe.contracts import AddressContract, ContractError, load_contract
 from engram_probe.contracts.registry import read_gguf_metadata
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
-from engram_probe.hashaudit.scan import Progress, scan_contract_corpus
 from engram_probe.hashaudit.storage import lora_shape, storage_report
 from engram_probe.overlays import RowOverlay, read_overlay
+from engram_probe.scale.engine import Placement, Progress
+from engram_probe.scale.scan import scan_shards
+from engram_probe.scale.shards import find_shards
 
 KINDS = ("rows", "readmap", "census", "scan")
 
@@ -51,7 +53,8 @@ class JobInputs:
     overlays: list[OverlayInput] = field(default_factory=list)
     text: str | None = None
     token_ids: list[list[int]] | None = None
-    corpus: str | None = None
+    corpus: list[str] | None = None  # files or folders of shards
+    examples: int = 5
     lora_rank: int = 16
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,6 +64,8 @@ class JobInputs:
     def from_dict(cls, d: dict[str, Any]) -> JobInputs:
         d = dict(d)
         d["overlays"] = [OverlayInput(**o) for o in d.get("overlays", [])]
+        if isinstance(d.get("corpus"), str):  # reports written before sharded corpora
+            d["corpus"] = [d["corpus"]]
         return cls(**d)
 
     def digests(self) -> dict[str, Any]:
@@ -72,7 +77,9 @@ class JobInputs:
                 {"path": o.path, "sha256": file_sha256(o.path), "facts_sha256": file_sha256(o.facts)}
                 for o in self.overlays
             ],
-            "corpus": file_sha256(self.corpus),
+            "corpus": None
+            if self.corpus is None
+            else [{"path": s.path, "sha256": file_sha256(s.path)} for s in find_shards(list(self.corpus))],
         }
 
 
@@ -99,9 +106,17 @@ def sequences(contract: AddressContract, inputs: JobInputs) -> list[list[int]]:
 
 
 def run_job(
-    kind: str, inputs: JobInputs, progress: Progress | None = None, contract: AddressContract | None = None
+    kind: str,
+    inputs: JobInputs,
+    progress: Progress | None = None,
+    contract: AddressContract | None = None,
+    place: Placement = Placement(),
+    resume: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run one hash-only job and return its result (JSON-ready); ``contract`` saves re-building it."""
+    """Run one hash-only job and return its result (JSON-ready); ``contract`` saves re-building it.
+
+    ``place`` and ``resume`` say where a scan runs and where finished shards are kept; neither
+    changes the result."""
     if kind not in KINDS:
         raise ValueError(f"unknown job {kind!r}; one of {', '.join(KINDS)}")
     contract = contract or open_contract(inputs)
@@ -117,6 +132,13 @@ def run_job(
         }
     if not inputs.overlays:
         raise ValueError(f"{kind} needs at least one overlay")
+    if kind == "scan":
+        if not inputs.corpus:
+            raise ValueError("scan needs a corpus")
+        shards = find_shards(list(inputs.corpus))
+        if getattr(contract, "tokenizer", None) is None and any(s.kind == "text" for s in shards):
+            text = next(s for s in shards if s.kind == "text")
+            raise ContractError(f"{Path(text.path).name} is text: give --tokenizer, or token-id shards")
     overlays = open_overlays(contract, inputs)
     if kind == "census":
         config = None
@@ -129,13 +151,8 @@ def run_job(
             **row_census(contract, overlays),
             "storage": storage_report(contract, overlays, shape, inputs.lora_rank),
         }
-    index = EditedRows(contract, overlays)
     if kind == "readmap":
+        index = EditedRows(contract, overlays)
         maps = [contract_read_map(contract, index, ids) for ids in sequences(contract, inputs)]
         return {"overlays": [o.summary() for o in overlays], "read_maps": maps}
-    if inputs.corpus is None:
-        raise ValueError("scan needs a corpus")
-    return {
-        "overlays": [o.summary() for o in overlays],
-        **scan_contract_corpus(contract, index, inputs.corpus, progress),
-    }
+    return scan_shards(contract, overlays, list(inputs.corpus or []), place, resume, progress, inputs.examples)

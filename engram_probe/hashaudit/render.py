@@ -157,16 +157,35 @@ def readmap_html(r: dict[str, Any]) -> list[str]:
 
 
 def scan_html(r: dict[str, Any]) -> list[str]:
-    return [
+    c = r["corpus"]
+    parts = [
         "<h2>Blast-radius scan</h2>",
         table(
-            ["corpus", "tokens", "positions that read an edited row", "fraction", "rows hit"],
-            [[r["corpus"]["path"], r["tokens"], r["positions_hit"], f"{r['fraction_hit']:.4%}", r["rows_hit"]]],
+            ["shards", "sequences", "tokens", "positions that read an edited row", "fraction", "rows hit"],
+            [[c["shards"], c["sequences"], r["tokens"], r["positions_hit"], f"{r['fraction_hit']:.4%}", r["rows_hit"]]],
         ),
+    ]
+    if r.get("failed_shards"):
+        parts += [
+            "<p><b>Shards that could not be read (not counted above):</b></p>",
+            table(["shard", "line", "error"], [[f["path"], f["line"], f["error"]] for f in r["failed_shards"]]),
+        ]
+    examples = [
+        [f["fact"], f"{e['shard']} line {e['line']} position {e['position']}", f"{e['layer']}:{e['column']}:{e['row']}"]
+        for f in r["facts"]
+        for e in f.get("examples", [])
+    ]
+    parts += [
+        table(["user", "hits"], [[u["user"], u["hits"]] for u in r.get("users", [])]),
         table(["fact", "hits"], [[f["fact"], f["hits"]] for f in r["facts"]]),
         table(["table", "row", "hits"], [[x["layer"], x["row"], x["hits"]] for x in r["rows"]]),
         f"<p class='cap'>{_e(r['rule'])}</p>",
+        "<h3>Sampled hits, for drill-down</h3>",
+        table(["fact", "where", "table:column:row"], examples),
+        f"<p class='cap'>{_e(r.get('examples_rule', ''))}</p>",
+        table(["shard scanned", "bytes", "resumed"], [[s["path"], s["bytes"], s["resumed"]] for s in c["scanned"]]),
     ]
+    return parts
 
 
 def rows_html(r: dict[str, Any]) -> list[str]:

@@ -13,11 +13,11 @@ import numpy as np
 from engram_probe.contracts.base import AddressContract
 from engram_probe.contracts.base import canonical_bytes as canonical_json
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
-from engram_probe.hashaudit.scan import Progress
 from engram_probe.report.printing import save_json_report as save_contract_report  # noqa: F401 (re-exported)
+from engram_probe.scale.engine import Placement, Progress
 
 CONTRACT_REPORT_FORMAT = "engram-probe-contract-report/1"
-VOLATILE = {"created_at", "digests", "environment"}
+VOLATILE = {"created_at", "digests", "environment", "run"}
 
 
 def body_digest(doc: dict[str, Any]) -> str:
@@ -27,13 +27,19 @@ def body_digest(doc: dict[str, Any]) -> str:
 
 
 def build_report(
-    kind: str, inputs: JobInputs, progress: Progress | None = None, contract: AddressContract | None = None
+    kind: str,
+    inputs: JobInputs,
+    progress: Progress | None = None,
+    contract: AddressContract | None = None,
+    place: Placement = Placement(),
+    resume: str | None = None,
 ) -> dict[str, Any]:
     """Run a hash-only job and wrap it in a report with the contract, input digests and environment.
 
     The contract is built once (for V4.1 with a tokenizer that decodes the whole vocabulary)."""
     contract = contract or open_contract(inputs)
-    result = run_job(kind, inputs, progress, contract)
+    result = run_job(kind, inputs, progress, contract, place, resume)
+    run = result.pop("job", None)  # where and how long a scan ran: recorded, but not part of the result
     doc: dict[str, Any] = {
         "format": CONTRACT_REPORT_FORMAT,
         "kind": kind,
@@ -49,6 +55,8 @@ def build_report(
         "environment": {"numpy": np.__version__, "python": platform.python_version()},
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if run is not None:
+        doc["run"] = run
     doc["digests"] = {"algorithm": "sha256", "contract": contract.digest()}
     doc["digests"]["report"] = body_digest(doc)
     return doc

@@ -24,6 +24,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 TEXT_SUFFIXES = (".txt", ".text")
 SUFFIXES = JSONL_SUFFIXES + PARQUET_SUFFIXES + TEXT_SUFFIXES
 BATCH_RECORDS = 4096
+TEXT_CHUNK_CHARS = 1 << 18
 ID_COLUMNS = ("ids", "token_ids")
 # After a newline between two non-space characters, byte-level pre-tokenizers split anyway (derived from
 # their split patterns: a lone newline is its own piece), so a text cut there tokenises as the whole.
@@ -170,7 +171,7 @@ def _parquet_batches(shard: Shard) -> Iterator[Batch]:
 
 def _text_batches(shard: Shard) -> Iterator[Batch]:
     line = 1
-    for _offset, chunk in read_chunks(Path(shard.path)):
+    for _offset, chunk in read_chunks(Path(shard.path), TEXT_CHUNK_CHARS):
         pieces = [p for p in SAFE_CUT.split(chunk) if p]
         starts = np.cumsum([0] + [p.count("\n") for p in pieces[:-1]]) + line
         line += chunk.count("\n")

@@ -13,7 +13,7 @@ from engram_probe.contracts import load_contract
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map
-from engram_probe.hashaudit.scan import CorpusError, scan_contract_corpus
+from engram_probe.scale.scan import scan_shards
 from engram_probe.hashaudit.synthetic import overlay_for_facts
 from engram_probe.overlays import FactTrigger, RowOverlay, read_overlay
 
@@ -110,37 +110,39 @@ def test_scan_jsonl_counts_match_a_brute_force_count() -> None:
     overlays = [read_overlay(FIX / "qwen_ple" / f"{u}.pleo", QWEN) for u in ("alice", "bob")]
     seen = []
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, message: str = "") -> None:
         seen.append((done, total))
 
-    out = scan_contract_corpus(QWEN, EditedRows(QWEN, overlays), FIX / "qwen_ple" / "corpus.jsonl", progress)
+    out = scan_shards(QWEN, overlays, [FIX / "qwen_ple" / "corpus.jsonl"], progress=progress)
     lines = [json.loads(x) for x in (FIX / "qwen_ple" / "corpus.jsonl").read_text().splitlines()]
     hits = [brute_hits(QWEN, overlays, ids) for ids in lines]
-    assert out["tokens"] == sum(len(x) for x in lines)
+    assert out["tokens"] == sum(len(x) for x in lines) and out["corpus"]["sequences"] == len(lines)
     assert out["positions_hit"] == sum(len({t for t, _, _ in h}) for h in hits)
     assert sum(r["hits"] for r in out["rows"]) == sum(len(h) for h in hits)
-    assert seen[-1][0] == seen[-1][1] and len(seen) == len(lines)
+    assert seen[-1][0] == seen[-1][1] > 0 and out["failed_shards"] == []
 
 
 def test_scan_text_keeps_lookback_across_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engram_probe.hashaudit.scan as scan
+    import engram_probe.scale.shards as shards
 
     overlays = [read_overlay(FIX / "v41_tiny" / f"{u}.safetensors", V41) for u in ("alice", "bob")]
     text = "a b\nc d e f\n" * 50
     (tmp_path / "c.txt").write_text(text)
     whole = brute_hits(V41, overlays, V41.encode(text))
-    monkeypatch.setattr(scan, "TEXT_CHUNK_CHARS", 7)  # many chunks: n-grams straddle chunk boundaries
-    out = scan_contract_corpus(V41, EditedRows(V41, overlays), tmp_path / "c.txt")
+    monkeypatch.setattr(shards, "TEXT_CHUNK_CHARS", 7)  # many chunks: n-grams straddle chunk boundaries
+    out = scan_shards(V41, overlays, [tmp_path / "c.txt"])
     assert out["positions_hit"] == len({t for t, _, _ in whole}) and out["positions_hit"] > 0
-    assert sum(r["hits"] for r in out["rows"]) == len(whole)
+    assert sum(r["hits"] for r in out["rows"]) == len(whole) and out["corpus"]["sequences"] == 1
 
 
-def test_scan_reports_the_bad_line(tmp_path: Path) -> None:
-    bad = tmp_path / "c.jsonl"
-    bad.write_text('[1, 2]\n[3, "x"]\n')
+def test_scan_reports_the_bad_line_and_counts_the_other_shards(tmp_path: Path) -> None:
+    (tmp_path / "bad.jsonl").write_text('[1, 2]\n[3, "x"]\n')
+    (tmp_path / "good.jsonl").write_text("[1, 2, 3]\n[4, 5]\n")
     overlays = [read_overlay(FIX / "qwen_ple" / "alice.pleo", QWEN)]
-    with pytest.raises(CorpusError, match="c.jsonl line 2"):
-        scan_contract_corpus(QWEN, EditedRows(QWEN, overlays), bad)
+    out = scan_shards(QWEN, overlays, [tmp_path])
+    assert [(Path(f["path"]).name, f["line"]) for f in out["failed_shards"]] == [("bad.jsonl", 2)]
+    assert "token-id list" in out["failed_shards"][0]["error"]
+    assert out["tokens"] == 5 and [Path(s["path"]).name for s in out["corpus"]["scanned"]] == ["good.jsonl"]
 
 
 def test_workbench_memory_export_audits_on_the_workbench_contract(tmp_path: Path, shipped: object) -> None:
