@@ -43,10 +43,13 @@ def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: 
             "--overlay",
             action="append",
             default=[],
-            required=True,
             metavar="FILE",
             help=".pleo, V4.1 row-override .safetensors or workbench memory export (repeatable); "
             "facts come from the file or from FILE.facts.json beside it",
+        )
+        p.add_argument("--store", metavar="DB", help="a workbench memory store: its users' memories are overlays too")
+        p.add_argument(
+            "--user", action="append", metavar="ID", help="only these users of --store (repeatable; default: all)"
         )
         p.add_argument("--lora-rank", type=int, default=16, help="rank of the per-user LoRA in the storage comparison")
     if sequence:
@@ -120,6 +123,8 @@ def _job_inputs(args: argparse.Namespace) -> Any:
         corpus=[absolute(c) for c in args.corpus] if getattr(args, "corpus", None) else None,
         lora_rank=getattr(args, "lora_rank", 16),
         examples=getattr(args, "examples", 5),
+        store=absolute(getattr(args, "store", None)),
+        store_users=getattr(args, "user", None),
     )
 
 
@@ -234,6 +239,8 @@ def cmd_contract(args: argparse.Namespace) -> None:
 
     if args.action == "show":
         return _show(args)
+    if getattr(args, "user", None) and not getattr(args, "store", None):
+        raise CliError("--user picks users of a memory store: give --store DB too")
     bar = progress_bar("scan", unit="B")
     resume = _resume_dir(args)
     try:

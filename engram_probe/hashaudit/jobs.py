@@ -19,6 +19,7 @@ from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
 from engram_probe.hashaudit.storage import lora_shape, storage_report
 from engram_probe.overlays import RowOverlay, read_overlay
+from engram_probe.overlays.load import overlays_from_store
 from engram_probe.scale.engine import Placement, Progress
 from engram_probe.scale.scan import scan_shards
 from engram_probe.scale.shards import find_shards
@@ -56,6 +57,8 @@ class JobInputs:
     corpus: list[str] | None = None  # files or folders of shards
     examples: int = 5
     lora_rank: int = 16
+    store: str | None = None  # a workbench memory store: its users' memories are overlays too
+    store_users: list[str] | None = None  # None: every user in the store
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +80,7 @@ class JobInputs:
                 {"path": o.path, "sha256": file_sha256(o.path), "facts_sha256": file_sha256(o.facts)}
                 for o in self.overlays
             ],
+            "store": None if self.store is None else store_digests(self.store, self.store_users),
             "corpus": None
             if self.corpus is None
             else [{"path": s.path, "sha256": file_sha256(s.path)} for s in find_shards(list(self.corpus))],
@@ -87,8 +91,20 @@ def open_contract(inputs: JobInputs) -> AddressContract:
     return load_contract(inputs.contract, inputs.config, inputs.tokenizer)
 
 
+def store_digests(path: str, users: list[str] | None) -> dict[str, Any]:
+    """The store's path and the content digest of each audited user's memory (not the SQLite bytes)."""
+    from engram_probe.memory.store import MemoryStore, memory_digest
+
+    if not Path(path).is_file():
+        return {"path": path, "users": None}
+    with MemoryStore(path) as store:
+        return {"path": path, "users": {u: memory_digest(store.load(u)) for u in (users or store.user_ids())}}
+
+
 def open_overlays(contract: AddressContract, inputs: JobInputs) -> list[RowOverlay]:
-    return [read_overlay(o.path, contract, o.user, o.facts) for o in inputs.overlays]
+    files = [read_overlay(o.path, contract, o.user, o.facts) for o in inputs.overlays]
+    stored = overlays_from_store(contract, inputs.store, inputs.store_users) if inputs.store else []
+    return files + stored
 
 
 def sequences(contract: AddressContract, inputs: JobInputs) -> list[list[int]]:
@@ -130,8 +146,8 @@ def run_job(
             "sequences": out,
             "rows_of_fact_rule": "a fact whose trigger is this sequence owns the rows read at its last position",
         }
-    if not inputs.overlays:
-        raise ValueError(f"{kind} needs at least one overlay")
+    if not inputs.overlays and not inputs.store:
+        raise ValueError(f"{kind} needs at least one overlay (--overlay FILE or --store DB)")
     if kind == "scan":
         if not inputs.corpus:
             raise ValueError("scan needs a corpus")

@@ -89,19 +89,34 @@ def read_workbench_memory(path: Path, contract: AddressContract, user: str | Non
     except (KeyError, json.JSONDecodeError) as exc:
         raise OverlayFileError(f"{path.name}: unreadable fact metadata") from exc
     owner = user or meta.get("user_id") or path.stem
-    by_layer: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-    facts = []
+    items = []
     for i, m in enumerate(metas):
         ids, vals = tensors.get(f"fact.{i:05d}.row_ids"), tensors.get(f"fact.{i:05d}.values")
         if ids is None or vals is None or ids.ndim != 2 or ids.shape[1] != 2:
             raise OverlayFileError(f"{path.name}: fact {i} has no valid row_ids/values tensors")
+        items.append((m, ids, vals))
+    return overlay_from_fact_rows(contract, owner, str(path), items, meta.get("contract_sha256"))
+
+
+def overlay_from_fact_rows(
+    contract: AddressContract,
+    owner: str,
+    source: str,
+    items: list[tuple[dict, np.ndarray, np.ndarray]],
+    contract_sha256: str | None = None,
+) -> RowOverlay:
+    """A workbench user's rows as an overlay: ``items`` are (fact metadata, [k, 2] (layer, row), [k, dim])."""
+    where = Path(source).name
+    by_layer: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    facts = []
+    for m, ids, vals in items:
         for layer in np.unique(ids[:, 0]).tolist():
             sel = ids[:, 0] == layer
             by_layer.setdefault(int(layer), ([], []))[0].append(ids[sel, 1])
             by_layer[int(layer)][1].append(vals[sel])
         trigger = m["triggers"][0]
         layer = int(m["layer"])
-        trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), path.name)
+        trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), where)
         facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), trigger))
     layers = {}
     for layer, (rows, vals) in by_layer.items():
@@ -109,8 +124,32 @@ def read_workbench_memory(path: Path, contract: AddressContract, user: str | Non
         r, v = np.concatenate(rows), np.concatenate(vals)
         last = {int(x): j for j, x in enumerate(r.tolist())}
         keep = np.array(sorted(last.values()), dtype=np.int64)
-        layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], path.name)[:2]
-    return RowOverlay(owner, str(path), WORKBENCH_FORMAT, layers, facts, meta.get("contract_sha256"))
+        layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], where)[:2]
+    return RowOverlay(owner, source, WORKBENCH_FORMAT, layers, facts, contract_sha256)
+
+
+def overlays_from_store(
+    contract: AddressContract, path: str | Path, users: list[str] | None = None
+) -> list[RowOverlay]:
+    """Users' memories in a workbench SQLite store, as overlays (every user, or the ones named)."""
+    from engram_probe.memory.store import MemoryStore  # imports torch: only when a store is given
+
+    p = Path(path)
+    if not p.is_file():
+        raise OverlayFileError(f"no memory store at {p}")
+    if contract.name != "workbench":
+        raise OverlayFileError("a memory store holds workbench memories; audit it with --contract workbench")
+    with MemoryStore(p) as store:
+        names = users or store.user_ids()
+        out = []
+        for u in names:
+            mem = store.load(u)
+            items = [(f.meta(), f.row_ids.numpy(), f.values.detach().float().numpy()) for f in mem.facts]
+            if items:
+                out.append(overlay_from_fact_rows(contract, u, f"{p}#{u}", items, contract.digest()))
+    if not out:
+        raise OverlayFileError(f"{p.name}: no user with facts in the store")
+    return out
 
 
 def read_overlay(
