@@ -614,6 +614,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     import engram_probe.cli_contract  # noqa: F401 (registers the ``contract`` command)
     import engram_probe.cli_layered  # noqa: F401 (registers the ``layered`` command)
+    import engram_probe.cli_scale  # noqa: F401 (registers the ``population`` command)
 
     parser = argparse.ArgumentParser(prog="engram-probe", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
