@@ -146,3 +146,29 @@ def test_no_progress_bar_before_an_input_error(tmp_path: Path) -> None:
     assert out.stderr.strip() == "engram-probe write: error: the trigger prompt is empty"
     out = cli("audit", "--store", db, "--user", "nobody", "--text", "hi", "--contrast", code=2)
     assert out.stderr.strip().startswith("engram-probe audit: error: unknown user") and "contrasts" not in out.stderr
+
+
+def test_scan_of_a_store_in_process_and_on_two_workers_gives_the_same_report(tmp_path: Path) -> None:
+    from engram_probe.data.corpus import generate_corpus
+
+    db = str(tmp_path / "m.db")
+    cli("write", "--store", db, "--user", "ana", "--prompt", "I was born in", "--answer", " Oslo", "--strategy", "unembed")
+    shards = tmp_path / "corpus"
+    shards.mkdir()
+    docs = generate_corpus(300, seed=4)
+    for i in range(3):
+        (shards / f"s{i}.jsonl").write_text("".join(json.dumps({"text": d}) + "\n" for d in docs[i::3]))
+    common = ["contract", "scan", "--contract", "workbench", "--store", db, "--corpus", str(shards)]
+    here = cli(*common, "--report", str(tmp_path / "here.json"))
+    assert "shards read an edited row" in here.stdout and "user ana" in here.stdout
+    there = cli(*common, "--workers", "2", "--report", str(tmp_path / "there.json"))
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("here", "there"))
+    assert a["result"] == b["result"] and a["result"]["positions_hit"] > 0
+    assert (a["run"]["placement"], b["run"]["placement"]) == ("in-process", "dask LocalCluster (2 workers)")
+    assert a["input_sha256"]["store"]["users"]["ana"] == b["input_sha256"]["store"]["users"]["ana"]
+    assert not (tmp_path / "here.json.parts").exists()  # the default parts folder goes once all shards are in
+    assert json.loads(cli("verify", str(tmp_path / "there.json"), "--json").stdout)["ok"]
+    (shards / "s1.jsonl").write_text('{"text": "fine"}\n[1, "x"]\n')
+    partial = cli(*common, "--report", str(tmp_path / "p.json"), code=1)
+    assert "s1.jsonl line 2" in partial.stderr and "1 of 3 shards not counted" in partial.stderr
+    assert (tmp_path / "p.json.parts").is_dir() and json.loads((tmp_path / "p.json").read_text())["result"]["tokens"]
