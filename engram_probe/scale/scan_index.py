@@ -15,6 +15,8 @@ from engram_probe.contracts.base import AddressContract
 from engram_probe.hashaudit.index import fact_reads
 from engram_probe.overlays.rowset import RowOverlay
 
+DENSE_MAX_ROWS = 1 << 24  # up to this many table rows, a slot map (4 B a row); above, a bitmap (1 bit a row)
+
 
 @dataclass
 class TableIndex:
@@ -25,13 +27,40 @@ class TableIndex:
     fact_of: np.ndarray  # [a] fact index of that claim
     user_slot: np.ndarray  # [b] slot of each (row, writing user) pair, unique pairs
     user_of: np.ndarray  # [b] user index
+    table_rows: int = 0
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_lookup", None)  # rebuilt where it is used: never shipped to workers
+        return state
+
+    def _table(self) -> np.ndarray:
+        lookup = self.__dict__.get("_lookup")
+        if lookup is None:
+            if self.table_rows <= DENSE_MAX_ROWS:
+                lookup = np.full(self.table_rows, -1, dtype=np.int32)
+                lookup[self.rows] = np.arange(self.rows.size, dtype=np.int32)
+            else:
+                lookup = np.zeros(self.table_rows // 8 + 1, dtype=np.uint8)
+                np.bitwise_or.at(lookup, self.rows >> 3, (1 << (self.rows & 7)).astype(np.uint8))
+            self.__dict__["_lookup"] = lookup
+        return lookup
 
     def slots(self, addresses: np.ndarray) -> np.ndarray:
-        """Slot of each address in ``rows``, or -1 where the address is not an edited row."""
+        """Slot of each address in ``rows``, or -1 where the address is not an edited row.
+
+        One gather per address: a dense slot map for small tables; for large ones a bitmap
+        first, then a binary search for the few addresses that pass it."""
         if self.rows.size == 0:
             return np.full(addresses.shape, -1, dtype=np.int64)
-        idx = np.searchsorted(self.rows, addresses).clip(max=self.rows.size - 1)
-        return np.where(self.rows[idx] == addresses, idx, -1)
+        lookup = self._table()
+        if lookup.dtype == np.int32:
+            return lookup[addresses].astype(np.int64)
+        maybe = ((lookup[addresses >> 3] >> (addresses & 7).astype(np.uint8)) & 1).astype(bool)
+        out = np.full(addresses.shape, -1, dtype=np.int64)
+        cand = addresses[maybe]
+        out[maybe] = np.searchsorted(self.rows, cand)
+        return out
 
 
 def _unique_pairs(slots: list[int], owners: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +104,9 @@ class ScanIndex:
                 for u in owners:
                     us.append(slot[r])
                     uo.append(u)
-            self.tables[layer] = TableIndex(rows, *_unique_pairs(fs, fo), *_unique_pairs(us, uo))
+            self.tables[layer] = TableIndex(
+                rows, *_unique_pairs(fs, fo), *_unique_pairs(us, uo), table_rows=contract.table_rows(layer)
+            )
 
     @property
     def n_rows(self) -> int:

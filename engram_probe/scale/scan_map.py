@@ -40,15 +40,19 @@ def _tokenise(contract: AddressContract, batch: Batch, first_of_file: bool, shar
 def _addresses(
     contract: AddressContract, layer: int, flat: np.ndarray, seq_starts: np.ndarray, back: int
 ) -> np.ndarray:
-    """[T, cols] addresses of ``flat`` where every record (starting at ``seq_starts``) is hashed alone."""
-    addr = contract.addresses(flat, layer)
-    if back == 0:
+    """[cols, T] addresses of ``flat`` where every record (starting at ``seq_starts``) is hashed alone.
+
+    Only a record's first ``back`` positions can read the record before it; those are re-addressed
+    in one batched call per head length, each row holding one record's first tokens alone."""
+    addr = contract.addresses_by_column(flat, layer)
+    if back == 0 or seq_starts.size < 2:
         return addr
-    ends = np.append(seq_starts[1:], flat.size)
-    for s, e in zip(seq_starts[1:].tolist(), ends[1:].tolist(), strict=True):
-        head = min(back, e - s)
-        if head:  # only the first ``back`` positions of a record could read the record before it
-            addr[s : s + head] = contract.addresses(flat[s : s + head], layer)
+    starts = seq_starts[1:]
+    lengths = np.diff(np.append(seq_starts, flat.size))[1:]
+    heads = np.minimum(lengths, back)
+    for h in np.unique(heads[heads > 0]).tolist():
+        where = starts[heads == h][:, None] + np.arange(h)  # [records, h] positions in ``flat``
+        addr[:, where] = contract.addresses_by_column(flat[where], layer)
     return addr
 
 
@@ -116,14 +120,14 @@ class ShardScanner:
         for layer, table in idx.tables.items():
             if table.rows.size == 0:
                 continue
-            addr = _addresses(self.contract, layer, flat, starts, self.back)[skip:]
-            slots = table.slots(addr)
+            addr = _addresses(self.contract, layer, flat, starts, self.back)[:, skip:]
+            slots = table.slots(addr)  # [cols, T]
             hit = slots >= 0
             if not hit.any():
                 continue
-            any_hit |= hit.any(axis=1)
-            t, c = np.nonzero(hit)
-            s = slots[t, c]
+            any_hit |= hit.any(axis=0)
+            c, t = np.nonzero(hit)
+            s = slots[c, t]
             per_slot = np.bincount(s, minlength=table.rows.size)
             out.row_hits[layer] += per_slot
             out.fact_hits += np.bincount(
