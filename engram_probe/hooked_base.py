@@ -97,10 +97,14 @@ class EngramModelBase(HookedRootModule):
         tokens: Int[Tensor, "batch pos"],
         overlay: RowOverlay | None = None,
         return_type: str = "logits",
+        addresses: dict[int, Tensor] | None = None,
     ) -> Any:
+        """Logits (or loss); ``addresses`` are this token tensor's row ids when already computed."""
         tokens = self.check_tokens(tokens)
+        if addresses is None:
+            addresses = self.engram_addresses(tokens)
         with self._lock.shared():
-            logits = self.compute_logits(tokens, self.engram_addresses(tokens), overlay)
+            logits = self.compute_logits(tokens, addresses, overlay)
         if return_type == "logits":
             return logits
         loss = next_token_loss(logits, tokens)
@@ -136,10 +140,12 @@ class EngramModelBase(HookedRootModule):
             RECORDING.cache = None
 
     @torch.no_grad()
-    def forward_recorded(self, tokens: Tensor, overlay: RowOverlay | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward_recorded(
+        self, tokens: Tensor, overlay: RowOverlay | None = None, addresses: dict[int, Tensor] | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """Logits and every hook value, like ``run_with_cache`` but thread-local and cheap."""
         with self.recording() as cache:
-            logits = self(tokens, overlay=overlay)
+            logits = self(tokens, overlay=overlay, addresses=addresses)
         return logits, cache
 
     @torch.no_grad()

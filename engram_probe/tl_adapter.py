@@ -41,7 +41,7 @@ class RecordingHookPoint(HookPoint):
     def forward(self, x: Any) -> Any:
         cache = RECORDING.cache
         if cache is not None:
-            cache[self.name] = x.detach()
+            cache[self.name] = x.detach() if x.requires_grad else x  # no graph to cut: keep the tensor itself
         return x
 
 

@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from engram_probe.audit.allocator import keep_freed_buffers
 from engram_probe.audit.readmap import UNTOUCHED
 from engram_probe.hooked_base import EngramModelBase, RowOverlay, hook_position_axis
 
@@ -34,12 +36,15 @@ def paired_run(
     """
     if tokens.ndim != 2 or tokens.shape[0] != 1:
         raise ValueError("paired runs take a single [1, pos] sequence")
+    keep_freed_buffers()
     threads = torch.get_num_threads()
-    _, base = model.forward_recorded(tokens)
+    tokens = model.check_tokens(tokens)
+    addresses = model.engram_addresses(tokens)  # one hashing pass, read by both runs
+    _, base = model.forward_recorded(tokens, addresses=addresses)
     if edited_model is not None:
-        _, edited = edited_model.forward_recorded(tokens)
+        _, edited = edited_model.forward_recorded(tokens, addresses=addresses)
     else:
-        _, edited = model.forward_recorded(tokens, overlay=overlay)
+        _, edited = model.forward_recorded(tokens, overlay=overlay, addresses=addresses)
     if torch.get_num_threads() != threads:
         raise RuntimeError("thread count changed between the base and edited runs")
     if set(base) != set(model.hook_dict) or set(edited) != set(base):
@@ -55,10 +60,17 @@ _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
 
 def bits(t: Tensor) -> Tensor:
-    """The same memory viewed as integers: equality of these is equality of raw bytes."""
+    """The same memory viewed as integers: equality of these is equality of raw bytes.
+
+    A same-width dtype view needs no copy, whatever the strides."""
     if t.dtype == torch.bool:
         return t.to(torch.uint8)
-    return t.contiguous().view(_BITS[t.element_size()])
+    return t.view(_BITS[t.element_size()])
+
+
+def _int_view(t: Tensor) -> np.ndarray:
+    """A numpy array of the tensor's bytes as same-width integers (shares memory on CPU)."""
+    return bits(t.detach()).numpy()
 
 
 def runs(positions: Sequence[int]) -> list[tuple[int, int]]:
@@ -72,48 +84,60 @@ def runs(positions: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _differing_pairs(a: Tensor, b: Tensor, name: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """Every untouched (hook, position) pair of one hook whose bytes differ, with its largest difference."""
+    out = []
+    for start, length in spans:
+        for t in range(start, start + length):
+            pa, pb = _position_slice(a, name, t), _position_slice(b, name, t)
+            if torch.equal(bits(pa), bits(pb)):
+                continue
+            diff = (pa.double() - pb.double()).abs()
+            finite = diff[torch.isfinite(diff)]
+            out.append(
+                {
+                    "hook": name,
+                    "position": t,
+                    "max_abs_diff": float(finite.max()) if finite.numel() else float("nan"),
+                    "values_differing": int((bits(pa) != bits(pb)).sum()),
+                }
+            )
+    return out
+
+
 def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str] | None = None) -> dict[str, Any]:
     """Compare raw bytes of every hook value at every untouched position.
 
     Each contiguous run of untouched positions is compared at once per hook, as integer views
     of the same memory (so -0.0 differs from 0.0 and NaNs compare by payload); only a run that
-    differs is examined position by position. Returns counts of (hook, position) pairs, scalar
-    values and bytes compared, whether all are identical, and every pair that is not (as a
-    finding, with its largest difference).
+    differs is examined position by position. Returns counts of (hook, position) pairs, scalar values and bytes
+    compared, whether all are identical, and every pair that is not (as a finding, with its
+    largest difference).
     """
     untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
     spans = runs(untouched)
     names = sorted(hooks if hooks is not None else run.base)
     pairs = values = nbytes = 0
     mismatches: list[dict[str, Any]] = []
+    n_untouched = len(untouched)
     for name in names:
         a, b = run.base[name], run.edited[name]
         if a.shape != b.shape or a.dtype != b.dtype:
             mismatches.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
             continue
         ax = hook_position_axis(name)
+        size = a.element_size()
         per_position = a.numel() // a.shape[ax]
+        pairs += n_untouched
+        values += per_position * n_untouched
+        nbytes += per_position * n_untouched * size
+        # numpy integer views of the recorded memory (no copy): per call, numpy costs a fraction of torch
+        ia, ib = _int_view(a), _int_view(b)
+        lead = (slice(None),) * ax
         for start, length in spans:
-            sa, sb = a.narrow(ax, start, length), b.narrow(ax, start, length)
-            pairs += length
-            values += per_position * length
-            nbytes += per_position * length * a.element_size()
-            if torch.equal(bits(sa), bits(sb)):
-                continue
-            for t in range(start, start + length):
-                pa, pb = _position_slice(a, name, t), _position_slice(b, name, t)
-                if torch.equal(bits(pa), bits(pb)):
-                    continue
-                diff = (pa.double() - pb.double()).abs()
-                finite = diff[torch.isfinite(diff)]
-                mismatches.append(
-                    {
-                        "hook": name,
-                        "position": t,
-                        "max_abs_diff": float(finite.max()) if finite.numel() else float("nan"),
-                        "values_differing": int((bits(pa) != bits(pb)).sum()),
-                    }
-                )
+            where = (*lead, slice(start, start + length))
+            if not (ia[where] == ib[where]).all():
+                mismatches += _differing_pairs(a, b, name, [(start, length)])
     return {
         "untouched_positions": untouched,
         "hooks": len(names),

@@ -152,7 +152,19 @@ def test_scan_of_a_store_in_process_and_on_two_workers_gives_the_same_report(tmp
     from engram_probe.data.corpus import generate_corpus
 
     db = str(tmp_path / "m.db")
-    cli("write", "--store", db, "--user", "ana", "--prompt", "I was born in", "--answer", " Oslo", "--strategy", "unembed")
+    cli(
+        "write",
+        "--store",
+        db,
+        "--user",
+        "ana",
+        "--prompt",
+        "I was born in",
+        "--answer",
+        " Oslo",
+        "--strategy",
+        "unembed",
+    )
     shards = tmp_path / "corpus"
     shards.mkdir()
     docs = generate_corpus(300, seed=4)
@@ -161,7 +173,7 @@ def test_scan_of_a_store_in_process_and_on_two_workers_gives_the_same_report(tmp
     common = ["contract", "scan", "--contract", "workbench", "--store", db, "--corpus", str(shards)]
     here = cli(*common, "--report", str(tmp_path / "here.json"))
     assert "shards read an edited row" in here.stdout and "user ana" in here.stdout
-    there = cli(*common, "--workers", "2", "--report", str(tmp_path / "there.json"))
+    cli(*common, "--workers", "2", "--report", str(tmp_path / "there.json"))
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("here", "there"))
     assert a["result"] == b["result"] and a["result"]["positions_hit"] > 0
     assert (a["run"]["placement"], b["run"]["placement"]) == ("in-process", "dask LocalCluster (2 workers)")

@@ -104,3 +104,25 @@ def test_a_rotary_model_audits_a_probe_longer_than_its_training_length() -> None
     assert report["summary"]["untouched_bit_exact"] and report["summary"]["positions"]["untouched"] > lm.cfg.n_ctx
     with pytest.raises(ProbeError, match="context holds"):
         run_audit(lm, UserMemory("bob", res.facts), "cat " * (lm.model.max_tokens + 5))
+
+
+def test_the_batched_proof_compares_raw_bytes_not_values() -> None:
+    """-0.0 equals 0.0 as a float but not as bytes; a NaN equals nothing as a float but itself as bytes."""
+    from engram_probe.audit.proof import PairedRun
+
+    base = {"blocks.0.hook_resid_post": torch.zeros(1, 4, 3), "blocks.0.attn.hook_pattern": torch.ones(1, 2, 4, 4)}
+    same = {k: v.clone() for k, v in base.items()}
+    base["blocks.0.hook_resid_post"][0, 3, 0] = float("nan")
+    same["blocks.0.hook_resid_post"][0, 3, 0] = float("nan")
+    classes = ["untouched"] * 4
+    ok = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, same, 1, "float32"), classes)
+    assert ok["identical"] and ok["pairs_compared"] == 8 and ok["values_compared"] == 4 * 3 + 4 * 8
+    signed = {k: v.clone() for k, v in same.items()}
+    signed["blocks.0.attn.hook_pattern"][0, 1, 2, 0] = -1.0
+    signed["blocks.0.hook_resid_post"][0, 1, 2] = -0.0
+    bad = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, signed, 1, "float32"), classes)
+    assert {(m["hook"], m["position"]) for m in bad["mismatches"]} == {
+        ("blocks.0.hook_resid_post", 1),
+        ("blocks.0.attn.hook_pattern", 2),
+    }
+    assert next(m for m in bad["mismatches"] if m["position"] == 1)["max_abs_diff"] == 0.0

@@ -13,9 +13,9 @@ from engram_probe.contracts import load_contract
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map
-from engram_probe.scale.scan import scan_shards
 from engram_probe.hashaudit.synthetic import overlay_for_facts
 from engram_probe.overlays import FactTrigger, RowOverlay, read_overlay
+from engram_probe.scale.scan import scan_shards
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 V41 = load_contract("deepseek-v4.1", FIX / "v41_tiny" / "config.json", FIX / "v41_tiny" / "tokenizer.json")
