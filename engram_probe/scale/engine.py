@@ -107,17 +107,17 @@ class ShardOutcome:
 
 
 def _run_one(
-    fn: Callable[[Shard], dict[str, Any]], shard: Shard
+    fn: Callable[..., dict[str, Any]], shard: Shard, progress: Callable[[int], None] | None = None
 ) -> tuple[dict[str, Any] | None, str | None, int | None]:
     """The map call as a worker runs it: a bad shard comes back as (None, reason, line), not an exception."""
     try:
-        return fn(shard), None, None
+        return (fn(shard, progress) if progress else fn(shard)), None, None
     except ShardError as exc:
         return None, exc.reason, exc.line
 
 
 def run_shards(
-    fn: Callable[[Shard], dict[str, Any]],
+    fn: Callable[..., dict[str, Any]],
     shards: list[Shard],
     job_digest: str,
     place: Placement = Placement(),
@@ -160,5 +160,12 @@ def run_shards(
                 finish(futures[fut], fut.result())
     else:
         for s in todo:
-            finish(s, _run_one(fn, s))
+            within = None
+            if progress:
+                start = done
+
+                def within(n: int, start: int = start, s: Shard = s) -> None:
+                    progress(start + min(n, s.size), total, f"{len(outcomes)}/{len(shards)} shards")
+
+            finish(s, _run_one(fn, s, within))
     return [outcomes[s.path] for s in shards]

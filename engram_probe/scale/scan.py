@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,10 @@ class ScanTask:
     def __getstate__(self) -> dict[str, Any]:
         return {"contract": self.contract, "index": self.index, "examples": self.examples, "_scanner": None}
 
-    def __call__(self, shard: Shard) -> dict[str, Any]:
+    def __call__(self, shard: Shard, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
         if self._scanner is None:
             self._scanner = ShardScanner(self.contract, self.index, self.examples)
-        return self._scanner.scan(shard).to_json()
+        return self._scanner.scan(shard, progress).to_json()
 
 
 def job_digest(contract: AddressContract, index: ScanIndex, examples: int) -> str:

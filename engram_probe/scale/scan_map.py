@@ -64,7 +64,7 @@ class ShardScanner:
         self.back = lookback(contract)
 
     def scan(self, shard: Shard, progress: Callable[[int], None] | None = None) -> ScanCounts:
-        """The shard's counts; raises :class:`ShardError` naming the path and line of a bad record."""
+        """The shard's counts (``progress`` gets the bytes read so far); raises :class:`ShardError` on a bad record."""
         idx = self.index
         out = ScanCounts(
             row_hits={L: np.zeros(t.rows.size, np.int64) for L, t in idx.tables.items()},
@@ -96,7 +96,7 @@ class ShardScanner:
             out.sequences += 0 if batch.running else len(seqs)
             first = False
             if progress:
-                progress(len(seqs))
+                progress(batch.done_bytes)
         if shard.kind == "text" and out.tokens:
             out.sequences = 1
         return out

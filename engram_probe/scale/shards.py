@@ -100,14 +100,17 @@ class Batch:
     texts: list[str] | None = None
     ids: list[np.ndarray] | None = None
     running: bool = False  # True: the records continue one sequence (a text file)
+    done_bytes: int = 0  # how far into the file this batch ends (approximate for Parquet), for progress
 
 
 def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
     lines: list[int] = []
     texts: list[str] = []
     ids: list[np.ndarray] = []
+    done = 0
     with open(shard.path, "rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            done += len(raw)
             raw = raw.strip()
             if not raw:
                 continue
@@ -126,10 +129,10 @@ def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
                 raise ShardError(shard.path, lineno, "mixes text records and token-id records; use one kind per shard")
             lines.append(lineno)
             if len(lines) >= BATCH_RECORDS:
-                yield Batch(np.asarray(lines), texts or None, ids or None)
+                yield Batch(np.asarray(lines), texts or None, ids or None, done_bytes=done)
                 lines, texts, ids = [], [], []
     if lines:
-        yield Batch(np.asarray(lines), texts or None, ids or None)
+        yield Batch(np.asarray(lines), texts or None, ids or None, done_bytes=done)
 
 
 def _parquet_batches(shard: Shard) -> Iterator[Batch]:
@@ -145,6 +148,7 @@ def _parquet_batches(shard: Shard) -> Iterator[Batch]:
     if column is None:
         raise ShardError(shard.path, None, f"no 'text', 'ids' or 'token_ids' column (columns: {names})")
     row = 0
+    total_rows = max(1, pf.metadata.num_rows)
     batches = pf.iter_batches(batch_size=BATCH_RECORDS, columns=[column])
     while True:
         try:
@@ -158,24 +162,26 @@ def _parquet_batches(shard: Shard) -> Iterator[Batch]:
         if col.null_count:
             bad = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
             raise ShardError(shard.path, row + 1 + bad, f"null {column}")
+        done = shard.size * (row + len(col)) // total_rows
         if column == "text":
-            yield Batch(lines, texts=col.to_pylist())
+            yield Batch(lines, texts=col.to_pylist(), done_bytes=done)
         else:
             if not pa.types.is_integer(col.type.value_type):
                 raise ShardError(shard.path, row + 1, f"column {column} holds {col.type}, not lists of integers")
             flat = col.flatten().to_numpy().astype(np.int64, copy=False)
             offsets = col.offsets.to_numpy()
-            yield Batch(lines, ids=np.split(flat, offsets[1:-1] - offsets[0]))
+            yield Batch(lines, ids=np.split(flat, offsets[1:-1] - offsets[0]), done_bytes=done)
         row += len(col)
 
 
 def _text_batches(shard: Shard) -> Iterator[Batch]:
     line = 1
-    for _offset, chunk in read_chunks(Path(shard.path), TEXT_CHUNK_CHARS):
+    for offset, chunk in read_chunks(Path(shard.path), TEXT_CHUNK_CHARS):
         pieces = [p for p in SAFE_CUT.split(chunk) if p]
         starts = np.cumsum([0] + [p.count("\n") for p in pieces[:-1]]) + line
         line += chunk.count("\n")
-        yield Batch(starts.astype(np.int64), texts=pieces, running=True)
+        done = min(shard.size, offset + len(chunk))  # characters: bytes for ASCII, an estimate otherwise
+        yield Batch(starts.astype(np.int64), texts=pieces, running=True, done_bytes=done)
 
 
 def read_batches(shard: Shard) -> Iterator[Batch]:

@@ -184,3 +184,15 @@ def test_bad_inputs_are_refused_with_their_path(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not both"):
         Placement("tcp://x:1", 2)
     assert np.isfinite(out["fraction_hit"])
+
+
+def test_in_process_progress_moves_within_a_shard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engram_probe.scale.shards as shards
+
+    (tmp_path / "one.txt").write_text("\n".join(DOCS) + "\n")
+    monkeypatch.setattr(shards, "TEXT_CHUNK_CHARS", 4096)
+    seen: list[tuple[int, int]] = []
+    scan_shards(WB, _overlays(), [tmp_path / "one.txt"], progress=lambda d, t, m="": seen.append((d, t)))
+    size = (tmp_path / "one.txt").stat().st_size
+    inside = [d for d, t in seen if 0 < d < t]
+    assert len(inside) > 5 and inside == sorted(inside) and seen[-1] == (size, size)
