@@ -56,6 +56,20 @@ def _addresses(
     return addr
 
 
+def _slot_candidates(slots: np.ndarray, keys: np.ndarray, k: int, n_slots: int) -> np.ndarray:
+    """Hits that can be among some fact's k smallest keys: per slot, a superset of its k smallest.
+
+    Every fact claiming a slot sees all of that slot's hits, so a fact's k smallest lie among its
+    slots' k smallest. Keys are uniform, so per slot a threshold at about 4k/count of the key range
+    keeps ~4k hits; a slot where fewer than k pass keeps all of its hits (the result stays exact).
+    """
+    count = np.bincount(slots, minlength=n_slots)
+    share = np.minimum(1.0, 4.0 * k / np.maximum(count, 1))
+    keep = keys.astype(np.float64) < share[slots] * float(1 << 63)
+    short = np.bincount(slots[keep], minlength=n_slots) < np.minimum(count, k)
+    return keep | short[slots]
+
+
 class ShardScanner:
     """Scans shards against one index; built once per worker and reused for every shard."""
 
@@ -146,6 +160,8 @@ class ShardScanner:
         lines = batch.lines[rec]
         pos = t + pos0 if batch.running else t - first_token[rec]
         keys = sample_keys(shard.seed(), lines, pos, layer, c)
+        keep = _slot_candidates(s, keys, self.k, table.rows.size)
+        c, s, keys, lines, pos = c[keep], s[keep], keys[keep], lines[keep], pos[keep]
         # expand each hit to the facts that claim its row: claims sorted by slot
         order = np.argsort(table.fact_slot, kind="stable")
         cs, cf = table.fact_slot[order], table.fact_of[order]

@@ -196,3 +196,34 @@ def test_in_process_progress_moves_within_a_shard(tmp_path: Path, monkeypatch: p
     size = (tmp_path / "one.txt").stat().st_size
     inside = [d for d, t in seen if 0 < d < t]
     assert len(inside) > 5 and inside == sorted(inside) and seen[-1] == (size, size)
+
+
+def test_the_sample_is_each_facts_k_smallest_keys_over_all_its_hits(tmp_path: Path) -> None:
+    from engram_probe.hashaudit.index import fact_reads
+    from engram_probe.scale.counts import sample_keys
+
+    paths = _write_formats(tmp_path)
+    shard = paths["jsonl_ids"] / "p0.jsonl"
+    overlays = _overlays()
+    out = scan_shards(WB, overlays, [shard], examples=3)
+    seed = find_shards([shard])[0].seed()
+    claimed = defaultdict(set)  # (layer, row) -> facts whose trigger reads it
+    for o in overlays:
+        for f in o.facts:
+            for rd in fact_reads(WB, f, list(WB.layers)):
+                claimed[(rd.layer, rd.row)].add(f"{f.user}/{f.fact_id}")
+    every = defaultdict(list)
+    for line, text in enumerate(shard.read_text().splitlines(), start=1):
+        ids = json.loads(text)
+        for t, layer, col in brute_hits(WB, overlays, ids):
+            row = int(WB.addresses(np.asarray(ids), layer)[t, col])
+            key = int(sample_keys(seed, np.array([line]), np.array([t]), layer, np.array([col]))[0])
+            for fact in claimed.get((layer, row), ()):
+                every[fact].append((key, line, t, layer, col, row))
+    assert every
+    for f in out["facts"]:
+        want = [
+            dict(zip(("line", "position", "layer", "column", "row"), e[1:], strict=True))
+            for e in sorted(every[f["fact"]])[:3]
+        ]
+        assert [{k: v for k, v in e.items() if k != "shard"} for e in f["examples"]] == want, f["fact"]
