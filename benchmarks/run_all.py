@@ -1,6 +1,6 @@
 """Run every benchmark on the shipped model: one JSON line each, plus a dated row in docs/benchmarks.md.
 
-python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context]
+python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census]
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 
 from engram_probe.checkpoint import load_checkpoint
 
-NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context")
+NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context", "scale", "census")
 
 
 def main() -> None:
