@@ -102,7 +102,10 @@ class ShardScanner:
                 starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
             n = int(lengths.sum())
             if n:
-                self._count(out, flat, starts, ctx.size, batch, lengths, pos0, shard)
+                try:
+                    self._count(out, flat, starts, ctx.size, batch, lengths, pos0, shard)
+                except ContractError as exc:  # e.g. an id outside the vocabulary: name the record
+                    raise ShardError(shard.path, self._bad_line(seqs, batch), str(exc)) from exc
             if batch.running:
                 tail = flat[flat.size - min(self.back, flat.size) :] if self.back else tail
                 pos0 += n
@@ -114,6 +117,16 @@ class ShardScanner:
         if shard.kind == "text" and out.tokens:
             out.sequences = 1
         return out
+
+    def _bad_line(self, seqs: list[np.ndarray], batch: Batch) -> int:
+        """The line of the first record of a batch that the contract refuses."""
+        for seq, line in zip(seqs, batch.lines.tolist(), strict=True):
+            try:
+                for layer in self.contract.layers:
+                    self.contract.addresses_by_column(seq, layer)
+            except ContractError:
+                return int(line)
+        return int(batch.lines[0])
 
     def _count(
         self,

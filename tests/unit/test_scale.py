@@ -178,6 +178,9 @@ def test_bad_inputs_are_refused_with_their_path(tmp_path: Path) -> None:
         find_shards([tmp_path / "a.csv"])
     with pytest.raises(ShardError, match="no corpus shards found"):
         find_shards([tmp_path])
+    (tmp_path / "ids.jsonl").write_text("[1, 2, 3]\n[4, 99999999, 5]\n")
+    out = scan_shards(WB, _overlays(), [tmp_path / "ids.jsonl"])
+    assert out["failed_shards"][0]["line"] == 2 and "out of range" in out["failed_shards"][0]["error"]
     (tmp_path / "t.parquet").write_bytes(b"PAR1 broken")
     out = scan_shards(WB, _overlays(), [tmp_path / "t.parquet"])
     assert out["failed_shards"][0]["error"].startswith("not a readable Parquet file")
