@@ -68,9 +68,13 @@ def bits(t: Tensor) -> Tensor:
     return t.view(_BITS[t.element_size()])
 
 
+_NP_BITS = {1: np.uint8, 2: np.int16, 4: np.int32, 8: np.int64}
+
+
 def _int_view(t: Tensor) -> np.ndarray:
     """A numpy array of the tensor's bytes as same-width integers (shares memory on CPU)."""
-    return bits(t.detach()).numpy()
+    a = (t.detach() if t.requires_grad else t).numpy()
+    return a.view(_NP_BITS[a.itemsize])
 
 
 def runs(positions: Sequence[int]) -> list[tuple[int, int]]:
@@ -120,24 +124,22 @@ def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str]
     pairs = values = nbytes = 0
     mismatches: list[dict[str, Any]] = []
     n_untouched = len(untouched)
+    windows = {ax: [(*(slice(None),) * ax, slice(s, s + n)) for s, n in spans] for ax in (1, 2)}
     for name in names:
         a, b = run.base[name], run.edited[name]
-        if a.shape != b.shape or a.dtype != b.dtype:
+        # numpy integer views of the recorded memory (no copy): per call, numpy costs a fraction of torch
+        ia, ib = _int_view(a), _int_view(b)
+        if ia.shape != ib.shape or a.dtype != b.dtype:
             mismatches.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
             continue
         ax = hook_position_axis(name)
-        size = a.element_size()
-        per_position = a.numel() // a.shape[ax]
+        per_position = ia.size // ia.shape[ax]
         pairs += n_untouched
         values += per_position * n_untouched
-        nbytes += per_position * n_untouched * size
-        # numpy integer views of the recorded memory (no copy): per call, numpy costs a fraction of torch
-        ia, ib = _int_view(a), _int_view(b)
-        lead = (slice(None),) * ax
-        for start, length in spans:
-            where = (*lead, slice(start, start + length))
+        nbytes += per_position * n_untouched * ia.itemsize
+        for i, where in enumerate(windows[ax]):
             if not (ia[where] == ib[where]).all():
-                mismatches += _differing_pairs(a, b, name, [(start, length)])
+                mismatches += _differing_pairs(a, b, name, [spans[i]])
     return {
         "untouched_positions": untouched,
         "hooks": len(names),

@@ -42,7 +42,12 @@ class RowOverride:
         ids, vals = entry
         idx = torch.searchsorted(ids, addresses.contiguous()).clamp(max=ids.numel() - 1)
         hit = ids[idx] == addresses
-        return torch.where(hit.unsqueeze(-1), vals[idx].to(rows.dtype), rows)
+        if not bool(hit.any()):
+            return rows  # nothing of this override is read: the table's rows, untouched
+        # copy the table's rows once and write only the hits (cheaper than a gather at every address)
+        out = rows.clone()
+        out[hit] = vals[idx[hit]].to(rows.dtype)
+        return out
 
     def hit_mask(self, layer: int, addresses: Tensor) -> Tensor:
         """True where an address is one of this override's rows."""
