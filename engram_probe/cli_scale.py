@@ -9,7 +9,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, command, progress_bar
+from engram_probe.cli import CliError, command, progress_bar, write_report_files
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -26,6 +26,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS", help="run on this existing Dask cluster")
     g.add_argument("--workers", type=int, metavar="N", help="start a local Dask cluster of N worker processes")
     p.add_argument("--report", metavar="OUT.json", help="write the result as a JSON report")
+    p.add_argument("--html", metavar="OUT.html", help="write the report as standalone HTML")
+    p.add_argument("--pdf", metavar="OUT.pdf", help="write the report as PDF (needs Debian chromium)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -55,9 +57,9 @@ def _human(doc: dict[str, Any]) -> str:
 @command("population", "row census of N synthetic users x F facts on any contract (Dask dataframes)")(_args)
 def cmd_population(args: argparse.Namespace) -> None:
     from engram_probe.contracts import ContractError, load_contract
-    from engram_probe.report.printing import save_json_report
     from engram_probe.scale.engine import Placement, dask_client
     from engram_probe.scale.population import growth_report
+    from engram_probe.scale.population_render import write_population_html
 
     sizes = _sizes(args.users)
     try:
@@ -86,8 +88,7 @@ def cmd_population(args: argparse.Namespace) -> None:
         "environment": {"python": platform.python_version()},
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    if args.report:
-        save_json_report(doc, args.report)
+    write_report_files(doc, args.report, args.html, args.pdf, write_population_html)
     print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
     if args.report:
         print(f"report: {Path(args.report)}")

@@ -203,6 +203,14 @@ def rows_html(r: dict[str, Any]) -> list[str]:
     return ["<h2>Rows read</h2>", *parts]
 
 
+def contract_table(c: dict[str, Any]) -> str:
+    """Name, version, source and digest of a contract (its ``describe()`` form)."""
+    return table(
+        ["name", "version", "source", "sha256"],
+        [[c["contract"]["name"], c["contract"]["version"], c["source"], c["sha256"]]],
+    )
+
+
 def render_contract_html(doc: dict[str, Any]) -> str:
     c = doc["contract"]
     body = {"census": census_html, "readmap": readmap_html, "scan": scan_html, "rows": rows_html}[doc["kind"]]
@@ -210,10 +218,7 @@ def render_contract_html(doc: dict[str, Any]) -> str:
         f"<h1>Engram {doc['kind']} report — contract {_e(c['contract']['name'])}</h1>",
         f"<p>Created {_e(doc['created_at'])}. Hash only: no weights were read and no forward pass was run.</p>",
         "<h2>Address contract</h2>",
-        table(
-            ["name", "version", "source", "sha256"],
-            [[c["contract"]["name"], c["contract"]["version"], c["source"], c["sha256"]]],
-        ),
+        contract_table(c),
         table(["check", "ok", "detail"], [[k["check"], k["ok"], k["detail"]] for k in c["checks"]]),
         *body(doc["result"]),
         "<h2>Measured, computed, derived</h2>",

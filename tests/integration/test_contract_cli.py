@@ -184,3 +184,21 @@ def test_scan_of_a_store_in_process_and_on_two_workers_gives_the_same_report(tmp
     partial = cli(*common, "--report", str(tmp_path / "p.json"), code=1)
     assert "s1.jsonl line 2" in partial.stderr and "1 of 3 shards not counted" in partial.stderr
     assert (tmp_path / "p.json.parts").is_dir() and json.loads((tmp_path / "p.json").read_text())["result"]["tokens"]
+
+
+def test_population_census_cli_reports_growth_and_refuses_bad_sizes(tmp_path: Path) -> None:
+    out = cli(
+        *["population", *QWEN, "--users", "50,400", "--facts", "20"],
+        "--report",
+        str(tmp_path / "p.json"),
+        "--html",
+        str(tmp_path / "p.html"),
+    )
+    assert "uniform-hash model (derived)" in out.stdout
+    doc = json.loads((tmp_path / "p.json").read_text())
+    sizes = doc["result"]["sizes"]
+    assert [s["users"] for s in sizes] == [50, 400] and doc["placement"] == "in-process"
+    assert sizes[0]["rows_written"] <= 50 * 20 * 16 and sizes[1]["shared_share"] >= sizes[0]["shared_share"]
+    assert "Rows shared among users" in (tmp_path / "p.html").read_text()
+    bad = cli("population", *QWEN, "--users", "many", code=2)
+    assert "--users takes comma-separated counts" in bad.stderr and "Traceback" not in bad.stderr

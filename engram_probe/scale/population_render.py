@@ -1,0 +1,63 @@
+"""The population census report as standalone HTML (the JSON report's content, as tables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engram_probe.hashaudit.render import _e, contract_table, table
+from engram_probe.report.printing import STYLE
+
+
+def render_population_html(doc: dict[str, Any]) -> str:
+    r = doc["result"]
+    c = r["contract"]
+    rows = [
+        [
+            f"{s['users']:,}",
+            f"{s['rows_written']:,}",
+            f"{s['shared_share']:.3%}",
+            f"{s['expected_shared_share_uniform']:.3%}",
+            f"{s['shared_by_hash_collision']:,}",
+            f"{s['shared_by_content']:,}",
+            f"{s['conflicting_share']:.3%}",
+            s["max_users_on_a_row"],
+            f"{s['seconds']:.1f}",
+        ]
+        for s in r["sizes"]
+    ]
+    first = r["sizes"][0]
+    parts = [
+        f"<h1>Population census — contract {_e(c['contract']['name'])}</h1>",
+        f"<p>Created {_e(doc['created_at'])} ({_e(doc['placement'])}). {r['facts_per_user']} facts per user, "
+        f"seed {r['seed']}. Hash only: no weights were read.</p>",
+        contract_table(c),
+        "<h2>Rows shared among users, by population size</h2>",
+        table(
+            [
+                "users",
+                "rows written",
+                "shared by 2+ users (measured)",
+                "uniform-hash expectation (derived)",
+                "by hash collision",
+                "by content",
+                "conflicting (measured)",
+                "most users on one row",
+                "seconds",
+            ],
+            rows,
+        ),
+        f"<p class='cap'>{_e(first['generator'])}.</p>",
+        table(["figure", "how"], [[k, v] for k, v in first["measured_vs_derived"].items()]),
+    ]
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Population census</title>"
+        f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
+    )
+
+
+def write_population_html(doc: dict[str, Any], path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(render_population_html(doc), encoding="utf-8")
+    return p
