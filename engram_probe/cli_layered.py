@@ -26,7 +26,7 @@ def _users_args(p: argparse.ArgumentParser, default: str) -> None:
 
 
 def _layered_args(p: argparse.ArgumentParser) -> None:
-    from engram_probe.layered.adapter import AdapterSettings
+    from engram_probe.layered.settings import AdapterSettings
     from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS
 
     d = AdapterSettings()

@@ -41,6 +41,7 @@ class LayeredState:
     users: list[dict[str, Any]] = field(default_factory=list)
     source: str = TEST_USERS
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    settings: LayeredSettings = field(default_factory=LayeredSettings)  # budgets of an evaluation
 
 
 def layered(state: WorkbenchState) -> LayeredState:
@@ -128,7 +129,7 @@ def evaluate_user(state: WorkbenchState, uid: str | None, progress: Any = None) 
             state.lm,
             ls.adapter,
             [ls.users[i]],
-            LayeredSettings(),
+            ls.settings,
             _progress(progress, "conditions"),
             ls.source,
             ls.adapter_path,

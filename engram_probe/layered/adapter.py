@@ -24,27 +24,14 @@ from safetensors.torch import save_file
 
 from engram_probe.checkpoint import LoadedModel, tensors_digest
 from engram_probe.hooked_base import EngramModelBase
+from engram_probe.layered.settings import AdapterSettings
 from engram_probe.memory.writing import Progress
 
 ADAPTER_FORMAT = "engram-probe-shared-adapter/1"
-QKV_TARGETS = r"blocks\.\d+\.attn\.W_[QKV]"
 
 
 class AdapterError(ValueError):
     """An adapter file that is unreadable, damaged, or made for another model."""
-
-
-@dataclass(frozen=True)
-class AdapterSettings:
-    """Defaults from the paper's shared adapter (rank 16 on Q/K/V, alpha 2r, 2,000 steps, lr 3e-4, batch 1)."""
-
-    rank: int = 16
-    alpha: int = 32
-    target_modules: str = QKV_TARGETS
-    lr: float = 3e-4
-    steps: int = 2000
-    max_len: int = 320
-    seed: int = 42
 
 
 @dataclass

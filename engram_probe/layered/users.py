@@ -6,7 +6,7 @@ import hashlib
 import re
 from typing import Any
 
-from engram_probe.report.document import canonical_json
+from engram_probe.contracts.base import canonical_bytes
 
 # Defaults: adapter trained on one generated population, evaluated on another (never the same users).
 ADAPTER_USERS = "generated:10:20:a"
@@ -67,4 +67,4 @@ def load_layered_users(
 
 
 def users_digest(users: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(canonical_json(users)).hexdigest()
+    return hashlib.sha256(canonical_bytes(users)).hexdigest()

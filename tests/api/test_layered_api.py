@@ -15,7 +15,18 @@ pytestmark = [pytest.mark.api, pytest.mark.integration]
 
 
 def test_layered_tab_trains_evaluates_and_exports(client: Client, served: tuple[str, Any]) -> None:
+    from dataclasses import replace
+
+    from engram_probe.layered.conditions import PER_USER_LORA
+    from engram_probe.layered.evaluate import LayeredSettings
+    from engram_probe.memory.writing import WriteSettings
+    from workbench.layered import layered
+
     state = served[1]
+    # the full path on a smaller budget (the CLI test does the same with --facts): fewer questions, shorter LoRAs
+    layered(state).settings = LayeredSettings(
+        indirect_per_user=6, write=WriteSettings(joint_steps=60), lora=replace(PER_USER_LORA, max_steps=40)
+    )
     uid = "l000"
     _, _, early = client.predict(uid, api_name="/layered_evaluate")
     assert early.startswith("⚠") and "adapter" in early
