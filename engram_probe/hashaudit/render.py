@@ -231,14 +231,23 @@ def render_contract_html(doc: dict[str, Any]) -> str:
         ),
         "<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>.</p>",
     ]
+    return html_page(f"Engram {doc['kind']} report", parts)
+
+
+def html_page(title: str, parts: list[str]) -> str:
+    """A standalone HTML document (the reports' shared style) of the given parts."""
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Engram {doc['kind']} report</title>"
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
         f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
     )
 
 
-def write_contract_html(doc: dict[str, Any], path: str | Path) -> Path:
+def write_page(text: str, path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_contract_html(doc), encoding="utf-8")
+    p.write_text(text, encoding="utf-8")
     return p
+
+
+def write_contract_html(doc: dict[str, Any], path: str | Path) -> Path:
+    return write_page(render_contract_html(doc), path)

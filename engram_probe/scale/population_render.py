@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.hashaudit.render import _e, contract_table, table
-from engram_probe.report.printing import STYLE
+from engram_probe.hashaudit.render import _e, contract_table, html_page, table, write_page
 
 
 def render_population_html(doc: dict[str, Any]) -> str:
@@ -50,14 +49,8 @@ def render_population_html(doc: dict[str, Any]) -> str:
         f"<p class='cap'>{_e(first['generator'])}.</p>",
         table(["figure", "how"], [[k, v] for k, v in first["measured_vs_derived"].items()]),
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Population census</title>"
-        f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
-    )
+    return html_page("Population census", parts)
 
 
 def write_population_html(doc: dict[str, Any], path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_population_html(doc), encoding="utf-8")
-    return p
+    return write_page(render_population_html(doc), path)
