@@ -49,6 +49,10 @@ class WriteSettings:
     opt_l2: float = 1e-3
     joint_steps: int = 300
     joint_lr: float = 0.1
+    # past the steps above, keep optimising while some prompt's top-1 is not the gold token, up to this many
+    # steps in all (0: stop at the steps above)
+    opt_max_steps: int = 0
+    joint_max_steps: int = 0
 
 
 @dataclass
@@ -248,6 +252,7 @@ class FactWriter:
         l2: float,
         progress: Progress | None,
         label: str,
+        max_steps: int = 0,
     ) -> dict[int, Tensor]:
         rows = torch.tensor(sorted(init), dtype=torch.int64)
         start = torch.stack([init[r] for r in rows.tolist()]).clone()
@@ -256,9 +261,11 @@ class FactWriter:
         golds = torch.tensor([f.gold for f in prepared for _ in f.prompts])
         batch, last = pad_batch(prompts, self.tokenizer.bos_id)
         opt = torch.optim.Adam([values], lr=lr)
-        for step in range(steps):
+        for step in range(max(steps, max_steps)):
             override = merged_override(base, layer, rows, values)
             logits = self.model(batch, overlay=override)[torch.arange(len(prompts)), last]
+            if step >= steps and bool((logits.argmax(-1) == golds).all()):
+                break  # past the fixed budget, every prompt already recalls its gold token
             loss = F.cross_entropy(logits, golds)
             if l2:
                 loss = loss + l2 * (values - start).pow(2).mean()
@@ -266,7 +273,7 @@ class FactWriter:
             values.grad = grad
             opt.step()
             if progress:
-                progress(step + 1, steps, f"{label}: loss {loss.item():.3f}")
+                progress(step + 1, steps if step < steps else max_steps, f"{label}: loss {loss.item():.3f}")
         return {r: v for r, v in zip(rows.tolist(), values.detach(), strict=True)}
 
     # ------------------------------------------------------------------ strategies
@@ -298,7 +305,9 @@ class FactWriter:
                 for r, vec in self.unembed_rows(f, n).items():
                     init.setdefault(r, []).append(vec)
             mean_init = {r: torch.stack(v).mean(0) for r, v in init.items()}
-            rows = self._optimise(prepared, n, mean_init, base, s.joint_steps, s.joint_lr, 0.0, progress, "joint")
+            rows = self._optimise(
+                prepared, n, mean_init, base, s.joint_steps, s.joint_lr, 0.0, progress, "joint", s.joint_max_steps
+            )
             ms = (time.perf_counter() - t0) * 1000
             group = uuid.uuid4().hex[:12]
             for f in prepared:
@@ -326,8 +335,11 @@ class FactWriter:
                         s.opt_l2,
                         progress,
                         f"opt fact {i + 1}/{len(prepared)}",
+                        s.opt_max_steps,
                     )
                     cfg |= {"steps": s.opt_steps, "lr": s.opt_lr, "l2": s.opt_l2}
+                    if s.opt_max_steps > s.opt_steps:
+                        cfg["max_steps"] = s.opt_max_steps
                 fact = self._fact(f, n, rows, strategy, (time.perf_counter() - t1) * 1000, cfg)
                 current.add(fact)
                 facts.append(fact)

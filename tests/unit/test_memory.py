@@ -165,3 +165,23 @@ def test_threads_serving_different_users_match_sequential_runs(lm: Any) -> None:
         assert len(outs) == 15 and all(o == expected[key] for o in outs), key
     # and the users really differ from each other where their triggers are
     assert expected[("u0", "My name is")] != expected[("u1", "My name is")]
+
+
+def test_writes_continue_past_the_budget_only_until_the_gold_token_is_top1(lm: Any) -> None:
+    spec = FactSpec.of("My name is", "Ada")
+    slow = {"scale": 0.5, "opt_lr": 0.02, "joint_lr": 0.02, "opt_steps": 1, "joint_steps": 1}  # a weak start
+    short = FactWriter(lm.model, lm.tokenizer, WriteSettings(**slow)).write(UserMemory("u"), [spec])
+    assert short.recall_after[0]["rank"] > 1  # one step is not enough from this start
+    for strategy in ("opt", "joint"):
+        seen: list[int] = []
+        settings = WriteSettings(**slow, opt_max_steps=200, joint_max_steps=200)
+        res = FactWriter(lm.model, lm.tokenizer, settings).write(
+            UserMemory("u"), [spec], strategy=strategy, progress=lambda d, t, m="", s=seen: s.append(d)
+        )
+        assert res.recall_after[0]["rank"] == 1, strategy
+        assert 1 < max(seen) < 200, strategy  # went past the budget, and stopped once recalled
+    fixed = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=8, opt_max_steps=0)).write(
+        UserMemory("u"), [spec]
+    )
+    again = FactWriter(lm.model, lm.tokenizer, FAST).write(UserMemory("u"), [spec])
+    assert torch.equal(fixed.facts[0].values, again.facts[0].values)  # no cap: exactly the fixed budget
