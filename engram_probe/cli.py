@@ -199,7 +199,8 @@ def cmd_write(args: argparse.Namespace) -> None:
             strategy = args.strategy or "opt"
         settings = WriteSettings()
         if args.steps is not None:
-            settings = replace(settings, opt_steps=args.steps, joint_steps=args.steps)
+            # an explicit budget is exact: no continuation past it
+            settings = replace(settings, opt_steps=args.steps, joint_steps=args.steps, opt_max_steps=0)
         lm, store = open_store_arg(args)
         bar = progress_bar(f"{strategy} write")
         try:

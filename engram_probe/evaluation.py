@@ -94,6 +94,12 @@ def evaluate_recall(
     return {"modes": table, "settings": settings.__dict__, "n_users": len(users)}
 
 
+def _continued(max_steps: int, steps: int) -> str:
+    if max_steps <= steps:
+        return ""
+    return f", continued to at most {max_steps} while some prompt's top-1 is not its gold token"
+
+
 def render_recall_markdown(result: dict[str, Any], command: str) -> str:
     """docs/recall.md: the table, the goals, and the command that reproduces it."""
     modes = result["modes"]
@@ -115,8 +121,11 @@ def render_recall_markdown(result: dict[str, Any], command: str) -> str:
     s = result["settings"]
     lines += [
         "",
-        f"Budgets: unembed scale {s['scale']}; opt {s['opt_steps']} Adam steps at lr {s['opt_lr']} (L2 {s['opt_l2']}); "
-        f"joint {s['joint_steps']} steps at lr {s['joint_lr']} over all of a user's facts at once.",
+        f"Budgets: unembed scale {s['scale']}; opt {s['opt_steps']} Adam steps at lr {s['opt_lr']} (L2 {s['opt_l2']})"
+        + _continued(s.get("opt_max_steps", 0), s["opt_steps"])
+        + f"; joint {s['joint_steps']} steps at lr {s['joint_lr']} over all of a user's facts at once"
+        + _continued(s.get("joint_max_steps", 0), s["joint_steps"])
+        + ".",
         "",
     ]
     goals = []

@@ -51,7 +51,7 @@ class WriteSettings:
     joint_lr: float = 0.1
     # past the steps above, keep optimising while some prompt's top-1 is not the gold token, up to this many
     # steps in all (0: stop at the steps above)
-    opt_max_steps: int = 0
+    opt_max_steps: int = 60
     joint_max_steps: int = 0
 
 
