@@ -170,7 +170,7 @@ def test_threads_serving_different_users_match_sequential_runs(lm: Any) -> None:
 def test_writes_continue_past_the_budget_only_until_the_gold_token_is_top1(lm: Any) -> None:
     spec = FactSpec.of("My name is", "Ada")
     slow = {"scale": 0.5, "opt_lr": 0.02, "joint_lr": 0.02, "opt_steps": 1, "joint_steps": 1}  # a weak start
-    short = FactWriter(lm.model, lm.tokenizer, WriteSettings(**slow)).write(UserMemory("u"), [spec])
+    short = FactWriter(lm.model, lm.tokenizer, WriteSettings(**slow, opt_max_steps=0)).write(UserMemory("u"), [spec])
     assert short.recall_after[0]["rank"] > 1  # one step is not enough from this start
     for strategy in ("opt", "joint"):
         seen: list[int] = []
