@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays.rowset import RowOverlay
 from engram_probe.scale.counts import EXAMPLE_FIELDS, ScanCounts
@@ -74,7 +76,7 @@ def scan_shards(
     outcomes = run_shards(ScanTask(contract, index, examples), shards, digest, place, resume, progress)
     seconds = time.perf_counter() - t0
     total = ScanCounts(
-        row_hits={L: t.rows.copy() * 0 for L, t in index.tables.items()},
+        row_hits={L: np.zeros_like(t.rows) for L, t in index.tables.items()},
         fact_hits=None,
         user_hits=None,
     )
@@ -97,7 +99,7 @@ def _report(contract, overlays, index, shards, outcomes, total, place, digest, s
     rows = [
         {"layer": L, "row": int(r), "hits": int(n)}
         for L, t in sorted(index.tables.items())
-        for r, n in zip(t.rows.tolist(), total.row_hits.get(L, t.rows * 0).tolist(), strict=True)
+        for r, n in zip(t.rows.tolist(), total.row_hits.get(L, np.zeros_like(t.rows)).tolist(), strict=True)
         if n
     ]
     rows.sort(key=lambda r: (-r["hits"], r["layer"], r["row"]))

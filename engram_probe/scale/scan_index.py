@@ -23,7 +23,7 @@ class TableIndex:
     """One table's edited rows, sorted, with (slot, owner) pairs for facts and for users."""
 
     rows: np.ndarray  # [k] sorted unique edited rows
-    fact_slot: np.ndarray  # [a] slot (index into rows) of each (row, fact) claim, unique pairs
+    fact_slot: np.ndarray  # [a] slot (index into rows) of each (row, fact) claim, unique pairs, sorted by slot
     fact_of: np.ndarray  # [a] fact index of that claim
     user_slot: np.ndarray  # [b] slot of each (row, writing user) pair, unique pairs
     user_of: np.ndarray  # [b] user index

@@ -176,8 +176,7 @@ class ShardScanner:
         keep = _slot_candidates(s, keys, self.k, table.rows.size)
         c, s, keys, lines, pos = c[keep], s[keep], keys[keep], lines[keep], pos[keep]
         # expand each hit to the facts that claim its row: claims sorted by slot
-        order = np.argsort(table.fact_slot, kind="stable")
-        cs, cf = table.fact_slot[order], table.fact_of[order]
+        cs, cf = table.fact_slot, table.fact_of  # sorted by slot (np.unique over (slot, fact) pairs)
         lo, hi = np.searchsorted(cs, s, "left"), np.searchsorted(cs, s, "right")
         reps = hi - lo
         if not reps.any():
