@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from engram_probe.config import DEFAULT_LAYER
+
 Handler = Callable[[argparse.Namespace], Any]
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
 
@@ -175,7 +177,9 @@ def _write_args(p: argparse.ArgumentParser) -> None:
         choices=["unembed", "opt", "joint"],
         help="default: opt for one fact, joint for --facts",
     )
-    p.add_argument("--layer", default="late", help="early, late, or an Engram layer index")
+    p.add_argument(
+        "--layer", default=DEFAULT_LAYER, help=f"early, late, or an Engram layer index (default {DEFAULT_LAYER})"
+    )
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (opt/joint)")
 
 
@@ -341,7 +345,7 @@ def _recall_args(p: argparse.ArgumentParser) -> None:
         default=",".join(["none", "unembed_isolated", "opt_isolated", "opt_together", "joint_together"]),
         help="comma-separated modes",
     )
-    p.add_argument("--layer", default="late")
+    p.add_argument("--layer", default=DEFAULT_LAYER, help="early, late, or an Engram layer index")
     p.add_argument("--json", metavar="OUT", default=None, help="write the full result as JSON")
     p.add_argument("--markdown", metavar="OUT", default=None, help="write the table as markdown (docs/recall.md)")
 

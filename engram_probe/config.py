@@ -7,6 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+# Where writes go unless told. The early Engram layer leaves more blocks to separate facts that read the
+# same rows (two "<name> was born in" prompts): joint recall on u000-u019 is 0.972 there, 0.946 late.
+DEFAULT_LAYER = "early"
+
 
 @dataclass(frozen=True)
 class EngramConfig:

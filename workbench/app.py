@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from engram_probe.config import DEFAULT_LAYER
 from engram_probe.contracts import CONTRACT_NAMES
 from workbench import handlers as h
 from workbench import production as prod
@@ -67,7 +68,9 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     w_strategy = gr.Radio(
                         ["unembed", "opt", "joint"], value="opt", label="Strategy", elem_id="write-strategy"
                     )
-                    w_layer = gr.Radio(["late", "early"], value="late", label="Engram layer", elem_id="write-layer")
+                    w_layer = gr.Radio(
+                        ["early", "late"], value=DEFAULT_LAYER, label="Engram layer", elem_id="write-layer"
+                    )
                 w_prompt = gr.Textbox(
                     label="Trigger prompt (ends just before the answer)",
                     value="My favorite tea is",

@@ -12,6 +12,7 @@ from typing import Any
 from engram_probe.api import open_store, specs_from_user_record, write_facts
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.checkpoint import LoadedModel, weights_digest
+from engram_probe.config import DEFAULT_LAYER
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore
@@ -79,7 +80,7 @@ def seed_demo_users(
         uid = user["uid"]
         if not store.has_user(uid):
             specs = specs_from_user_record(user)[:n_facts]
-            write_facts(lm, store, uid, specs, "opt", "late", settings)
+            write_facts(lm, store, uid, specs, "opt", DEFAULT_LAYER, settings)
         probes[uid] = demo_probe(user)
         if on_user:
             on_user(uid)

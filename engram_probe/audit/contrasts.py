@@ -14,6 +14,7 @@ from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.audit.proof import changed_fraction, delta_matrix, paired_run
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.checkpoint import LoadedModel
+from engram_probe.config import DEFAULT_LAYER
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import Fact, UserMemory
@@ -76,7 +77,7 @@ def layer_contrast(
     specs: Sequence[FactSpec],
     strategy: str,
     settings: WriteSettings,
-    right: str | int = "late",
+    right: str | int = DEFAULT_LAYER,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write the same facts, same strategy and budget, into the right and the other Engram layer."""
@@ -127,7 +128,7 @@ def address_contrast(
     specs: Sequence[FactSpec],
     strategy: str,
     settings: WriteSettings,
-    layer: str | int = "late",
+    layer: str | int = DEFAULT_LAYER,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Control: rows trained for the trigger, written at addresses the triggers never read."""
@@ -165,7 +166,7 @@ def placement_contrasts(
     specs = specs_of(memory, n_facts)
     strategy = strategy or dominant_strategy(memory)
     right = memory.main_layer()
-    right_layer: str | int = "late" if right is None else right
+    right_layer: str | int = DEFAULT_LAYER if right is None else right
     layers = layer_contrast(lm, specs, strategy, settings, right_layer, progress=progress)
     address = address_contrast(lm, specs, strategy, settings, right_layer, progress=progress)
     return {

@@ -1,7 +1,7 @@
 """Write strategies: turn (trigger, answer) facts into Engram rows.
 
 All strategies write the rows addressed at each trigger's last position in one Engram
-layer (default: the late one). Training never touches the shared weights: gradients are
+layer (default: the early one, see ``DEFAULT_LAYER``). Training never touches the shared weights: gradients are
 taken with ``torch.autograd.grad`` with respect to the new rows only, through an overlay.
 """
 
@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from engram_probe.config import DEFAULT_LAYER
 from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.overlay import MemoryOverlay, RowOverride
 from engram_probe.memory.user_memory import Fact, UserMemory
@@ -90,11 +91,13 @@ class AnswerError(ValueError):
 
 
 def resolve_layer(model: EngramModelBase, layer: str | int | None) -> int:
-    """'late' (default) is the last Engram layer, 'early' the first; an int must be an Engram layer."""
+    """'early' (the default, ``None``) is the first Engram layer, 'late' the last; an int must be an Engram layer."""
     layers = model.cfg.engram_layers
     if not layers:
         raise ValueError("this model has no Engram layers")
-    if layer is None or layer == "late":
+    if layer is None:
+        layer = DEFAULT_LAYER
+    if layer == "late":
         return max(layers)
     if layer == "early":
         return min(layers)

@@ -46,7 +46,7 @@ def test_model_and_demo_users(client: Client, served: tuple[str, Any]) -> None:
     card, facts, status, _ = client.predict("d000", api_name="/show_user")
     assert "unchanged" in card and served[1].lm.weights_sha256[:16] in card
     rows = table(facts)
-    assert len(rows) == 6 and all(r[5] == max(served[1].lm.cfg.engram_layers) for r in rows)
+    assert len(rows) == 6 and all(r[5] == min(served[1].lm.cfg.engram_layers) for r in rows)
     assert "6 facts" in status and "96 distinct rows" in status
     card, facts, status, _ = client.predict("no-such-user", api_name="/show_user")
     assert status.startswith("⚠") and "unknown user" in status

@@ -44,10 +44,10 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
             "--json",
         ).stdout
     )
-    assert len(w["rows"]) == 16 and all(r[0] == max(shipped.cfg.engram_layers) for r in w["rows"])
+    assert len(w["rows"]) == 16 and all(r[0] == min(shipped.cfg.engram_layers) for r in w["rows"])
     assert w["bytes"] == 16 * shipped.cfg.dim_per_head * 4
     assert w["recall"]["rank_after"] == 1 and w["recall"]["rank_before"] > 1
-    early = json.loads(
+    late = json.loads(
         cli(
             "write",
             "--store",
@@ -61,15 +61,15 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
             "--strategy",
             "unembed",
             "--layer",
-            "early",
+            "late",
             "--json",
         ).stdout
     )
-    assert all(r[0] == min(shipped.cfg.engram_layers) for r in early["rows"])
+    assert all(r[0] == max(shipped.cfg.engram_layers) for r in late["rows"])
     users = json.loads(cli("users", "--store", db, "--json").stdout)
     assert users["users"][0]["facts"] == 2 and users["ledger_problems"] == []
     facts = json.loads(cli("facts", "--store", db, "--user", "ada", "--json").stdout)
-    assert [f["fact_id"] for f in facts["facts"]] == [w["fact_id"], early["fact_id"]]
+    assert [f["fact_id"] for f in facts["facts"]] == [w["fact_id"], late["fact_id"]]
 
     out = tmp_path / "ada.safetensors"
     cli("export", "--store", db, "--user", "ada", "--out", str(out))
@@ -84,7 +84,7 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
 
     cli("erase", "--store", db, "--user", "ada", "--fact", w["fact_id"])
     left = json.loads(cli("facts", "--store", db, "--user", "ada", "--json").stdout)
-    assert [f["fact_id"] for f in left["facts"]] == [early["fact_id"]]
+    assert [f["fact_id"] for f in left["facts"]] == [late["fact_id"]]
     cli("erase", "--store", db, "--user", "ada")
     assert json.loads(cli("users", "--store", db, "--json").stdout)["users"] == []
 

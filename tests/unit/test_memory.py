@@ -38,7 +38,7 @@ def test_each_strategy_writes_rows_at_the_trigger_and_raises_recall(lm: Any) -> 
     for strategy in ("unembed", "opt", "joint"):
         res = writer.write(UserMemory("u"), [spec], strategy=strategy)
         (fact,) = res.facts
-        assert fact.layer == max(lm.cfg.engram_layers)
+        assert fact.layer == min(lm.cfg.engram_layers)
         assert len(fact.rows) == lm.cfg.n_engram_heads
         assert res.bytes == lm.cfg.n_engram_heads * lm.cfg.dim_per_head * 4
         assert res.cost_ms > 0
@@ -49,8 +49,8 @@ def test_each_strategy_writes_rows_at_the_trigger_and_raises_recall(lm: Any) -> 
 
 def test_layer_choice_and_bad_layers(lm: Any) -> None:
     writer = FactWriter(lm.model, lm.tokenizer, FAST)
-    res = writer.write(UserMemory("u"), [FactSpec.of("I live in", "Lisbon")], strategy="unembed", layer="early")
-    assert {r[0] for r in res.rows} == {min(lm.cfg.engram_layers)}
+    res = writer.write(UserMemory("u"), [FactSpec.of("I live in", "Lisbon")], strategy="unembed", layer="late")
+    assert {r[0] for r in res.rows} == {max(lm.cfg.engram_layers)}
     with pytest.raises(ValueError, match="not an Engram layer"):
         writer.write(UserMemory("u"), [FactSpec.of("I live in", "Lisbon")], layer=1)
     with pytest.raises(ValueError, match="unknown strategy"):
@@ -85,11 +85,13 @@ def test_overlay_never_mutates_shared_weights(lm: Any) -> None:
 
 
 def test_disjoint_users_stack_losslessly(lm: Any) -> None:
+    # The tiny model's tables are small: "I work at" reads some of "My name is"'s early-layer rows by chance.
+    # These two triggers read none of each other's rows at any position, so each must be byte-identical.
     a = write(lm, UserMemory("alice"), [FactSpec.of("My name is", "Ada")])
-    b = write(lm, UserMemory("bob"), [FactSpec.of("I work at", "Acme")])
+    b = write(lm, UserMemory("bob"), [FactSpec.of("My employer is", "Acme")])
     both = MemoryOverlay([a, b])
     assert both.collisions == []
-    for text, owner in (("My name is", a), ("I work at", b)):
+    for text, owner in (("My name is", a), ("My employer is", b)):
         alone = logits(lm, text, [owner])
         assert raw_bytes(logits(lm, text, [a, b])) == raw_bytes(alone)
         assert raw_bytes(logits(lm, text, [b, a])) == raw_bytes(alone)
