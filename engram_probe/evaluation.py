@@ -91,13 +91,19 @@ def evaluate_recall(
             "ms_per_fact": round(total_ms / max(1, total_facts), 2),
             "users": per_user,
         }
-    return {"modes": table, "settings": settings.__dict__, "n_users": len(users)}
+    layers = lm.cfg.engram_layers
+    written = resolve_layer(lm.model, layer) if layers else None
+    return {"modes": table, "settings": settings.__dict__, "n_users": len(users), "layer": written}
 
 
 def _continued(max_steps: int, steps: int) -> str:
     if max_steps <= steps:
         return ""
     return f", continued to at most {max_steps} while some prompt's top-1 is not its gold token"
+
+
+def _layer_sentence(layer: int | None) -> str:
+    return "" if layer is None else f" Rows written in Engram layer {layer}."
 
 
 def render_recall_markdown(result: dict[str, Any], command: str) -> str:
@@ -125,7 +131,8 @@ def render_recall_markdown(result: dict[str, Any], command: str) -> str:
         + _continued(s.get("opt_max_steps", 0), s["opt_steps"])
         + f"; joint {s['joint_steps']} steps at lr {s['joint_lr']} over all of a user's facts at once"
         + _continued(s.get("joint_max_steps", 0), s["joint_steps"])
-        + ".",
+        + "."
+        + _layer_sentence(result.get("layer")),
         "",
     ]
     goals = []
