@@ -95,6 +95,20 @@ def _human_table(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _quoted_command() -> str:
+    """This evaluate command as a shell line, without the quoted train-adapter command."""
+    import shlex
+    import sys
+
+    if sys.argv[1:2] != ["layered"]:
+        return "engram-probe layered evaluate"
+    argv = sys.argv[1:]
+    if "--adapter-command" in argv:
+        i = argv.index("--adapter-command")
+        del argv[i : i + 2]
+    return "engram-probe " + shlex.join(argv)
+
+
 @command("layered", "the paper's layered system: a shared reasoning adapter over per-user rows")(_layered_args)
 def cmd_layered(args: argparse.Namespace) -> int:
     if args.action == "train-adapter":
@@ -147,11 +161,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     bar.close()
     write_reports(doc, args.report, args.html, args.pdf)
     if args.markdown:
-        import sys
-
         from engram_probe.layered.markdown import render_layered_markdown
 
-        command = "engram-probe " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["layered"] else "layered evaluate"
+        command = _quoted_command()
         Path(args.markdown).write_text(render_layered_markdown(doc, command, args.adapter_command), encoding="utf-8")
     if args.json:
         emit(args, doc, "")

@@ -14,6 +14,6 @@ engram-probe recall --users "$USERS" --limit 20 \
 engram-probe layered train-adapter --users "$USERS" --uids u020-u029 --out "$OUT/shared_adapter.safetensors"
 engram-probe layered evaluate --users "$USERS" --uids u000-u019 --adapter "$OUT/shared_adapter.safetensors" \
   --report "$OUT/layered.json" --html "$OUT/layered.html" --markdown docs/layered.md \
-  --adapter-command "engram-probe layered train-adapter --users $USERS --uids u020-u029 --out shared_adapter.safetensors"
+  --adapter-command "engram-probe layered train-adapter --users $USERS --uids u020-u029 --out $OUT/shared_adapter.safetensors"
 python notebooks/build_notebooks.py
 python -m benchmarks.run_all
