@@ -38,7 +38,7 @@ def test_every_write_strategy_reaches_the_answer(lm: Any, strategy: str) -> None
         UserMemory("ann"), [FactSpec.of(TRIGGER, ANSWER)], strategy
     )
     fact = res.facts[0]
-    assert fact.layer == max(lm.cfg.engram_layer_ids) and fact.row_ids.shape == (lm.cfg.n_engram_heads, 2)
+    assert fact.layer == min(lm.cfg.engram_layer_ids) and fact.row_ids.shape == (lm.cfg.n_engram_heads, 2)
     ids = torch.tensor([lm.tokenizer.encode(TRIGGER)])
     gold = lm.tokenizer.encode(" " + ANSWER, bos=False)[-1]
     with torch.no_grad():
