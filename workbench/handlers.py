@@ -250,6 +250,11 @@ def wrong_layer(
 
 
 # ---------------------------------------------------------------- tab 6: LoRA contamination
+def _sig(value: float | None) -> float | None:
+    """Six significant digits for the table: a tiny non-zero change stays visible, an exact 0 stays 0."""
+    return None if value is None else float(f"{value:.6g}")
+
+
 def lora_contamination(
     state: WorkbenchState, user_id: str, text: str, progress: Any = None
 ) -> tuple[go.Figure, pd.DataFrame, str]:
@@ -283,17 +288,17 @@ def lora_contamination(
             "Engram rows",
             part["engram"]["bytes"],
             part["engram"]["recall_top1"],
-            part["engram"]["untouched_changed_fraction"],
-            part["engram"].get("heldout_changed_fraction"),
-            held["engram_delta"],
+            _sig(part["engram"]["untouched_changed_fraction"]),
+            _sig(part["engram"].get("heldout_changed_fraction")),
+            _sig(held["engram_delta"]),
         ],
         [
             f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)",
             part["lora"]["bytes"],
             part["lora"]["recall_top1"],
-            part["lora"]["untouched_changed_fraction"],
-            part["lora"].get("heldout_changed_fraction"),
-            held["lora_delta"],
+            _sig(part["lora"]["untouched_changed_fraction"]),
+            _sig(part["lora"].get("heldout_changed_fraction")),
+            _sig(held["lora_delta"]),
         ],
     ]
     note = (
