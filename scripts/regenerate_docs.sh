@@ -16,4 +16,5 @@ engram-probe layered evaluate --users "$USERS" --uids u000-u019 --adapter "$OUT/
   --report "$OUT/layered.json" --html "$OUT/layered.html" --markdown docs/layered.md \
   --adapter-command "engram-probe layered train-adapter --users $USERS --uids u020-u029 --out $OUT/shared_adapter.safetensors"
 python notebooks/build_notebooks.py
-python -m benchmarks.run_all
+# one torch thread, as the dated rows in docs/benchmarks.md before it (the table records the thread count)
+OMP_NUM_THREADS=1 python -m benchmarks.run_all
