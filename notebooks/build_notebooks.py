@@ -9,6 +9,7 @@ The tests execute the committed notebooks again from top to bottom (tests/notebo
 from __future__ import annotations
 
 import argparse
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -380,6 +381,8 @@ def main() -> None:
         nbformat.write(build(cells), path)
         if not args.no_run:
             nbformat.write(execute(path), path)
+        # the cell sources above are written for reading; ruff lays them out as the rest of the code base
+        subprocess.run(["ruff", "format", "--quiet", str(path)], check=True)
         print("wrote", path)
 
 
