@@ -358,11 +358,21 @@ pd.DataFrame({c: {m: r[m] for m in ("direct_top1", "indirect_any", "indirect_any
 ]
 
 
+def formatted(src: str) -> str:
+    """A code cell laid out by ruff, as the rest of the code base (ruff rewrites whole .ipynb files with
+    its own float printing, which would change the recorded outputs' last digits; one cell at a time does not)."""
+    done = subprocess.run(
+        ["ruff", "format", "--stdin-filename", "cell.py", "-"], input=src, capture_output=True, text=True, check=True
+    )
+    return done.stdout.rstrip("\n")
+
+
 def build(cells: list[tuple[str, str]]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     for kind, src in cells:
-        nb.cells.append(nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src))
+        cell = nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(formatted(src))
+        nb.cells.append(cell)
     return nb
 
 
@@ -381,8 +391,6 @@ def main() -> None:
         nbformat.write(build(cells), path)
         if not args.no_run:
             nbformat.write(execute(path), path)
-        # the cell sources above are written for reading; ruff lays them out as the rest of the code base
-        subprocess.run(["ruff", "format", "--quiet", str(path)], check=True)
         print("wrote", path)
 
 
