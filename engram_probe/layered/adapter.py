@@ -19,13 +19,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from engram_probe.checkpoint import LoadedModel, tensors_digest
 from engram_probe.hooked_base import EngramModelBase
 from engram_probe.layered.settings import AdapterSettings
 from engram_probe.memory.writing import Progress
+from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 ADAPTER_FORMAT = "engram-probe-shared-adapter/1"
 
@@ -100,10 +100,8 @@ def load_adapter(path: str | Path, lm: LoadedModel) -> SharedAdapter:
     if not p.is_file():
         raise AdapterError(f"no adapter file at {p}")
     try:
-        with safe_open(str(p), "pt") as f:
-            meta = dict(f.metadata() or {})
-            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
-    except (SafetensorError, OSError, ValueError) as exc:
+        meta, state = read_all(p)
+    except UnreadableSafetensors as exc:
         raise AdapterError(f"adapter file {p} is truncated or corrupt ({exc})") from exc
     if meta.get("format") != ADAPTER_FORMAT:
         raise AdapterError(f"{p.name} is not a shared adapter (format {meta.get('format')!r})")

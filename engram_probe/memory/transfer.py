@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory
+from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 FORMAT = "engram-probe-memory/1"
 
@@ -62,10 +62,8 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
     if not p.is_file():
         raise ImportRejected(f"no file at {p}")
     try:
-        with safe_open(str(p), "pt") as fh:
-            meta = dict(fh.metadata() or {})
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open has no __iter__)
-    except (SafetensorError, OSError, ValueError) as exc:
+        meta, tensors = read_all(p)
+    except UnreadableSafetensors as exc:
         raise ImportRejected(f"{p.name} is not a readable safetensors file ({exc})") from exc
     if meta.get("format") != FORMAT:
         raise ImportRejected(f"{p.name} is not an engram-probe memory file (format {meta.get('format')!r})")

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from safetensors import SafetensorError, safe_open
 
 from engram_probe.contracts.base import AddressContract, ContractError
 from engram_probe.overlays import pleo
 from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.safetensors_io import UnreadableSafetensors, read_all, read_metadata
 
 WORKBENCH_FORMAT = "engram-probe-memory/1"
 SIDECAR_SUFFIX = ".facts.json"
@@ -18,9 +18,8 @@ SIDECAR_SUFFIX = ".facts.json"
 
 def _safetensors_format(p: Path) -> str | None:
     try:
-        with safe_open(str(p), "pt") as fh:
-            return (fh.metadata() or {}).get("format")
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        return read_metadata(p).get("format")
+    except UnreadableSafetensors as exc:
         raise OverlayFileError(f"{p.name}: not a readable safetensors file, or truncated ({exc})") from exc
 
 
@@ -74,9 +73,10 @@ def model_view_ids(contract: AddressContract, text: str, layer: int, rows: set[i
 
 def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
     """This project's memory export, read without the model: rows, values and the facts' triggers."""
-    with safe_open(str(path), "np") as fh:
-        meta = dict(fh.metadata() or {})
-        tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118
+    try:
+        meta, tensors = read_all(path, "np")
+    except UnreadableSafetensors as exc:
+        raise OverlayFileError(f"{path.name}: not a readable safetensors file, or truncated ({exc})") from exc
     written_under = meta.get("contract", "workbench")
     if written_under != contract.name:
         raise OverlayFileError(

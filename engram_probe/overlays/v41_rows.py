@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays.pleo import atomic_write
 from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 FORMAT = V41_FORMAT
 BLOCK = 32
@@ -96,10 +96,8 @@ def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None 
     if not p.is_file():
         raise OverlayFileError(f"no file at {p}")
     try:
-        with safe_open(str(p), "pt") as fh:
-            meta = dict(fh.metadata() or {})
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()}  # noqa: SIM118 (safe_open has no __iter__)
-    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        meta, tensors = read_all(p)
+    except UnreadableSafetensors as exc:
         raise OverlayFileError(f"{p.name}: not a readable safetensors file, or truncated ({exc})") from exc
     if meta.get("format") != FORMAT:
         raise OverlayFileError(f"{p.name}: not a V4.1 row-override file (format {meta.get('format')!r})")
