@@ -71,6 +71,7 @@ def evaluate_recall(
     unknown = set(modes) - set(MODES)
     if unknown:
         raise ValueError(f"unknown modes {sorted(unknown)}; choose from {list(MODES)}")
+    written = resolve_layer(lm.model, layer)
     table: dict[str, Any] = {}
     for mode in modes:
         all_ranks: list[int] = []
@@ -78,7 +79,7 @@ def evaluate_recall(
         total_ms, total_facts = 0.0, 0
         for user in users:
             specs = specs_from_user_record(user)
-            ranks, ms, rows = user_ranks(lm, specs, mode, settings, layer)
+            ranks, ms, rows = user_ranks(lm, specs, mode, settings, written)
             all_ranks += ranks
             total_ms += ms
             total_facts += len(specs)
@@ -91,8 +92,6 @@ def evaluate_recall(
             "ms_per_fact": round(total_ms / max(1, total_facts), 2),
             "users": per_user,
         }
-    layers = lm.cfg.engram_layers
-    written = resolve_layer(lm.model, layer) if layers else None
     return {"modes": table, "settings": settings.__dict__, "n_users": len(users), "layer": written}
 
 
