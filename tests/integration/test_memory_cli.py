@@ -118,7 +118,7 @@ def test_joint_write_from_a_user_file_and_exact_erase(tmp_path: Path, shipped: A
     assert store.verify_ledger() == []
 
 
-def test_recall_evaluation_command(tmp_path: Path) -> None:
+def test_recall_evaluation_command(tmp_path: Path, shipped: Any) -> None:
     user = generate_users(1, seed=9, prefix="r")[0]
     user["facts"] = user["facts"][:6]
     path = tmp_path / "r000.json"
@@ -135,11 +135,14 @@ def test_recall_evaluation_command(tmp_path: Path) -> None:
         "--markdown",
         str(md),
     )
-    res = json.loads((tmp_path / "r.json").read_text())["modes"]
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["layer"] == min(shipped.cfg.engram_layers)  # the default write layer is the early one
+    res = doc["modes"]
     assert res["opt_isolated"]["n"] == 6
     assert res["opt_isolated"]["top1"] >= res["none"]["top1"]
     assert res["joint_together"]["top1"] >= res["none"]["top1"]
     text = md.read_text()
     assert "engram-probe recall" in text and "| user |" in text
+    assert f"Rows written in Engram layer {doc['layer']}." in text
     bad = cli("recall", "--users", str(tmp_path / "missing"), ok=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

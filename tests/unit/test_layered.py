@@ -152,3 +152,16 @@ def test_batched_greedy_matches_one_prompt_at_a_time(lm: Any) -> None:
     for ids, got in zip(prompts, batched, strict=True):
         alone = lm.model.generate(torch.tensor([ids]), 6)[0, len(ids) :].tolist()
         assert got == alone
+
+
+def test_the_markdown_quotes_the_evaluate_command_as_a_shell_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    from engram_probe.cli_layered import _quoted_command
+
+    argv = ["engram-probe", "layered", "evaluate", "--users", "my users", "--adapter-command", "engram-probe x y"]
+    monkeypatch.setattr("sys.argv", argv)
+    line = _quoted_command()
+    # the train-adapter command is quoted on its own in the page; the rest round-trips through a shell
+    assert "--adapter-command" not in line
+    assert shlex.split(line) == ["engram-probe", "layered", "evaluate", "--users", "my users"]
