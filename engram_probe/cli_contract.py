@@ -96,6 +96,10 @@ def _read_tokens(path: str) -> list[list[int]]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CliError(f"cannot read token ids from {path}: {exc}") from exc
+    except ValueError as exc:  # Python's cap on the digits of an integer
+        raise CliError(f"{path}: holds a number too long to be a token id") from exc
+    except RecursionError as exc:
+        raise CliError(f"cannot read token ids from {path}: nested too deeply") from exc
     if (
         not isinstance(data, list)
         or not data
@@ -105,6 +109,22 @@ def _read_tokens(path: str) -> list[list[int]]:
     ):
         raise CliError(f"{path} must hold a JSON list of non-empty token-id lists, e.g. [[1, 2, 3]]")
     return data
+
+
+def _check_tokens(path: str, contract: Any, sequences: list[list[int]]) -> None:
+    """Refuse an id the contract cannot address (negative, past 64 bits, or outside a known vocabulary)."""
+    from engram_probe.scale.token_ids import check_sequences
+
+    try:
+        check_sequences(contract, sequences)
+    except ValueError as exc:
+        raise CliError(f"{path}: {exc}") from exc
+
+
+def _where(f: dict[str, Any]) -> str:
+    """A failed shard's path and place in it, e.g. "a.parquet row 7" (the path alone for the whole file)."""
+    where = f.get("where", f"line {f['line']}" if f.get("line") is not None else "")
+    return f"{f['path']} {where}" if where else f["path"]
 
 
 def _job_inputs(args: argparse.Namespace) -> Any:
@@ -172,7 +192,7 @@ def _human(doc: dict[str, Any]) -> str:
             for p in r["user_pairs"]
         ]
         return "\n".join(lines)
-    failed = [f"  UNREAD {f['path']} line {f['line']}: {f['error']}" for f in r.get("failed_shards", [])]
+    failed = [f"  UNREAD {_where(f)}: {f['error']}" for f in r.get("failed_shards", [])]
     return "\n".join(
         [
             head,
@@ -232,6 +252,7 @@ def _resume_dir(args: argparse.Namespace) -> str | None:
 @command("contract", "hash-only audits of any Engram model from its address contract (no weights)")(_contract_args)
 def cmd_contract(args: argparse.Namespace) -> None:
     from engram_probe.contracts import ContractError
+    from engram_probe.hashaudit.jobs import open_contract
     from engram_probe.hashaudit.render import write_contract_html
     from engram_probe.hashaudit.report import build_report
     from engram_probe.overlays import OverlayFileError
@@ -244,8 +265,12 @@ def cmd_contract(args: argparse.Namespace) -> None:
     bar = progress_bar("scan", unit="B")
     resume = _resume_dir(args)
     try:
+        inputs = _job_inputs(args)
+        contract = open_contract(inputs)
+        if inputs.token_ids is not None:
+            _check_tokens(args.tokens, contract, inputs.token_ids)
         doc = build_report(
-            args.action, _job_inputs(args), bar if args.action == "scan" else None, None, _placement(args), resume
+            args.action, inputs, bar if args.action == "scan" else None, contract, _placement(args), resume
         )
     except (ContractError, OverlayFileError, ShardError, ValueError, OSError) as exc:
         raise CliError(str(exc)) from exc
@@ -254,7 +279,7 @@ def cmd_contract(args: argparse.Namespace) -> None:
     failed = doc["result"].get("failed_shards") or []
     if failed and len(failed) == doc["result"]["corpus"]["shards"]:
         f = failed[0]
-        raise CliError(f"no shard could be read; first: {f['path']} line {f['line']}: {f['error']}")
+        raise CliError(f"no shard could be read; first: {_where(f)}: {f['error']}")
     write_report_files(doc, args.report, args.html, args.pdf, write_contract_html)
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
@@ -263,7 +288,7 @@ def cmd_contract(args: argparse.Namespace) -> None:
     if failed:
         for f in failed:
             print(
-                f"engram-probe contract scan: unreadable shard {f['path']} line {f['line']}: {f['error']}",
+                f"engram-probe contract scan: unreadable shard {_where(f)}: {f['error']}",
                 file=sys.stderr,
             )
         print(

@@ -168,7 +168,10 @@ def scan_html(r: dict[str, Any]) -> list[str]:
     if r.get("failed_shards"):
         parts += [
             "<p><b>Shards that could not be read (not counted above):</b></p>",
-            table(["shard", "line", "error"], [[f["path"], f["line"], f["error"]] for f in r["failed_shards"]]),
+            table(
+                ["shard", "where", "error"],
+                [[f["path"], f.get("where", f["line"]) or "whole file", f["error"]] for f in r["failed_shards"]],
+            ),
         ]
     examples = [
         [f["fact"], f"{e['shard']} line {e['line']} position {e['position']}", f"{e['layer']}:{e['column']}:{e['row']}"]

@@ -106,14 +106,15 @@ class ShardOutcome:
     resumed: bool = False
 
 
-def _run_one(
-    fn: Callable[..., dict[str, Any]], shard: Shard, progress: Callable[[int], None] | None = None
-) -> tuple[dict[str, Any] | None, str | None, int | None]:
-    """The map call as a worker runs it: a bad shard comes back as (None, reason, line), not an exception."""
+Outcome = tuple[dict[str, Any] | None, str | None, int | None, str]
+
+
+def _run_one(fn: Callable[..., dict[str, Any]], shard: Shard, progress: Callable[[int], None] | None = None) -> Outcome:
+    """The map call as a worker runs it: a bad shard comes back as (None, reason, line, unit), not an exception."""
     try:
-        return (fn(shard, progress) if progress else fn(shard)), None, None
+        return (fn(shard, progress) if progress else fn(shard)), None, None, "line"
     except ShardError as exc:
-        return None, exc.reason, exc.line
+        return None, exc.reason, exc.line, exc.unit
 
 
 def run_shards(
@@ -137,12 +138,12 @@ def run_shards(
     total = sum(s.size for s in shards)
     done = sum(s.size for s in shards if s.path in outcomes)
 
-    def finish(s: Shard, got: tuple[dict[str, Any] | None, str | None, int | None]) -> None:
+    def finish(s: Shard, got: Outcome) -> None:
         nonlocal done
-        result, reason, line = got
+        result, reason, line, unit = got
         if result is not None:
             saved.save(s, result)
-        err = None if reason is None else ShardError(s.path, line, reason)
+        err = None if reason is None else ShardError(s.path, line, reason, unit)
         outcomes[s.path] = ShardOutcome(s, result, err)
         done += s.size
         if progress:

@@ -107,8 +107,15 @@ def _report(contract, overlays, index, shards, outcomes, total, place, digest, s
         {"user": u, "hits": 0 if total.user_hits is None else int(total.user_hits[i])}
         for i, u in enumerate(index.users)
     ]
-    failed = [
-        {"path": o.shard.path, "line": o.error.line, "error": o.error.reason} for o in outcomes if o.error is not None
+    failed = [  # "line": a line or row number; "where" says which, or names the row group
+        {
+            "path": o.shard.path,
+            "line": None if o.error.unit == "row group" else o.error.line,
+            "where": o.error.where,
+            "error": o.error.reason,
+        }
+        for o in outcomes
+        if o.error is not None
     ]
     return {
         "contract": contract.reference(),

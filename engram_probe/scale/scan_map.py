@@ -17,6 +17,7 @@ from engram_probe.contracts.base import AddressContract, ContractError
 from engram_probe.scale.counts import ScanCounts, sample_keys
 from engram_probe.scale.scan_index import ScanIndex
 from engram_probe.scale.shards import Batch, Shard, ShardError, read_batches
+from engram_probe.scale.token_ids import first_outside, id_limit, out_of_range
 
 
 def lookback(contract: AddressContract) -> int:
@@ -34,7 +35,7 @@ def _tokenise(contract: AddressContract, batch: Batch, first_of_file: bool, shar
         head = contract.encode_batch(batch.texts[:1], starts=first_of_file)
         return head + contract.encode_batch(batch.texts[1:], starts=False) if len(batch.texts) > 1 else head
     except ContractError as exc:
-        raise ShardError(shard.path, int(batch.lines[0]), str(exc)) from exc
+        raise ShardError(shard.path, int(batch.lines[0]), str(exc), shard.unit) from exc
 
 
 def _addresses(
@@ -76,6 +77,7 @@ class ShardScanner:
     def __init__(self, contract: AddressContract, index: ScanIndex, examples: int = 5):
         self.contract, self.index, self.k = contract, index, examples
         self.back = lookback(contract)
+        self.limit = id_limit(contract)
 
     def scan(self, shard: Shard, progress: Callable[[int], None] | None = None) -> ScanCounts:
         """The shard's counts (``progress`` gets the bytes read so far); raises :class:`ShardError` on a bad record."""
@@ -89,7 +91,7 @@ class ShardScanner:
         tail = np.empty(0, np.int64)  # a text file's running look-back
         pos0 = 0  # a text file's token index of the batch's first token
         first = True
-        for batch in read_batches(shard):
+        for batch in read_batches(shard, self.limit):
             seqs = _tokenise(self.contract, batch, first, shard)
             lengths = np.fromiter((s.size for s in seqs), dtype=np.int64, count=len(seqs))
             if batch.running:
@@ -100,12 +102,13 @@ class ShardScanner:
                 ctx = np.empty(0, np.int64)
                 flat = np.concatenate(seqs) if seqs else ctx
                 starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+            self._check_ids(flat[ctx.size :], lengths, batch, shard)
             n = int(lengths.sum())
             if n:
                 try:
                     self._count(out, flat, starts, ctx.size, batch, lengths, pos0, shard)
                 except ContractError as exc:  # e.g. an id outside the vocabulary: name the record
-                    raise ShardError(shard.path, self._bad_line(seqs, batch), str(exc)) from exc
+                    raise ShardError(shard.path, self._bad_line(seqs, batch), str(exc), shard.unit) from exc
             if batch.running:
                 tail = flat[flat.size - min(self.back, flat.size) :] if self.back else tail
                 pos0 += n
@@ -117,6 +120,14 @@ class ShardScanner:
         if shard.kind == "text" and out.tokens:
             out.sequences = 1
         return out
+
+    def _check_ids(self, ids: np.ndarray, lengths: np.ndarray, batch: Batch, shard: Shard) -> None:
+        """Refuse the batch's first id outside the contract's vocabulary (or below 0), naming its line or row."""
+        i = first_outside(ids, self.limit)
+        if i is None:
+            return
+        record = int(np.searchsorted(np.cumsum(lengths), i, side="right"))
+        raise ShardError(shard.path, int(batch.lines[record]), out_of_range(int(ids[i]), self.limit), shard.unit)
 
     def _bad_line(self, seqs: list[np.ndarray], batch: Batch) -> int:
         """The line of the first record of a batch that the contract refuses."""

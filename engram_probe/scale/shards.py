@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engram_probe.textio import read_chunks
+from engram_probe.scale.token_ids import INT64_LIMIT, out_of_range
+from engram_probe.textio import NotTextError, read_chunks
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -32,12 +33,18 @@ SAFE_CUT = re.compile(r"(?<=\S\n)(?=\S)")
 
 
 class ShardError(ValueError):
-    """A shard that cannot be read: the message names its path and, where known, the line or row."""
+    """A shard that cannot be read: the message names its path and, where known, the line, row or row group.
 
-    def __init__(self, path: str | Path, line: int | None, reason: str):
-        self.path, self.line, self.reason = str(path), line, reason
-        where = f"{path} line {line}" if line is not None else str(path)
-        super().__init__(f"{where}: {reason}")
+    ``line`` is the 1-based number in ``unit``: "line" (JSONL, text), "row" (Parquet) or "row group"."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str, unit: str = "line"):
+        self.path, self.line, self.reason, self.unit = str(path), line, reason, unit
+        super().__init__(f"{path} {self.where}: {reason}" if self.where else f"{path}: {reason}")
+
+    @property
+    def where(self) -> str:
+        """Where in the file, e.g. "line 3", "row 7" or "row group 2"; empty when it is the whole file."""
+        return "" if self.line is None else f"{self.unit} {self.line}"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ class Shard:
         if suffix in JSONL_SUFFIXES:
             return "jsonl"
         return "parquet" if suffix in PARQUET_SUFFIXES else "text"
+
+    @property
+    def unit(self) -> str:
+        """What numbers a record: a Parquet row, else a line."""
+        return "row" if self.kind == "parquet" else "line"
 
     def key(self) -> str:
         """A short stable id of this file's identity (path, size, mtime)."""
@@ -103,7 +115,15 @@ class Batch:
     done_bytes: int = 0  # how far into the file this batch ends (approximate for Parquet), for progress
 
 
-def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
+def _int64_ids(seq: list[int], shard: Shard, lineno: int, limit: int) -> np.ndarray:
+    try:
+        return np.asarray(seq, dtype=np.int64)
+    except OverflowError as exc:  # an id past 64 bits: name it rather than the conversion
+        bad = next(t for t in seq if not -INT64_LIMIT <= t < INT64_LIMIT)
+        raise ShardError(shard.path, lineno, out_of_range(bad, limit)) from exc
+
+
+def _jsonl_batches(shard: Shard, limit: int) -> Iterator[Batch]:
     lines: list[int] = []
     texts: list[str] = []
     ids: list[np.ndarray] = []
@@ -118,13 +138,17 @@ def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
                 item = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ShardError(shard.path, lineno, f"not JSON ({exc})") from exc
+            except ValueError as exc:  # Python's cap on the digits of an integer
+                raise ShardError(shard.path, lineno, "holds a number too long to be a token id") from exc
+            except RecursionError as exc:
+                raise ShardError(shard.path, lineno, "not JSON (nested too deeply)") from exc
             if isinstance(item, dict) and isinstance(item.get("text"), str):
                 texts.append(item["text"])
             else:
                 seq = item.get("ids", item.get("token_ids")) if isinstance(item, dict) else item
                 if not isinstance(seq, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in seq):
                     raise ShardError(shard.path, lineno, "expected a token-id list, {'ids': [...]} or {'text': ...}")
-                ids.append(np.asarray(seq, dtype=np.int64))
+                ids.append(_int64_ids(seq, shard, lineno, limit))
             if texts and ids:
                 raise ShardError(shard.path, lineno, "mixes text records and token-id records; use one kind per shard")
             lines.append(lineno)
@@ -135,62 +159,101 @@ def _jsonl_batches(shard: Shard) -> Iterator[Batch]:
         yield Batch(np.asarray(lines), texts or None, ids or None, done_bytes=done)
 
 
-def _parquet_batches(shard: Shard) -> Iterator[Batch]:
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())  # Arrow's messages can span lines
+
+
+def _parquet_batches(shard: Shard, limit: int) -> Iterator[Batch]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(shard.path)
     except (pa.ArrowException, OSError) as exc:
-        raise ShardError(shard.path, None, f"not a readable Parquet file ({exc})") from exc
+        raise ShardError(shard.path, None, f"not a readable Parquet file ({_one_line(exc)})") from exc
     names = pf.schema_arrow.names
     column = "text" if "text" in names else next((c for c in ID_COLUMNS if c in names), None)
     if column is None:
         raise ShardError(shard.path, None, f"no 'text', 'ids' or 'token_ids' column (columns: {names})")
+    kind = pf.schema_arrow.field(column).type
+    lists = pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    if column != "text" and not (lists and pa.types.is_integer(kind.value_type)):
+        raise ShardError(shard.path, None, f"column {column} holds {kind}, not lists of integers")
     row = 0
     total_rows = max(1, pf.metadata.num_rows)
-    batches = pf.iter_batches(batch_size=BATCH_RECORDS, columns=[column])
-    while True:
-        try:
-            rb = next(batches)
-        except StopIteration:
-            return
-        except (pa.ArrowException, OSError) as exc:
-            raise ShardError(shard.path, row + 1, f"unreadable row group ({exc})") from exc
-        col = rb.column(0)
-        lines = np.arange(row + 1, row + 1 + len(col))
-        if col.null_count:
-            bad = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
-            raise ShardError(shard.path, row + 1 + bad, f"null {column}")
-        done = shard.size * (row + len(col)) // total_rows
-        if column == "text":
-            yield Batch(lines, texts=col.to_pylist(), done_bytes=done)
-        else:
-            if not pa.types.is_integer(col.type.value_type):
-                raise ShardError(shard.path, row + 1, f"column {column} holds {col.type}, not lists of integers")
-            flat = col.flatten().to_numpy().astype(np.int64, copy=False)
-            offsets = col.offsets.to_numpy()
-            yield Batch(lines, ids=np.split(flat, offsets[1:-1] - offsets[0]), done_bytes=done)
-        row += len(col)
+    groups = pf.metadata.num_row_groups
+    for group in range(groups):
+        batches = pf.iter_batches(batch_size=BATCH_RECORDS, row_groups=[group], columns=[column])
+        while True:
+            try:
+                rb = next(batches)
+            except StopIteration:
+                break
+            except (pa.ArrowException, OSError) as exc:  # a damaged page: its rows are not known
+                reason = f"cannot be decoded (row groups numbered 1..{groups}): {_one_line(exc)}"
+                raise ShardError(shard.path, group + 1, reason, unit="row group") from exc
+            col = rb.column(0)
+            lines = np.arange(row + 1, row + 1 + len(col))
+            if col.null_count:
+                bad = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+                raise ShardError(shard.path, row + 1 + bad, f"null {column}", unit=shard.unit)
+            done = shard.size * (row + len(col)) // total_rows
+            if column == "text":
+                yield Batch(lines, texts=_texts(col.to_pylist(), shard, row), done_bytes=done)
+            else:
+                yield Batch(lines, ids=_id_lists(col, column, shard, row, limit), done_bytes=done)
+            row += len(col)
+
+
+def _texts(texts: list, shard: Shard, row: int) -> list[str]:
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise ShardError(shard.path, row + 1 + i, "the text column holds a non-text value", unit=shard.unit)
+    return texts
+
+
+def _id_lists(col: object, column: str, shard: Shard, row: int, limit: int) -> list[np.ndarray]:
+    """A Parquet list column's records as int64 arrays; a null id or one past 64 bits fails its row."""
+    import pyarrow.compute as pc
+
+    ends = np.cumsum(pc.list_value_length(col).to_numpy(zero_copy_only=False), dtype=np.int64)
+    flat = col.flatten()
+
+    def row_of(i: int) -> int:  # the 1-based row holding flat id i
+        return row + 1 + int(np.searchsorted(ends, i, side="right"))
+
+    if flat.null_count:
+        i = int(np.flatnonzero(flat.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ShardError(shard.path, row_of(i), f"null token id in {column}", unit=shard.unit)
+    values = flat.to_numpy()
+    if values.dtype == np.uint64 and values.size and int(values.max()) >= INT64_LIMIT:
+        i = int(np.argmax(values >= np.uint64(INT64_LIMIT)))
+        raise ShardError(shard.path, row_of(i), out_of_range(int(values[i]), limit), unit=shard.unit)
+    return np.split(values.astype(np.int64, copy=False), ends[:-1])
 
 
 def _text_batches(shard: Shard) -> Iterator[Batch]:
     line = 1
-    for offset, chunk in read_chunks(Path(shard.path), TEXT_CHUNK_CHARS):
-        pieces = [p for p in SAFE_CUT.split(chunk) if p]
-        starts = np.cumsum([0] + [p.count("\n") for p in pieces[:-1]]) + line
-        line += chunk.count("\n")
-        done = min(shard.size, offset + len(chunk))  # characters: bytes for ASCII, an estimate otherwise
-        yield Batch(starts.astype(np.int64), texts=pieces, running=True, done_bytes=done)
+    try:
+        for offset, chunk in read_chunks(Path(shard.path), TEXT_CHUNK_CHARS, strict=True):
+            pieces = [p for p in SAFE_CUT.split(chunk) if p]
+            starts = np.cumsum([0] + [p.count("\n") for p in pieces[:-1]]) + line
+            line += chunk.count("\n")
+            done = min(shard.size, offset + len(chunk))  # characters: bytes for ASCII, an estimate otherwise
+            yield Batch(starts.astype(np.int64), texts=pieces, running=True, done_bytes=done)
+    except NotTextError as exc:
+        raise ShardError(shard.path, exc.line, exc.reason) from exc
 
 
-def read_batches(shard: Shard) -> Iterator[Batch]:
-    """The shard's records in batches; raises :class:`ShardError` (path and line) on the first bad one."""
+def read_batches(shard: Shard, id_limit: int = INT64_LIMIT) -> Iterator[Batch]:
+    """The shard's records in batches; raises :class:`ShardError` (path and line) on the first bad one.
+
+    ``id_limit`` only words the refusal of an id past 64 bits; the caller checks ids against it."""
     try:
         if shard.kind == "jsonl":
-            yield from _jsonl_batches(shard)
+            yield from _jsonl_batches(shard, id_limit)
         elif shard.kind == "parquet":
-            yield from _parquet_batches(shard)
+            yield from _parquet_batches(shard, id_limit)
         else:
             yield from _text_batches(shard)
     except UnicodeDecodeError as exc:
