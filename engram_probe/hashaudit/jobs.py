@@ -23,6 +23,7 @@ from engram_probe.overlays.load import overlays_from_store
 from engram_probe.scale.engine import Placement, Progress
 from engram_probe.scale.scan import scan_shards
 from engram_probe.scale.shards import find_shards
+from engram_probe.scale.token_ids import check_sequences
 
 KINDS = ("rows", "readmap", "census", "scan")
 
@@ -112,6 +113,7 @@ def sequences(contract: AddressContract, inputs: JobInputs) -> list[list[int]]:
     if inputs.token_ids is not None:
         if not inputs.token_ids or not all(isinstance(s, list) and s for s in inputs.token_ids):
             raise ValueError("token ids must be a non-empty list of non-empty token-id lists")
+        check_sequences(contract, inputs.token_ids)
         return inputs.token_ids
     if not inputs.text or not inputs.text.strip():
         raise ValueError("give a text (with the model's tokenizer) or token ids")
