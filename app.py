@@ -1,11 +1,15 @@
 """Launch the Engram Workbench on the default model (demo users preloaded).
 
-python app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--workdir DIR]
+python app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--workdir DIR] [--auth-file FILE]
+
+Serving on an address other than loopback needs operator accounts (--auth-file, or the
+ENGRAM_WORKBENCH_AUTH_FILE / ENGRAM_WORKBENCH_AUTH variables); see "Security model" in the README.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def main() -> None:
@@ -18,10 +22,18 @@ def main() -> None:
         help="model directory: a workbench model or a nanochat-engram checkpoint (default: the shipped model)",
     )
     parser.add_argument("--workdir", default=None, help="where the memory store and reports go (default: temp)")
+    parser.add_argument(
+        "--auth-file", default=None, help="JSON file of operator accounts (password hashes and roles), never passwords"
+    )
     args = parser.parse_args()
+    from workbench.access import AccessError
     from workbench.app import serve
 
-    serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir)
+    try:
+        serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir, auth_file=args.auth_file)
+    except AccessError as exc:
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.checkpoint import LoadedModel
-from engram_probe.memory.store import LedgerEntry, MemoryStore, UnknownUserError
+from engram_probe.memory.ids import check_user_id
+from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError, UnknownUserError
+from engram_probe.memory.store_file import Mode
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, Progress, WriteResult, WriteSettings
 
 
-def open_store(path: str | Path, lm: LoadedModel) -> MemoryStore:
-    """Open (or create) a store bound to this model's weights digest."""
-    return MemoryStore(path, lm.weights_sha256)
+def open_store(path: str | Path, lm: LoadedModel, mode: Mode = "create") -> MemoryStore:
+    """Open a store bound to this model's weights digest: ``read`` (read-only), ``change`` or ``create``."""
+    return MemoryStore(path, lm.weights_sha256, mode)
 
 
 def load_or_empty(store: MemoryStore, user_id: str) -> UserMemory:
@@ -56,7 +58,12 @@ def specs_from_file(path: str | Path) -> list[FactSpec]:
         if not isinstance(item, dict) or "answer" not in item or not ("prompt" in item or "triggers" in item):
             raise ValueError(f"{p}: fact {i} needs 'answer' and 'prompt' (or 'triggers')")
         triggers = item.get("triggers") or [item["prompt"]]
-        specs.append(FactSpec.of(triggers, str(item["answer"]), item.get("key")))
+        if not isinstance(triggers, list) or not isinstance(item["answer"], str | int | float):
+            raise ValueError(f"{p}: fact {i}: field triggers must be a list of prompts and answer a text")
+        try:
+            specs.append(FactSpec.of(triggers, str(item["answer"]), item.get("key")))
+        except ValueError as exc:
+            raise ValueError(f"{p}: fact {i}: {exc}") from exc
     return specs
 
 
@@ -69,11 +76,20 @@ def write_facts(
     layer: str | int | None = None,
     settings: WriteSettings | None = None,
     progress: Progress | None = None,
+    operator: str | None = None,
 ) -> tuple[WriteResult, LedgerEntry]:
-    """Write facts for a user and commit them to the store in one transaction."""
+    """Write facts for a user and commit them to the store in one transaction.
+
+    Everything that can be refused is refused before the optimisation runs: a store opened for
+    reading, a user id outside the stated rule, a user whose ledger check fails.
+    """
+    if not store.writable:
+        raise StoreError(f"the store {store.path} was opened for reading only; nothing was written")
+    if not store.has_user(user_id):
+        check_user_id(user_id)
     user = load_or_empty(store, user_id)
     result = FactWriter(lm.model, lm.tokenizer, settings).write(user, specs, strategy, layer, progress)
-    entry = store.add_facts(user_id, result.facts)
+    entry = store.add_facts(user_id, result.facts, operator=operator)
     return result, entry
 
 

@@ -141,23 +141,45 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------- memory
-def add_store_args(p: argparse.ArgumentParser, user: bool = True) -> None:
+STORE_HELP = {
+    "read": "SQLite memory store (opened read-only; it must exist)",
+    "change": "SQLite memory store (it must exist)",
+    "create": "SQLite memory store (created if no file is there; an existing file must be a store)",
+}
+
+
+def add_store_args(p: argparse.ArgumentParser, user: bool = True, mode: str = "read") -> None:
     add_model_arg(p)
-    p.add_argument("--store", required=True, help="SQLite memory store (created if missing)")
+    p.add_argument("--store", required=True, help=STORE_HELP[mode])
     if user:
         p.add_argument("--user", required=True)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def open_store_arg(args: argparse.Namespace) -> tuple[Any, Any]:
+def open_store_arg(args: argparse.Namespace, mode: str = "read") -> tuple[Any, Any]:
+    """The model and the store, opened in ``mode`` (read-only unless the command changes the store)."""
     from engram_probe.api import open_store
     from engram_probe.memory.store import StoreError
 
     lm = load_model_arg(args)
     try:
-        return lm, open_store(args.store, lm)
+        return lm, open_store(args.store, lm, mode)  # type: ignore[arg-type]
     except StoreError as exc:
         raise CliError(str(exc)) from exc
+
+
+def warn_problems(store: Any, user_ids: list[str]) -> list[str]:
+    """Print the ledger check's findings loudly (stderr) and return them."""
+    found = [p for u in user_ids for p in store.problems(u)]
+    for p in dict.fromkeys(found):
+        print(f"WARNING: ledger check failed: {printable(p)}", file=sys.stderr)
+    return list(dict.fromkeys(found))
+
+
+def printable(text: str) -> str:
+    from engram_probe.memory.ids import printable as shown
+
+    return shown(text)
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -167,7 +189,7 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 
 def _write_args(p: argparse.ArgumentParser) -> None:
-    add_store_args(p)
+    add_store_args(p, mode="create")
     p.add_argument("--prompt", action="append", help="trigger prompt (repeat for paraphrases)")
     p.add_argument("--answer")
     p.add_argument("--facts", help="JSON file of facts (list of {prompt, answer}, or a user file)")
@@ -205,7 +227,7 @@ def cmd_write(args: argparse.Namespace) -> None:
         if args.steps is not None:
             # an explicit budget is exact: no continuation past it
             settings = replace(settings, opt_steps=args.steps, joint_steps=args.steps, opt_max_steps=0)
-        lm, store = open_store_arg(args)
+        lm, store = open_store_arg(args, "create")
         bar = progress_bar(f"{strategy} write")
         try:
             result, entry = write_facts(lm, store, args.user, specs, strategy, args.layer, settings, bar)
@@ -253,13 +275,13 @@ def progress_bar(desc: str, unit: str = "step") -> Any:
 
 
 def _erase_args(p: argparse.ArgumentParser) -> None:
-    add_store_args(p)
+    add_store_args(p, mode="change")
     p.add_argument("--fact", action="append", help="fact id to erase (repeat); omit to erase the whole user")
 
 
 @command("erase", "erase facts, or a whole user, exactly")(_erase_args)
 def cmd_erase(args: argparse.Namespace) -> None:
-    _, store = open_store_arg(args)
+    _, store = open_store_arg(args, "change")
     try:
         entry = store.erase(args.user, args.fact)
     except user_errors() as exc:
@@ -275,8 +297,20 @@ def _users_args(p: argparse.ArgumentParser) -> None:
 def cmd_users(args: argparse.Namespace) -> None:
     _, store = open_store_arg(args)
     users = store.users()
-    human = "\n".join(f"{u['user']:<16} {u['facts']:>4} facts {u['rows']:>6} rows {u['bytes']:>8} B" for u in users)
-    emit(args, {"users": users, "ledger_problems": store.verify_ledger()}, human or "no users")
+    problems = store.verify_ledger()
+    for p in problems:
+        print(f"WARNING: ledger check failed: {printable(p)}", file=sys.stderr)
+    human = "\n".join(
+        f"{printable(u['user']):<16} "
+        + (
+            f"{u['facts']:>4} facts {u['rows']:>6} rows {u['bytes']:>8} B"
+            if u["facts"] is not None
+            else "unreadable"
+        )
+        + ("  TAMPERED: fails the ledger check" if u["problems"] else "")
+        for u in users
+    )
+    emit(args, {"users": users, "ledger_problems": problems}, human or "no users")
 
 
 def _facts_args(p: argparse.ArgumentParser) -> None:
@@ -287,17 +321,21 @@ def _facts_args(p: argparse.ArgumentParser) -> None:
 def cmd_facts(args: argparse.Namespace) -> None:
     _, store = open_store_arg(args)
     try:
-        mem = store.load(args.user)
+        mem = store.load(args.user, check=False)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
+    problems = warn_problems(store, [args.user])
     facts = [f.meta() for f in mem.facts]
     human = "\n".join(
-        f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {f['triggers'][0]!r} -> {f['answer']!r}" for f in facts
+        f"{f['fact_id']}  {f['strategy']:<7} L{f['layer']}  {printable(repr(f['triggers'][0]))} -> "
+        f"{printable(repr(f['answer']))}"
+        for f in facts
     )
+    if problems:
+        human = "TAMPERED: these facts fail the ledger check and are not used by any audit\n" + human
     summary = mem.summary()
-    emit(
-        args, {"user": args.user, "digest": summary["digest"], "summary": summary, "facts": facts}, human or "no facts"
-    )
+    payload = {"user": args.user, "digest": summary["digest"], "summary": summary, "facts": facts}
+    emit(args, payload | {"problems": problems}, human or "no facts")
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
@@ -311,14 +349,17 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     lm, store = open_store_arg(args)
     try:
-        out = export_memory(store.load(args.user), args.out, lm.weights_sha256, lm.model.hasher)
+        memory = store.load(args.user)  # refused if it fails the ledger check: an export must not launder it
+        entries = store.ledger(args.user)
+        provenance = {"ledger_head": store.head(), "user_entry": entries[-1].entry_hash if entries else ""}
+        out = export_memory(memory, args.out, lm.weights_sha256, lm.model.hasher, provenance)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     emit(args, out, f"wrote {out['facts']} facts of {args.user} to {args.out}")
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
-    add_store_args(p, user=False)
+    add_store_args(p, user=False, mode="create")
     p.add_argument("--file", required=True, help="safetensors memory file")
     p.add_argument("--as-user", default=None, help="import under another user id")
 
@@ -327,12 +368,26 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 def cmd_import(args: argparse.Namespace) -> None:
     from engram_probe.memory.transfer import import_memory
 
-    lm, store = open_store_arg(args)
+    lm, store = open_store_arg(args, "create")
     try:
         entry = import_memory(store, args.file, lm.model, lm.weights_sha256, args.as_user)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")
+
+
+def _init_args(p: argparse.ArgumentParser) -> None:
+    add_model_arg(p)
+    p.add_argument("--store", required=True, help="path of the new store (no file may be there yet)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+@command("init", "create an empty memory store bound to a model")(_init_args)
+def cmd_init(args: argparse.Namespace) -> None:
+    if Path(args.store).exists():
+        raise CliError(f"{args.store} already exists; a store is only created where no file is")
+    lm, store = open_store_arg(args, "create")
+    emit(args, {"store": str(store.path), "base_sha256": store.base_sha256}, f"created an empty store at {args.store}")
 
 
 # ---------------------------------------------------------------------------- recall
@@ -401,7 +456,7 @@ def load_memory_arg(args: argparse.Namespace, lm: Any) -> tuple[Any, dict[str, A
             raise CliError("give --store and --user, or --memory FILE")
         from engram_probe.api import open_store
 
-        store = open_store(args.store, lm)
+        store = open_store(args.store, lm, "read")
         return store.load(args.user), {"kind": "store", "path": str(Path(args.store).resolve()), "user": args.user}
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
@@ -520,6 +575,12 @@ def _contract_report(path: str) -> dict[str, Any] | None:
 def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("report", help="JSON report to verify")
     add_model_arg(p)
+    p.add_argument(
+        "--store",
+        default=None,
+        help="the memory store to re-run against (read-only; default: the store the report names, if it is a store)",
+    )
+    p.add_argument("--memory", default=None, help="an exported memory file to re-run against (instead of a store)")
     p.add_argument("--json", action="store_true")
 
 
@@ -533,7 +594,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         from engram_probe.report.verify import verify_report
 
-        result = verify_report(args.report, args.model)
+        result = verify_report(args.report, args.model, store_path=args.store, memory_path=args.memory)
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
     emit(args, result, human)
@@ -603,16 +664,22 @@ def _run_contrast(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (others than loopback need --auth-file)")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--workdir", default=None, help="where the memory store goes (default: a new temporary folder)")
+    p.add_argument("--auth-file", default=None, help="JSON file of operator accounts (see the README's Security model)")
     add_model_arg(p)
 
 
 @command("serve", "serve the Gradio workbench")(_serve_args)
 def cmd_serve(args: argparse.Namespace) -> None:
+    from workbench.access import AccessError
     from workbench.app import serve
 
-    serve(host=args.host, port=args.port, model_dir=args.model)
+    try:
+        serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir, auth_file=args.auth_file)
+    except AccessError as exc:
+        raise CliError(str(exc)) from exc
 
 
 # ---------------------------------------------------------------------------- main

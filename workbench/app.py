@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import partial
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from engram_probe.config import DEFAULT_LAYER
 from engram_probe.contracts import CONTRACT_NAMES
 from workbench import handlers as h
 from workbench import production as prod
+from workbench.access import check_binding, load_policy
 from workbench.layered_tab import layered_tab
 from workbench.state import WorkbenchState, make_state
 from workbench.tables import waiting
@@ -24,15 +25,9 @@ INTRO = (
 )
 
 
-def _bind(fn: Any, state: WorkbenchState) -> Any:
-    """Bind the state and keep a plain signature Gradio can introspect (progress stays a keyword)."""
-    bound = partial(fn, state)
-    bound.__name__ = fn.__name__  # type: ignore[attr-defined]
-    return bound
-
-
 def build_app(state: WorkbenchState) -> gr.Blocks:
-    users = h.user_choices(state)
+    # with operator accounts the lists are filled per operator after login, so no user id is in the page itself
+    users = [] if state.access.enabled else h.user_choices(state)
     first = users[0] if users else None
     probe = state.demo_probes.get(first or "", "My name is")
 
@@ -54,13 +49,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 status1 = gr.Markdown(elem_id="user-status")
                 refresh = gr.Button("Refresh", elem_id="refresh-users")
 
-                def show(uid: str | None) -> tuple[Any, ...]:
-                    c, df, s = h.show_user(state, uid)
-                    return c, df, s, gr.update(choices=h.user_choices(state))
+                def show(uid: str | None, request: gr.Request) -> tuple[Any, ...]:
+                    with state.access.acting(request):
+                        c, df, s = h.show_user(state, uid)
+                        return c, df, s, gr.update(choices=h.user_choices(state))
 
                 user1.change(show, [user1], [card, facts, status1, user1], api_name="show_user")
                 refresh.click(show, [user1], [card, facts, status1, user1], api_name="refresh")
-                demo.load(show, [user1], [card, facts, status1, user1], api_visibility="undocumented")
 
             with gr.Tab("Write a fact", id="tab-write"):
                 with gr.Row():
@@ -88,9 +83,16 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 w_status = gr.Markdown(elem_id="write-status")
 
                 def do_write(
-                    uid: str, prompt: str, answer: str, strategy: str, layer: str, progress: gr.Progress = gr.Progress()
+                    uid: str,
+                    prompt: str,
+                    answer: str,
+                    strategy: str,
+                    layer: str,
+                    request: gr.Request,
+                    progress: gr.Progress = gr.Progress(),
                 ) -> tuple[Any, ...]:
-                    return h.write_fact(state, uid, prompt, answer, strategy, layer, progress)
+                    with state.access.acting(request):
+                        return h.write_fact(state, uid, prompt, answer, strategy, layer, progress)
 
                 w_go.click(
                     do_write,
@@ -112,8 +114,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     interactive=False,
                 )
                 s_status = gr.Markdown(elem_id="switch-status")
+
+                def do_switch(uid: str, text: str, request: gr.Request) -> tuple[Any, ...]:
+                    with state.access.acting(request):
+                        return h.switch_on(state, uid, text)
+
                 s_go.click(
-                    _bind(h.switch_on, state),
+                    do_switch,
                     [s_user, s_text],
                     [s_strip, s_gate, s_table, s_status],
                     api_name="switch_on",
@@ -131,8 +138,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     elem_id="proof-table",
                     interactive=False,
                 )
+
+                def do_proof(uid: str, text: str, request: gr.Request) -> tuple[Any, ...]:
+                    with state.access.acting(request):
+                        return h.locality_proof(state, uid, text)
+
                 p_go.click(
-                    _bind(h.locality_proof, state),
+                    do_proof,
                     [p_user, p_text],
                     [p_heat, p_table, p_verdict],
                     api_name="locality_proof",
@@ -159,9 +171,10 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 l_status = gr.Markdown(elem_id="layer-status")
 
                 def do_layers(
-                    uid: str, n: float, strategy: str, progress: gr.Progress = gr.Progress()
+                    uid: str, n: float, strategy: str, request: gr.Request, progress: gr.Progress = gr.Progress()
                 ) -> tuple[Any, ...]:
-                    return h.wrong_layer(state, uid, n, strategy, progress)
+                    with state.access.acting(request):
+                        return h.wrong_layer(state, uid, n, strategy, progress)
 
                 l_go.click(
                     do_layers,
@@ -182,8 +195,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
                 r_status = gr.Markdown(elem_id="lora-status")
 
-                def do_lora(uid: str, text: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-                    return h.lora_contamination(state, uid, text, progress)
+                def do_lora(
+                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
+                    with state.access.acting(request):
+                        return h.lora_contamination(state, uid, text, progress)
 
                 r_go.click(
                     do_lora,
@@ -210,9 +226,10 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
                 def do_export(
-                    uid: str, text: str, contrast: bool, progress: gr.Progress = gr.Progress()
+                    uid: str, text: str, contrast: bool, request: gr.Request, progress: gr.Progress = gr.Progress()
                 ) -> tuple[Any, ...]:
-                    return h.export_report(state, uid, text, contrast, progress)
+                    with state.access.acting(request):
+                        return h.export_report(state, uid, text, contrast, progress)
 
                 e_go.click(
                     do_export,
@@ -221,8 +238,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     api_name="export_report",
                     concurrency_limit=2,
                 )
+
+                def do_verify(upload: Any, request: gr.Request) -> tuple[Any, ...]:
+                    with state.access.acting(request):
+                        return h.verify_upload(state, upload)
+
                 v_go.click(
-                    _bind(h.verify_upload, state),
+                    do_verify,
                     [v_file],
                     [v_verdict, v_table],
                     api_name="verify_report",
@@ -313,7 +335,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
                 def do_export(kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str) -> Any:
-                    return prod.export(kind, name, config, tok, ovs, text, state.workdir)
+                    return prod.export(kind, name, config, tok, ovs, text, state.download_dir())
 
                 m_export.click(
                     do_export,
@@ -324,12 +346,24 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
             layered_tab(state)
 
-        # user lists elsewhere follow new users created in the write tab
-        def refresh_choices(_uid: str) -> tuple[Any, ...]:
-            choices = h.user_choices(state)
-            return tuple(gr.update(choices=choices) for _ in range(5))
+        # user lists follow new users created in the write tab, and show only the users the operator may read
+        pickers = [user1, s_user, p_user, l_user, r_user, e_user]
 
-        w_go.click(refresh_choices, [w_user], [s_user, p_user, l_user, r_user, e_user], api_visibility="undocumented")
+        def refresh_choices(request: gr.Request) -> tuple[Any, ...]:
+            with state.access.acting(request):
+                choices = h.user_choices(state)
+            return tuple(gr.update(choices=choices) for _ in pickers)
+
+        def on_load(uid: str | None, request: gr.Request) -> tuple[Any, ...]:
+            with state.access.acting(request):
+                choices = h.user_choices(state)
+                uid = uid if uid in choices else (choices[0] if choices else None)
+                c, df, s = h.show_user(state, uid) if uid else (h.model_card(state), None, "No users to show yet.")
+            picks = [gr.update(choices=choices, value=uid) for _ in pickers]
+            return (c, df if df is not None else gr.update(), s, *picks)
+
+        w_go.click(refresh_choices, [], pickers, api_visibility="undocumented")
+        demo.load(on_load, [user1], [card, facts, status1, *pickers], api_visibility="undocumented")
     return demo
 
 
@@ -339,20 +373,45 @@ def serve(
     model_dir: str | None = None,
     workdir: str | None = None,
     block: bool = True,
+    auth_file: str | None = None,
 ) -> tuple[gr.Blocks, str, WorkbenchState]:
+    """Serve the workbench. Refused before anything loads when a non-loopback address has no operator accounts."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    state = make_state(model_dir, workdir)
+    access = load_policy(auth_file)
+    check_binding(host, access)
+    state = make_state(model_dir, workdir, access=access)
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
+    # Nothing of ours is in allowed_paths: the server hands out only files it copied into its cache for the caller
+    # (reports made in a fresh download folder per request). The work folder (the store) and the model folder are
+    # blocked outright, so that no route can serve them even by mistake.
+    blocked = [str(Path(state.workdir).resolve())] + ([str(Path(state.lm.path).resolve())] if state.lm.path else [])
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
         ssr_mode=False,
-        allowed_paths=[str(Path(state.workdir))],
+        blocked_paths=blocked,
+        auth=access.login if access.enabled else None,
     )
-    print(f"[workbench] serving on {url}", flush=True)
+    print(f"[workbench] serving on {url}" + (" (operators log in)" if access.enabled else ""), flush=True)
     if block:
+        stop_on_signals(demo, state)
         demo.block_thread()
     return demo, url, state
+
+
+def stop_on_signals(demo: gr.Blocks, state: WorkbenchState) -> None:
+    """Ctrl-C or SIGTERM: close the server and the store, then leave at once (the queue's threads never block exit)."""
+
+    def stop(signum: int, _frame: Any) -> None:
+        print(f"[workbench] stopping ({signal.Signals(signum).name})", flush=True)
+        try:
+            demo.close()
+        finally:
+            state.store.close()
+            os._exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)

@@ -29,9 +29,20 @@ from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
 from engram_probe.report.document import ReportError, finalize, save_report
 from engram_probe.report.render import PdfError, html_to_pdf, write_html
 from engram_probe.report.verify import verify_report
+from workbench.access import AccessError
 from workbench.state import WorkbenchState
 
-USER_ERRORS = (ProbeError, AnswerError, StoreError, UnknownUserError, ReportError, PdfError, ValueError, KeyError)
+USER_ERRORS = (
+    ProbeError,
+    AnswerError,
+    StoreError,
+    UnknownUserError,
+    ReportError,
+    PdfError,
+    AccessError,
+    ValueError,
+    KeyError,
+)
 WARN = "⚠ "
 
 
@@ -47,10 +58,10 @@ def empty_figure(message: str) -> go.Figure:
     return fig
 
 
-def _user(state: WorkbenchState, user_id: str | None) -> Any:
+def _user(state: WorkbenchState, user_id: str | None, view: str) -> Any:
     if not user_id or not str(user_id).strip():
         raise ValueError("choose a user first")
-    return state.memory(str(user_id).strip())
+    return state.memory(str(user_id).strip(), view)
 
 
 def _progress(progress: Any, label: str) -> Callable[[int, int, str], None] | None:
@@ -65,7 +76,7 @@ def _progress(progress: Any, label: str) -> Callable[[int, int, str], None] | No
 
 # ---------------------------------------------------------------- tab 1: model & users
 def user_choices(state: WorkbenchState) -> list[str]:
-    return state.store.user_ids()
+    return state.access.visible(state.store.user_ids())
 
 
 def model_card(state: WorkbenchState) -> str:
@@ -91,7 +102,7 @@ def model_card(state: WorkbenchState) -> str:
 def show_user(state: WorkbenchState, user_id: str | None) -> tuple[str, pd.DataFrame, str]:
     cols = ["fact_id", "trigger", "answer", "gold token", "strategy", "layer", "rows", "bytes"]
     try:
-        mem = _user(state, user_id)
+        mem = _user(state, user_id, "facts")
     except USER_ERRORS as exc:
         return model_card(state), pd.DataFrame(columns=cols), warn(exc)
     rows = [
@@ -118,6 +129,7 @@ def write_fact(
             raise ValueError("the trigger prompt is empty")
         if answer is None or not str(answer).strip():
             raise AnswerError("the answer is empty")
+        op = state.access.require("write", uid)
         result, entry = write_facts(
             state.lm,
             state.store,
@@ -127,6 +139,7 @@ def write_fact(
             layer,
             WriteSettings(),
             _progress(progress, strategy),
+            operator=op.name,
         )
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols), ""
@@ -147,7 +160,7 @@ def write_fact(
 
 # ---------------------------------------------------------------- tabs 3 and 4: audit views
 def _audit(state: WorkbenchState, user_id: str, text: str) -> dict[str, Any]:
-    mem = _user(state, user_id)
+    mem = _user(state, user_id, "audit")
     source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
     return run_audit(state.lm, mem, text or "", source)
 
@@ -231,7 +244,7 @@ def wrong_layer(
 ) -> tuple[go.Figure, pd.DataFrame, str]:
     cols = ["setting", "layer", "recall top-1", "recall top-5", "mean gold probability"]
     try:
-        mem = _user(state, user_id)
+        mem = _user(state, user_id, "wrong layer")
         chosen = None if not strategy or strategy == "user's own" else strategy
         c = placement_contrasts(
             state.lm, mem, max(1, int(n_facts or 6)), WriteSettings(), _progress(progress, "contrasts"), chosen
@@ -267,7 +280,7 @@ def lora_contamination(
         "held-out loss change (nats/token)",
     ]
     try:
-        mem = _user(state, user_id)
+        mem = _user(state, user_id, "lora contrast")
         # only the position classes are needed here, not a whole audit: the hash alone gives them
         ids = encode_probe(state.lm, text or "")
         classes = classify_positions(len(ids), read_map(state.lm.model.hasher, MemoryOverlay([mem]), ids))
@@ -313,7 +326,7 @@ def export_report(
     state: WorkbenchState, user_id: str, text: str, contrast: bool, progress: Any = None
 ) -> tuple[list[str] | None, str]:
     try:
-        mem = _user(state, user_id)
+        mem = _user(state, user_id, "report")
         source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
         body = run_audit(
             state.lm,
@@ -324,7 +337,7 @@ def export_report(
             progress=_progress(progress, "contrasts") if contrast else None,
         )
         doc = finalize(body)
-        stem = state.workdir / "reports" / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
+        stem = state.download_dir() / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
         json_path = save_report(doc, stem.with_suffix(".json"))
         html_path = write_html(doc, stem.with_suffix(".html"))
         files = [str(json_path), str(html_path)]
@@ -357,9 +370,15 @@ def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT:
-            result = verify_contract_report(doc)
+            result = verify_contract_report(doc, open_files=False)
         else:
-            result = verify_report(path, state.lm.path)
+            source = doc.get("memory", {}).get("source", {}) if isinstance(doc, dict) else {}
+            uid = source.get("user") if isinstance(source, dict) else None
+            if isinstance(uid, str) and state.store.has_user(uid):
+                op = state.access.require("read", uid)
+                state.store.record_read(uid, op.name, "verify")
+            # the server's own model and store, matched by digest: no path named in the upload is opened
+            result = verify_report(path, lm=state.lm, store=state.store)
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols)
     rows = [[c["check"], "✔" if c["ok"] else "✘", c["detail"]] for c in result["checks"]]

@@ -184,7 +184,7 @@ def show_question(state: WorkbenchState, uid: str | None, question: str | None) 
 def export(state: WorkbenchState, uid: str | None, with_pdf: bool) -> tuple[list[str] | None, str]:
     try:
         doc = _doc(state, uid)
-        base = Path(state.workdir) / f"layered-{uid}"
+        base = state.download_dir() / f"layered-{uid}"
         files = write_reports(doc, f"{base}.json", f"{base}.html", f"{base}.pdf" if with_pdf else None)
     except ERRORS as exc:
         return None, warn(exc)

@@ -132,7 +132,7 @@ def export(
     try:
         inputs = job_inputs(name, config, tokenizer, uploads, text if kind == "readmap" else None)
         doc = build_report(kind, inputs)
-        stem = workdir / "reports" / f"{kind}-{name}-{doc['digests']['report'][:12]}"
+        stem = workdir / f"{kind}-{name}-{doc['digests']['report'][:12]}"
         files = [
             str(save_contract_report(doc, stem.with_suffix(".json"))),
             str(write_contract_html(doc, stem.with_suffix(".html"))),

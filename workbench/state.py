@@ -18,6 +18,7 @@ from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
+from workbench.access import AccessPolicy
 
 DEMO_USERS = 3
 DEMO_FACTS = 6
@@ -28,6 +29,8 @@ class WorkbenchState:
     lm: LoadedModel
     store: MemoryStore
     workdir: Path
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    downloads: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engram-workbench-downloads-")))
     demo_probes: dict[str, str] = field(default_factory=dict)
     layered: Any = None  # workbench.layered.LayeredState, made on first use of the Layered memory tab
     _lora: dict[tuple[str, str, str], LoraResult] = field(default_factory=dict)
@@ -39,8 +42,16 @@ class WorkbenchState:
         """Recomputed from the live weights (not the digest recorded at load)."""
         return weights_digest(self.lm.model)
 
-    def memory(self, user_id: str) -> UserMemory:
-        return self.store.load(user_id)
+    def memory(self, user_id: str, view: str = "view") -> UserMemory:
+        """A user's memory for the current operator: refused without read rights; the read is recorded."""
+        op = self.access.require("read", user_id)
+        memory = self.store.load(user_id)
+        self.store.record_read(user_id, op.name, view)
+        return memory
+
+    def download_dir(self) -> Path:
+        """A fresh folder for one request's downloads (outside the work folder, which the server never serves)."""
+        return Path(tempfile.mkdtemp(dir=self.downloads))
 
     def lora_for(
         self, memory: UserMemory, target: float, settings: LoraSettings, progress: Progress | None = None
@@ -88,13 +99,16 @@ def seed_demo_users(
 
 
 def make_state(
-    model_dir: str | Path | None = None, workdir: str | Path | None = None, demo: bool = True
+    model_dir: str | Path | None = None,
+    workdir: str | Path | None = None,
+    demo: bool = True,
+    access: AccessPolicy | None = None,
 ) -> WorkbenchState:
     lm = open_model(model_dir)
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
     wd.mkdir(parents=True, exist_ok=True)
-    store = open_store(wd / "memory.db", lm)
-    state = WorkbenchState(lm, store, wd)
+    store = open_store(wd / "memory.db", lm, "create")
+    state = WorkbenchState(lm, store, wd, access or AccessPolicy())
     if demo:
         state.demo_probes = seed_demo_users(lm, store, on_user=lambda u: print(f"[workbench] demo user {u} ready"))
     return state

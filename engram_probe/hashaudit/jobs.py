@@ -72,6 +72,12 @@ class JobInputs:
             d["corpus"] = [d["corpus"]]
         return cls(**d)
 
+    def files(self) -> list[str]:
+        """Every path this job would open (config, tokenizer, overlays and sidecars, corpus, store)."""
+        paths = [self.config, self.tokenizer, self.store, *(self.corpus or [])]
+        paths += [p for o in self.overlays for p in (o.path, o.facts)]
+        return [str(p) for p in paths if p]
+
     def digests(self) -> dict[str, Any]:
         """SHA-256 of every input file, keyed by role."""
         return {
@@ -98,7 +104,7 @@ def store_digests(path: str, users: list[str] | None) -> dict[str, Any]:
 
     if not Path(path).is_file():
         return {"path": path, "users": None}
-    with MemoryStore(path) as store:
+    with MemoryStore(path, mode="read") as store:
         return {"path": path, "users": {u: memory_digest(store.load(u)) for u in (users or store.user_ids())}}
 
 

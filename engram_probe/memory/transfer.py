@@ -6,6 +6,7 @@ format, tensor names, shapes, dtypes, row-id ranges, finiteness and the memory d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -16,19 +17,31 @@ from safetensors.torch import save_file
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.hooked_base import EngramModelBase
+from engram_probe.memory.ids import check_fact_id, check_text, check_user_id, printable
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 FORMAT = "engram-probe-memory/1"
+STRATEGIES = ("unembed", "opt", "joint")
 
 
 class ImportRejected(StoreError):
     """A memory file that cannot be imported; nothing was changed."""
 
 
-def export_memory(memory: UserMemory, path: str | Path, base_sha256: str, contract: AddressContract) -> dict[str, Any]:
-    """Write one user's memory to a safetensors file that names the base model and the address contract."""
+def export_memory(
+    memory: UserMemory,
+    path: str | Path,
+    base_sha256: str,
+    contract: AddressContract,
+    provenance: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Write one user's memory to a safetensors file that names the base model and the address contract.
+
+    ``provenance``: where the memory comes from in its store (the ledger's head and the user's last
+    entry), recorded in the file so that an import can name the ledger it continues.
+    """
     if len(memory) == 0:
         raise StoreError(f"user {memory.user_id!r} has no facts to export")
     tensors: dict[str, torch.Tensor] = {}
@@ -46,6 +59,7 @@ def export_memory(memory: UserMemory, path: str | Path, base_sha256: str, contra
         "memory_sha256": memory.digest(),
         "facts": json.dumps(metas),
     }
+    metadata |= {f"source_{k}": str(v) for k, v in (provenance or {}).items()}
     save_file(tensors, str(path), metadata=metadata)
     return {
         "path": str(path),
@@ -79,11 +93,17 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
         )
     user = meta.get("user_id", "")
     try:
+        check_user_id(user)
+    except ValueError as exc:
+        raise ImportRejected(f"{p.name}: field user_id: {exc}") from exc
+    try:
         metas = json.loads(meta.get("facts", ""))
         if not isinstance(metas, list) or not metas:
             raise ValueError("no facts")
+        if not all(isinstance(m, dict) for m in metas):
+            raise ValueError("each fact must be an object of named fields")
     except ValueError as exc:
-        raise ImportRejected(f"{p.name} has unreadable fact metadata ({exc})") from exc
+        raise ImportRejected(f"{p.name} has unreadable fact metadata in field facts ({exc})") from exc
     cfg = model.cfg
     expected_names = {f"fact.{i:05d}.{k}" for i in range(len(metas)) for k in ("row_ids", "values")}
     if set(tensors) != expected_names:
@@ -91,7 +111,7 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
     facts = []
     for i, m in enumerate(metas):
         ids, vals = tensors[f"fact.{i:05d}.row_ids"], tensors[f"fact.{i:05d}.values"]
-        where = f"fact {i} ({m.get('fact_id', '?')})"
+        where = f"{p.name}: fact {i} ({printable(str(m.get('fact_id', '?')))[:40]})"
         if ids.dtype != torch.int64 or vals.dtype != torch.float32:
             raise ImportRejected(f"{where}: expected int64 row ids and float32 values, got {ids.dtype}, {vals.dtype}")
         if ids.ndim != 2 or ids.shape[1] != 2 or vals.shape != (ids.shape[0], cfg.dim_per_head):
@@ -107,9 +127,20 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
             raise ImportRejected(f"{where}: values contain NaN or infinity")
         try:
             fields: dict[str, Any] = {k: v for k, v in m.items() if k != "rows"}
-            facts.append(Fact(row_ids=ids, values=vals, **fields))
+            fact = Fact(row_ids=ids, values=vals, **fields)
+            check_fact_id(fact.fact_id)
+            for t in fact.triggers:
+                check_text(t, "a trigger prompt")
+            check_text(fact.answer, "the answer")
         except (TypeError, ValueError) as exc:
-            raise ImportRejected(f"{where}: bad metadata ({exc})") from exc
+            raise ImportRejected(f"{where}: {exc}") from exc
+        if not 0 <= fact.gold_token_id < cfg.d_vocab:
+            raise ImportRejected(
+                f"{where}: field gold_token_id {fact.gold_token_id} is outside the vocabulary (0..{cfg.d_vocab - 1})"
+            )
+        if fact.strategy not in STRATEGIES:
+            raise ImportRejected(f"{where}: field strategy {fact.strategy!r} is not one of {', '.join(STRATEGIES)}")
+        facts.append(fact)
     try:
         memory = UserMemory(user, facts)
     except ValueError as exc:
@@ -122,15 +153,35 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
 
 
 def import_memory(
-    store: MemoryStore, path: str | Path, model: EngramModelBase, base_sha256: str, as_user: str | None = None
+    store: MemoryStore,
+    path: str | Path,
+    model: EngramModelBase,
+    base_sha256: str,
+    as_user: str | None = None,
+    operator: str | None = None,
 ) -> LedgerEntry:
+    """Validate a memory file and add it as a new user; the ledger entry names the file and its source ledger."""
     memory = read_memory_file(path, model, base_sha256)
     if as_user:
-        memory = UserMemory(as_user, memory.facts)
+        try:
+            memory = UserMemory(check_user_id(as_user), memory.facts)
+        except ValueError as exc:
+            raise ImportRejected(str(exc)) from exc
     if store.has_user(memory.user_id):
         raise ImportRejected(f"user {memory.user_id!r} already exists; erase it first or import under another id")
     taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
     clash = taken & {f.fact_id for f in memory.facts}
     if clash:
         raise ImportRejected(f"fact ids already in the store: {sorted(clash)[:5]}")
-    return store.replace_user(memory, action="import")
+    meta, _ = read_all(Path(path))
+    detail = {"file_sha256": file_sha256(path), "file_user": meta.get("user_id")}
+    detail |= {k: v for k, v in meta.items() if k.startswith("source_")}
+    return store.replace_user(memory, action="import", operator=operator, detail=detail)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -57,6 +57,34 @@ class Fact:
             raise ValueError(f"row_ids must be [k, 2], got {tuple(self.row_ids.shape)}")
         if self.values.ndim != 2 or self.values.shape[0] != self.row_ids.shape[0]:
             raise ValueError("values must be [k, dim] with one row per row id")
+        if self.row_ids.dtype != torch.int64 or not self.values.is_floating_point():
+            raise ValueError("row ids must be 64-bit integers and values floating point")
+        if (
+            not isinstance(self.triggers, list)
+            or not self.triggers
+            or not all(isinstance(t, str) and t.strip() for t in self.triggers)
+        ):
+            raise ValueError("triggers must be a non-empty list of non-empty prompts")
+        if not isinstance(self.answer, str) or not isinstance(self.gold_token, str):
+            raise ValueError("answer and gold token must be text")
+        if isinstance(self.gold_token_id, bool) or not isinstance(self.gold_token_id, int) or self.gold_token_id < 0:
+            raise ValueError(f"gold token id must be a non-negative integer, got {self.gold_token_id!r}")
+        if isinstance(self.layer, bool) or not isinstance(self.layer, int):
+            raise ValueError(f"layer must be an integer, got {self.layer!r}")
+        if self.row_ids.numel() and bool((self.row_ids[:, 0] != self.layer).any()):
+            raise ValueError(f"the fact says layer {self.layer} but some of its rows are in another layer")
+        if self.row_ids.numel() and bool((self.row_ids < 0).any()):
+            raise ValueError("row ids must be non-negative")
+        if not bool(torch.isfinite(self.values).all()):
+            raise ValueError("row values contain NaN or infinity")
+        keys = pack_keys(self.row_ids)
+        uniq, inverse = torch.unique(keys, return_inverse=True)
+        if uniq.numel() != keys.numel():
+            first = torch.full((uniq.numel(),), keys.numel(), dtype=torch.int64).scatter_reduce(
+                0, inverse, torch.arange(keys.numel()), reduce="amin"
+            )
+            if not torch.equal(self.values, self.values[first[inverse]]):
+                raise ValueError("the same row appears twice with different values")
 
     @property
     def rows(self) -> list[RowKey]:

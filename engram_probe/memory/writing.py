@@ -20,6 +20,7 @@ from torch import Tensor
 
 from engram_probe.config import DEFAULT_LAYER
 from engram_probe.hooked_base import EngramModelBase
+from engram_probe.memory.ids import check_text
 from engram_probe.memory.overlay import MemoryOverlay, RowOverride
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.tokenizer import EngramTokenizer
@@ -38,7 +39,15 @@ class FactSpec:
 
     @classmethod
     def of(cls, trigger: str | Sequence[str], answer: str, key: str | None = None) -> FactSpec:
+        """Checked at the door: every trigger and the answer are text without control characters."""
         triggers = (trigger,) if isinstance(trigger, str) else tuple(trigger)
+        if not triggers:
+            raise ValueError("a fact needs at least one trigger prompt")
+        for t in triggers:
+            check_text(t, "the trigger prompt")
+        check_text(answer, "the answer")
+        if key is not None and not isinstance(key, str):
+            raise ValueError("a fact's key must be text")
         return cls(triggers, answer, key)
 
 

@@ -139,7 +139,7 @@ def overlays_from_store(
         raise OverlayFileError(f"no memory store at {p}")
     if contract.name != "workbench":
         raise OverlayFileError("a memory store holds workbench memories; audit it with --contract workbench")
-    with MemoryStore(p) as store:
+    with MemoryStore(p, mode="read") as store:
         names = users or store.user_ids()
         out = []
         for u in names:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,50 @@ from engram_probe.report.document import ReportError, body_digest, load_report
 VOLATILE = {"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"}
 
 
-def load_memory(source: dict[str, Any], lm: LoadedModel) -> UserMemory:
+@dataclass(frozen=True)
+class MemorySources:
+    """Where verify may take the memory from. Paths inside a report are hints, used only with ``use_hints``.
+
+    The web UI passes its own ``store`` and no hints, so an uploaded report never makes the server open a path.
+    """
+
+    store: MemoryStore | None = None
+    store_path: str | Path | None = None
+    memory_path: str | Path | None = None
+    use_hints: bool = True
+
+
+def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = MemorySources()) -> UserMemory:
+    """The memory a report was made from, opened read-only from the operator's sources (or, in the CLI, the hint)."""
     kind = source.get("kind")
+    user = source.get("user")
+    hint = source.get("path")
     if kind == "store":
-        store = MemoryStore(source["path"], lm.weights_sha256)
-        try:
-            return store.load(source["user"])
-        finally:
-            store.close()
+        if not isinstance(user, str):
+            raise ReportError("the report names no user for its store")
+        if where.store is not None:
+            return where.store.load(user)
+        path = where.store_path
+        if path is None and where.use_hints and isinstance(hint, str) and Path(hint).is_file():
+            path = hint
+        if path is None:
+            raise ReportError(
+                "the report's store is not at the place it names (moved, or made on another machine); "
+                "give the store to verify against"
+            )
+        with MemoryStore(path, lm.weights_sha256, mode="read") as store:
+            return store.load(user)
     if kind == "file":
-        return read_memory_file(source["path"], lm.model, lm.weights_sha256)
-    raise ReportError(f"the report names a memory source that cannot be re-loaded: {source!r}")
+        path = where.memory_path
+        if path is None and where.use_hints and isinstance(hint, str) and Path(hint).is_file():
+            path = hint
+        if path is None:
+            raise ReportError(
+                "the report was made from an exported memory file, which is not at the place it names "
+                "(or cannot be opened here); give that memory file to verify against"
+            )
+        return read_memory_file(path, lm.model, lm.weights_sha256)
+    raise ReportError("the report names no memory source that can be re-loaded")
 
 
 def compare(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float) -> None:
@@ -58,8 +92,22 @@ def compare(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float) ->
         out.append({"path": path, "reported": a, "recomputed": b})
 
 
-def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict[str, Any]:
-    """Return {ok, checks, mismatches}; ``ok`` is False on any mismatch or failure to re-run."""
+def verify_report(
+    path: str | Path,
+    model_dir: str | Path | None = None,
+    *,
+    lm: LoadedModel | None = None,
+    store: MemoryStore | None = None,
+    store_path: str | Path | None = None,
+    memory_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """Return {ok, checks, mismatches}; ``ok`` is False on any mismatch or failure to re-run.
+
+    With ``lm`` and ``store`` (the web UI) nothing named in the report is opened: the server's own
+    model and store are used and matched by digest. Otherwise (the CLI) the operator's ``model_dir``,
+    ``store_path`` or ``memory_path`` are used, or the report's paths as hints; stores open read-only.
+    """
+    server = lm is not None
     checks: list[dict[str, Any]] = []
 
     def check(name: str, ok: bool, detail: str) -> bool:
@@ -81,23 +129,27 @@ def verify_report(path: str | Path, model_dir: str | Path | None = None) -> dict
         "the report was edited after it was written",
     )
     text = doc["probe"].get("text", "")
+    probe_ok = isinstance(text, str) and sha256_text(text) == doc["probe"].get("sha256") == doc["digests"].get("probe")
     check(
         "probe digest",
-        sha256_text(text) == doc["probe"]["sha256"] == doc["digests"].get("probe"),
-        "probe text matches its digest",
+        probe_ok,
+        "probe text matches its digest" if probe_ok else "probe text does not match its digest",
     )
-    try:
-        lm = open_model(model_dir or doc["model"].get("path"))
-    except ModelFileError as exc:
-        check("model", False, str(exc))
-        return {"ok": False, "checks": checks, "mismatches": []}
+    if lm is None:
+        hint = doc["model"].get("path")
+        try:
+            lm = open_model(model_dir or (hint if isinstance(hint, str) and Path(hint).is_dir() else None))
+        except ModelFileError as exc:
+            check("model", False, str(exc))
+            return {"ok": False, "checks": checks, "mismatches": []}
     check(
         "model digest",
         lm.weights_sha256 == doc["model"]["sha256"] == doc["digests"].get("model"),
         f"loaded weights {lm.weights_sha256[:16]}…, report names {str(doc['model']['sha256'])[:16]}…",
     )
+    where = MemorySources(store, store_path, memory_path, use_hints=not server)
     try:
-        memory = load_memory(doc["memory"].get("source", {}), lm)
+        memory = load_memory(doc["memory"].get("source", {}), lm, where)
     except (StoreError, KeyError, ReportError) as exc:
         check("memory", False, f"cannot re-load the memory: {exc}")
         return {"ok": False, "checks": checks, "mismatches": []}

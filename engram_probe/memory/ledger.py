@@ -1,0 +1,95 @@
+"""The store's modification log: hash-chained entries, and the checks that walk the chain.
+
+Each entry records who changed which user's memory, how, and the memory digest before and
+after; its hash covers all of that and the previous entry's hash. Editing, deleting or
+reordering a row breaks the chain at a place the checks name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+EMPTY_MEMORY = "empty"
+ACTIONS = ("write", "erase_facts", "erase_user", "import", "read")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    seq: int
+    at: str
+    user_id: str
+    action: str
+    fact_ids: list[str]
+    digest_before: str
+    digest_after: str
+    prev_hash: str
+    entry_hash: str
+    operator: str | None = None
+    detail: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+    def recomputed_hash(self) -> str:
+        return entry_hash(
+            self.prev_hash,
+            self.at,
+            self.user_id,
+            self.action,
+            self.fact_ids,
+            self.digest_before,
+            self.digest_after,
+            self.operator,
+            self.detail,
+        )
+
+
+def entry_hash(
+    prev: str,
+    at: str,
+    user: str,
+    action: str,
+    fact_ids: Sequence[str],
+    before: str,
+    after: str,
+    operator: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> str:
+    """SHA-256 of one entry and its predecessor's hash.
+
+    Entries written before operators were recorded (no operator, no detail) hash exactly as they did then.
+    """
+    fields: list[Any] = [prev, at, user, action, list(fact_ids), before, after]
+    if operator is not None or detail is not None:
+        fields += [operator, detail]
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
+def chain_problems(entries: Iterable[LedgerEntry]) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
+    """Walk the chain once.
+
+    Returns the problems that concern the whole chain (a missing or reordered entry: nobody can
+    tell whose it was), the problems per user (an altered entry, a digest that does not continue),
+    and each user's last recorded memory digest.
+    """
+    chain: list[str] = []
+    per_user: dict[str, list[str]] = {}
+    last_after: dict[str, str] = {}
+    prev = GENESIS
+    for e in entries:
+        mine = per_user.setdefault(e.user_id, [])
+        if e.prev_hash != prev:
+            chain.append(f"ledger entry {e.seq} does not follow the entry before it (one was removed or reordered)")
+        if e.recomputed_hash() != e.entry_hash:
+            mine.append(f"ledger entry {e.seq} has been altered")
+        if e.digest_before != last_after.get(e.user_id, EMPTY_MEMORY):
+            mine.append(f"ledger entry {e.seq} starts from a digest the previous entry did not end with")
+        last_after[e.user_id] = e.digest_after
+        prev = e.entry_hash
+    return chain, per_user, last_after
