@@ -40,6 +40,21 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
+    """The first (by name) floating tensor holding a NaN or an infinity, or None when all are finite."""
+    for name in sorted(tensors):
+        t = tensors[name]
+        if t.is_floating_point() and t.numel() and not is_finite(t):
+            return name
+    return None
+
+
+def is_finite(t: torch.Tensor) -> bool:
+    """Whether every value is finite: min and max propagate NaN and infinity, and cost far less than isfinite."""
+    low, high = torch.aminmax(t)
+    return bool(torch.isfinite(low) & torch.isfinite(high))
+
+
 def weights_digest(model: EngramModelBase) -> str:
     """Digest of every parameter and buffer of the model (the 'base digest')."""
     return tensors_digest(dict(model.state_dict()))
@@ -157,10 +172,13 @@ def load_checkpoint(model_dir: str | Path | None = None) -> LoadedModel:
             f"weights in {weights} do not match their recorded digest "
             f"({actual[:12]}… vs {meta['weights_sha256'][:12]}…): the file was modified or corrupted"
         )
+    bad = first_non_finite(state)
+    if bad is not None:
+        raise ModelFileError(f"{weights}: tensor {bad} holds NaN or infinite values; the weights are damaged")
     try:
         cfg = EngramConfig.from_dict(json.loads(meta["config"]))
     except (ValueError, TypeError) as exc:
-        raise ModelFileError(f"config in {weights} is invalid: {exc}") from exc
+        raise ModelFileError(f"{weights}: its config metadata is invalid: {exc}") from exc
     tok_path = root / TOKENIZER_FILE
     if not tok_path.is_file():
         raise ModelFileError(f"no tokenizer at {tok_path}")

@@ -7,6 +7,42 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engram_probe.contracts.fields import (
+    INT64_MAX,
+    MAX_NGRAM,
+    MIN_NGRAM,
+    POSITIVE,
+    Flag,
+    Int,
+    IntList,
+    Number,
+    Text,
+    check_fields,
+    refuse,
+)
+
+_RULES = {
+    "n_layers": POSITIVE,
+    "d_model": POSITIVE,
+    "n_heads": POSITIVE,
+    "d_head": POSITIVE,
+    "d_mlp": POSITIVE,
+    "d_vocab": POSITIVE,
+    "n_ctx": Int(),  # its lower bound keeps the message the train command prints
+    "act_fn": Text(),
+    "normalization_type": Text(),
+    "positional_embedding_type": Text(),
+    "eps": Number(gt=0),
+    "attn_only": Flag(),
+    "ngram_orders": IntList(MIN_NGRAM, MAX_NGRAM, distinct=True),
+    "heads_per_order": POSITIVE,
+    "dim_per_head": POSITIVE,
+    "table_size_per_head": Int(3, INT64_MAX),
+    "conv_kernel": POSITIVE,
+    "conv_dilation": POSITIVE,
+    "seed": Int(0, INT64_MAX),
+}
+
 # Where writes go unless told. The early Engram layer leaves more blocks to separate facts that read the
 # same rows (two "<name> was born in" prompts): joint recall on u000-u019 is 0.972 there, 0.946 late.
 DEFAULT_LAYER = "early"
@@ -45,19 +81,20 @@ class EngramConfig:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "engram_layers", tuple(int(x) for x in self.engram_layers))
+        check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, _RULES, "", ValueError)
+        if not isinstance(self.extra, dict):
+            raise refuse("", "extra", "a JSON object", self.extra, ValueError)
+        depth = IntList(0, self.n_layers - 1, distinct=True, note=f"(n_layers is {self.n_layers})")
+        object.__setattr__(
+            self, "engram_layers", tuple(depth.check("engram_layers", self.engram_layers, "", ValueError))
+        )
         object.__setattr__(self, "ngram_orders", tuple(int(x) for x in self.ngram_orders))
+        if list(self.ngram_orders) != sorted(set(self.ngram_orders)):
+            raise refuse("", "ngram_orders", "in ascending order", list(self.ngram_orders), ValueError)
         if self.n_heads * self.d_head != self.d_model:
             raise ValueError(
                 f"n_heads * d_head must equal d_model, got {self.n_heads} * {self.d_head} != {self.d_model}"
             )
-        for layer in self.engram_layers:
-            if not 0 <= layer < self.n_layers:
-                raise ValueError(f"engram layer {layer} is outside 0..{self.n_layers - 1}")
-        if len(set(self.engram_layers)) != len(self.engram_layers):
-            raise ValueError(f"engram_layers has duplicates: {self.engram_layers}")
-        if any(n < 2 for n in self.ngram_orders):
-            raise ValueError(f"n-gram orders must be >= 2, got {self.ngram_orders}")
         if self.n_ctx < 2:
             raise ValueError(f"n_ctx must be at least 2, got {self.n_ctx}")
         if self.positional_embedding_type not in ("standard", "rotary"):

@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from engram_probe.contracts.fields import INT64_MAX, NGRAM, POSITIVE, Int, IntList, Text, check_fields
+
 GPT_FIELDS = (
     "sequence_len",
     "vocab_size",
@@ -24,6 +26,21 @@ GPT_FIELDS = (
     "engram_n_embed_per_ngram",
     "engram_kernel_size",
 )
+# One rule per GPTConfig field; engram_layer_ids is checked against n_layer once n_layer is known.
+RULES = {
+    "sequence_len": POSITIVE,
+    "vocab_size": POSITIVE,
+    "n_layer": POSITIVE,
+    "n_head": POSITIVE,
+    "n_kv_head": POSITIVE,
+    "n_embd": POSITIVE,
+    "window_pattern": Text(),
+    "engram_max_ngram_size": NGRAM,
+    "engram_vocab_per_ngram": Int(3, INT64_MAX),
+    "engram_n_head_per_ngram": POSITIVE,
+    "engram_n_embed_per_ngram": POSITIVE,
+    "engram_kernel_size": POSITIVE,
+}
 SMEAR_CHANNELS = 24
 VE_GATE_CHANNELS = 12
 ROPE_BASE = 100_000.0
@@ -55,7 +72,13 @@ class NanochatConfig:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "engram_layer_ids", tuple(int(x) for x in self.engram_layer_ids))
+        check_fields({k: getattr(self, k) for k in GPT_FIELDS}, RULES, "", UnsupportedConfig)
+        depth = IntList(0, self.n_layer - 1, distinct=True, note=f"(n_layer is {self.n_layer})")
+        object.__setattr__(
+            self,
+            "engram_layer_ids",
+            tuple(depth.check("engram_layer_ids", self.engram_layer_ids, "", UnsupportedConfig)),
+        )
         if self.n_embd % self.n_head or self.n_head % self.n_kv_head:
             raise UnsupportedConfig(
                 f"n_embd ({self.n_embd}) must divide by n_head ({self.n_head}), and n_head by n_kv_head "
@@ -67,8 +90,11 @@ class NanochatConfig:
             raise UnsupportedConfig(
                 f"window_pattern {self.window_pattern!r}: sliding windows ('S') are not implemented; only 'L'"
             )
-        if any(not 0 <= L < self.n_layer for L in self.engram_layer_ids):
-            raise UnsupportedConfig(f"engram_layer_ids {list(self.engram_layer_ids)} outside 0..{self.n_layer - 1}")
+        if self.head_dim % 2:
+            raise UnsupportedConfig(
+                f"field n_embd / n_head (the head dim) must be even for rotary positions, "
+                f"got {self.n_embd} / {self.n_head} = {self.head_dim}"
+            )
         if self.engram_n_embed_per_ngram % self.engram_n_head_per_ngram:
             raise UnsupportedConfig("engram_n_embed_per_ngram must divide by engram_n_head_per_ngram")
 

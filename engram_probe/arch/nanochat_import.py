@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import torch
 
 from engram_probe.arch.nanochat import NanochatEngram
 from engram_probe.arch.nanochat_config import NanochatConfig, UnsupportedConfig
-from engram_probe.checkpoint import LoadedModel, ModelFileError, tensors_digest
+from engram_probe.checkpoint import LoadedModel, ModelFileError, is_finite, tensors_digest
 from engram_probe.contracts.base import ContractError
 from engram_probe.contracts.compression import compressed_map, load_tokenizer
 from engram_probe.tokenizer import EngramTokenizer
@@ -59,13 +60,30 @@ def is_nanochat_dir(path: str | Path) -> bool:
     return (Path(path) / WEIGHTS).is_file()
 
 
+def _looks_like_torch_file(path: Path) -> bool:
+    """A torch.save file: a zip archive (the current format) or a pickle stream (the legacy one)."""
+    if zipfile.is_zipfile(path):
+        return True
+    with path.open("rb") as fh:
+        return fh.read(1) == b"\x80"  # pickle protocol 2+ opcode
+
+
 def read_state(path: Path) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors, read without running code; every other content is refused, saying which."""
+    unreadable = f"{path.name} is not a readable checkpoint: it is truncated, corrupt, or not a torch file"
     try:
+        is_torch = _looks_like_torch_file(path)
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ModelFileError(f"{path.name} holds more than tensors and is refused (weights_only load: {exc})") from exc
+        if not is_torch:
+            raise ModelFileError(unreadable) from exc
+        # torch's own message suggests turning the safety check off; it is not repeated here
+        raise ModelFileError(
+            f"{path.name} holds more than tensors: objects whose loading would run code, so it is refused. "
+            "Export the model's state dict of tensors only"
+        ) from exc
     except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise ModelFileError(f"{path.name} is truncated or not a torch checkpoint ({exc})") from exc
+        raise ModelFileError(unreadable) from exc
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -131,6 +149,8 @@ def load_nanochat(model_dir: str | Path, trust_pickle: bool = False) -> LoadedMo
             )
         if not value.is_floating_point():
             raise ModelFileError(f"{WEIGHTS}: {key} is {value.dtype}, expected floating point")
+        if value.numel() and not is_finite(value):
+            raise ModelFileError(f"{WEIGHTS}: tensor {key} holds NaN or infinite values; the weights are damaged")
         ours[key] = value.to(torch.float32)  # bf16 tables and embeddings upcast exactly
     ours["canonical_map"] = model.canonical_map
     model.load_state_dict(ours)

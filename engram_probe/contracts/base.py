@@ -67,6 +67,16 @@ class Check:
         return {"check": self.name, "ok": self.ok, "detail": self.detail}
 
 
+def token_array(token_ids: Any) -> np.ndarray:
+    """Token ids as int64; an id beyond the 64-bit range is refused (numpy would raise an overflow)."""
+    if isinstance(token_ids, np.ndarray) and token_ids.dtype == np.int64:
+        return token_ids
+    try:
+        return np.asarray(token_ids, dtype=np.int64)
+    except OverflowError as exc:
+        raise ContractError("token ids must be integers from 0 to 2^63-1; one is beyond that range") from exc
+
+
 def canonical_bytes(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -126,7 +136,7 @@ class AddressContract(ABC):
 
     def ngram_at(self, token_ids: Sequence[int] | np.ndarray, position: int, order: int) -> tuple[int, ...]:
         """The (hashed) n-gram that a column of ``order`` reads at ``position``, newest token first."""
-        return self.ngram_from(self.hash_inputs(np.asarray(token_ids, dtype=np.int64)), position, order)
+        return self.ngram_from(self.hash_inputs(token_array(token_ids)), position, order)
 
     def ngram_from(self, hashed: np.ndarray, position: int, order: int) -> tuple[int, ...]:
         """As :meth:`ngram_at`, from ids already passed through :meth:`hash_inputs` (hash them once per sequence)."""
@@ -134,7 +144,7 @@ class AddressContract(ABC):
 
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
         """The ids the hash sees (after any compression); identity unless overridden."""
-        return np.asarray(token_ids, dtype=np.int64)
+        return token_array(token_ids)
 
     # --------------------------------------------------------------- text
     def encode(self, text: str) -> list[int]:

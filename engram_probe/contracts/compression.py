@@ -32,9 +32,12 @@ def load_tokenizer(path: str | Path) -> Any:
     if p.suffix in (".pkl", ".pickle"):
         raise ContractError(f"{p.name} is a pickle; give the model's tokenizer.json (pickles run code when loaded)")
     try:
-        return Tokenizer.from_file(str(p))
+        tok = Tokenizer.from_file(str(p))
     except Exception as exc:  # the Rust side raises a bare Exception on malformed JSON
         raise ContractError(f"{p.name} is not a readable tokenizer.json ({exc})") from exc
+    if tok.get_vocab_size(with_added_tokens=True) == 0:
+        raise ContractError(f"{p.name}: field model.vocab must hold at least one token, got an empty vocabulary")
+    return tok
 
 
 def token_normalizer() -> Any:

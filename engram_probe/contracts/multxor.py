@@ -18,7 +18,15 @@ from typing import Any
 import numpy as np
 from jaxtyping import Int
 
-from engram_probe.contracts.base import AddressContract, Check, Column, ContractError, RowFormat, array_digest
+from engram_probe.contracts.base import (
+    AddressContract,
+    Check,
+    Column,
+    ContractError,
+    RowFormat,
+    array_digest,
+    token_array,
+)
 from engram_probe.contracts.primes import next_primes
 
 INT64_MAX = int(np.iinfo(np.int64).max)
@@ -153,7 +161,7 @@ class MultXorContract(AddressContract):
 
     def compress(self, token_ids: np.ndarray) -> np.ndarray:
         """Compressed ids; without a map, the ids are taken as compressed ids already."""
-        ids = np.asarray(token_ids, dtype=np.int64)
+        ids = token_array(token_ids)
         mapped = self.compressed_map is not None
         limit = len(self.compressed_map) if mapped else self.compressed_vocab
         if ids.size == 0:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Int
 
-from engram_probe.contracts.base import AddressContract, Check, Column, ContractError, RowFormat
+from engram_probe.contracts.base import AddressContract, Check, Column, ContractError, RowFormat, token_array
 
 PLE_TABLE = 0  # the single packed table's "layer" key in read maps and overlays
 
@@ -97,14 +97,14 @@ class PleContract(AddressContract):
         if ids.size == 0:
             return
         low, high = int(ids.min()), int(ids.max())
-        limit = self.vocab_size if self.vocab_size else 2**32
+        limit = self.vocab_size if self.vocab_size is not None else 2**32
         if low < 0 or high >= limit:
             raise ContractError(f"token id out of range 0..{limit - 1}: got {low}..{high}")
 
     def order_mixes(self, token_ids: np.ndarray, layer: int) -> list[np.ndarray]:
         """uint64 mixes of each order (2..ngram_size), [..., T] each."""
         self.check_layer(layer)
-        ids = np.asarray(token_ids, dtype=np.int64)
+        ids = token_array(token_ids)
         self._check_ids(ids)
         x = ids.astype(np.uint64)
         t = x.shape[-1]
@@ -130,7 +130,7 @@ class PleContract(AddressContract):
         return out
 
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
-        return np.asarray(token_ids, dtype=np.int64)
+        return token_array(token_ids)
 
     def ngram_from(self, hashed: np.ndarray, position: int, order: int) -> tuple[int, ...]:
         out = [int(hashed[position])]

@@ -16,6 +16,7 @@ from typing import Any
 
 from engram_probe.contracts.base import AddressContract, ContractError, RowFormat
 from engram_probe.contracts.compression import compressed_map, load_tokenizer
+from engram_probe.contracts.fields import INT64_MAX, NGRAM, POSITIVE, Int, IntList, read_field, refuse, shown
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.contracts.ple import PleContract
 from engram_probe.contracts.primes import consecutive_primes
@@ -33,6 +34,7 @@ V41_FLASH = {
     "engram_num_embeddings": [384_006_168, 384_016_682],
     "engram_head_dim": 256,
 }
+V41_BLOCK = 32  # values per UE8M0 scale
 V41_ROW = RowFormat(256, 264, "fp8-e4m3 + one ue8m0 scale per 32 values", (("float32", 1024), ("bf16", 512)))
 
 # Qwen3.8-Flash-Next, GGUF metadata ``qwen4exp.ple.*``.
@@ -64,45 +66,94 @@ def _json_file(path: str | Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _int(cfg: dict[str, Any], key: str, *aliases: str) -> int:
-    for k in (key, *aliases):
-        if k in cfg:
-            v = cfg[k]
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise ContractError(f"config field {k} must be an integer, got {v!r}")
-            return v
-    raise ContractError(f"config lacks the field {key}")
+def _int(cfg: dict[str, Any], key: str, *aliases: str, where: str = "config", rule: Int = POSITIVE) -> int:
+    return read_field(cfg, key, rule, where, aliases=aliases)
 
 
-def _int_list(cfg: dict[str, Any], key: str) -> list[int]:
-    v = cfg.get(key)
-    if isinstance(v, int) and not isinstance(v, bool):
-        v = [v]
-    if not isinstance(v, list) or not v or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
-        raise ContractError(f"config field {key} must be a non-empty list of integers, got {v!r}")
-    return v
+def _int_list(cfg: dict[str, Any], key: str, where: str = "config", rule: IntList = IntList(scalar=True)) -> list[int]:
+    return read_field(cfg, key, rule, where)
+
+
+def _layer_ids(cfg: dict[str, Any], where: str, depth_field: str) -> list[int]:
+    """engram_layer_ids: distinct, >= 0, and inside the model's depth when the config states it."""
+    depth = read_field(cfg, depth_field, POSITIVE, where, default=None)
+    note = f"({depth_field} is {depth})" if depth is not None else ""
+    rule = IntList(0, None if depth is None else depth - 1, distinct=True, scalar=True, note=note)
+    return read_field(cfg, "engram_layer_ids", rule, where)
 
 
 # --------------------------------------------------------------------------- workbench
 def workbench_contract(model_dir: str | Path | None = None) -> AddressContract:
     """The shipped architecture's contract from a model directory's config.json and tokenizer.json."""
-    from engram_probe.checkpoint import DEFAULT_MODEL_DIR
+    from engram_probe.checkpoint import DEFAULT_MODEL_DIR, WEIGHTS_FILE
     from engram_probe.config import EngramConfig
     from engram_probe.hashing import NgramHasher, build_canonical_map
     from engram_probe.tokenizer import EngramTokenizer
 
     root = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+    where = root / "config.json"
     try:
         cfg = EngramConfig.from_dict(_json_file(root, "workbench config.json"))
+    except ContractError:
+        raise
     except (TypeError, ValueError) as exc:
-        raise ContractError(f"{root / 'config.json'} is not a workbench config ({exc})") from exc
+        raise ContractError(f"{where}: {exc}") from exc
     try:
         tok = EngramTokenizer.load(root / "tokenizer.json")
     except ValueError as exc:
         raise ContractError(str(exc)) from exc
-    hasher = NgramHasher(cfg, build_canonical_map(tok.token_texts()), tokenizer=tok)
+    canonical = build_canonical_map(tok.token_texts())
+    if (root / WEIGHTS_FILE).is_file():
+        _same_as_weights(root, cfg, tok.digest(), canonical)
+    hasher = NgramHasher(cfg, canonical, tokenizer=tok)
     hasher.source = "shipped model" if model_dir is None else f"model directory {root}"
     return hasher
+
+
+def _same_as_weights(root: Path, cfg: Any, tokenizer_sha256: str, canonical: Any) -> None:
+    """Refuse a model folder whose config.json or tokenizer is not the one its weights were built with.
+
+    The model loader takes its config from the weights' metadata and its canonical map from the weights;
+    the contract takes them from config.json and tokenizer.json. Both must be the same, or the contract's
+    digest would describe a model that is not the one in the folder.
+    """
+    import numpy as np
+    from safetensors import safe_open
+
+    from engram_probe.checkpoint import WEIGHTS_FILE
+    from engram_probe.config import EngramConfig
+    from engram_probe.safetensors_io import UnreadableSafetensors, read_metadata
+
+    weights = root / WEIGHTS_FILE
+    try:
+        meta = read_metadata(weights)
+    except UnreadableSafetensors as exc:
+        raise ContractError(f"{weights}: not a readable safetensors file, or truncated ({exc})") from exc
+    try:
+        built = EngramConfig.from_dict(json.loads(meta["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ContractError(f"{weights}: its config metadata is missing or invalid ({exc})") from exc
+    ours, theirs = cfg.to_dict(), built.to_dict()
+    for key in ours:
+        if key != "extra" and ours[key] != theirs[key]:
+            raise ContractError(
+                f"{root / 'config.json'}: field {key} is {shown(ours[key])}, but the weights in {WEIGHTS_FILE} "
+                f"were built with {shown(theirs[key])}; the contract must be the model's own"
+            )
+    if meta.get("tokenizer_sha256") not in (None, tokenizer_sha256):
+        raise ContractError(
+            f"{root / 'tokenizer.json'} is not the tokenizer the weights in {WEIGHTS_FILE} were built with"
+        )
+    try:
+        with safe_open(str(weights), "np") as fh:
+            stored = fh.get_tensor("canonical_map") if "canonical_map" in fh.keys() else None  # noqa: SIM118
+    except Exception as exc:  # safetensors raises several types for a damaged tensor
+        raise ContractError(f"{weights}: not a readable safetensors file, or truncated ({exc})") from exc
+    if stored is not None and not np.array_equal(stored, canonical):
+        raise ContractError(
+            f"{weights}: its canonical_map differs from the one built from tokenizer.json; "
+            "the contract must be the model's own"
+        )
 
 
 # --------------------------------------------------------------------------- user-as-engram
@@ -116,19 +167,19 @@ def paper_contract(config: str | Path | None, tokenizer: str | Path | None) -> A
             "come from the tokenizer"
         )
     cfg = _json_file(config, "config.json")
-    layers = _int_list(cfg, "engram_layer_ids")
-    max_n = _int(cfg, "engram_max_ngram_size")
-    heads = _int(cfg, "engram_n_head_per_ngram")
-    n_embed = _int(cfg, "engram_n_embed_per_ngram")
+    where = Path(config).name
+    layers = _layer_ids(cfg, where, "n_layer")
+    max_n = _int(cfg, "engram_max_ngram_size", where=where, rule=NGRAM)
+    heads = _int(cfg, "engram_n_head_per_ngram", where=where)
+    n_embed = _int(cfg, "engram_n_embed_per_ngram", where=where)
     if n_embed % heads:
-        raise ContractError(
-            f"engram_n_embed_per_ngram ({n_embed}) is not divisible by engram_n_head_per_ngram ({heads})"
-        )
+        raise refuse(where, "engram_n_embed_per_ngram", f"divisible by engram_n_head_per_ngram ({heads})", n_embed)
+    base_size = _int(cfg, "engram_vocab_per_ngram", where=where, rule=Int(3, INT64_MAX))
+    vocab = _int(cfg, "vocab_size", where=where)
     tok = load_tokenizer(tokenizer)
     cmap = compressed_map(tok, "unique")
-    vocab = _int(cfg, "vocab_size")
     if vocab < len(cmap):
-        raise ContractError(f"config field vocab_size ({vocab}) is smaller than the tokenizer's {len(cmap)} ids")
+        raise ContractError(f"{where}: field vocab_size ({vocab}) is smaller than the tokenizer's {len(cmap)} ids")
     dim = n_embed // heads
     return MultXorContract(
         name="user-as-engram",
@@ -136,7 +187,7 @@ def paper_contract(config: str | Path | None, tokenizer: str | Path | None) -> A
         layers=layers,
         orders=range(2, max_n + 1),
         heads_per_order=heads,
-        base_size=_int(cfg, "engram_vocab_per_ngram"),
+        base_size=base_size,
         compressed_vocab=int(cmap.max()) + 1,
         pad_id=int(cmap[0]),
         row_format=RowFormat(dim, 4 * dim, "float32", (("bf16", 2 * dim),)),
@@ -155,9 +206,19 @@ def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> Add
         raw = _json_file(config, "config.json")
         cfg = raw.get("text_config", raw)
         source = Path(config).name
-    layers = _int_list(cfg, "engram_layer_ids")
-    compressed_vocab = _int(cfg, "engram_compressed_vocab_size")
-    pad_raw = _int(cfg, "engram_pad_token_id", "engram_pad_id")
+        if not isinstance(cfg, dict):
+            raise refuse(source, "text_config", "a JSON object", cfg)
+    where = source
+    layers = _layer_ids(cfg, where, "num_hidden_layers")
+    compressed_vocab = _int(cfg, "engram_compressed_vocab_size", where=where, rule=Int(1, INT64_MAX))
+    pad_raw = _int(cfg, "engram_pad_token_id", "engram_pad_id", where=where, rule=Int(0, INT64_MAX))
+    max_n = _int(cfg, "engram_max_ngram_size", where=where, rule=NGRAM)
+    heads = _int(cfg, "engram_n_heads", "engram_num_heads", where=where)
+    base_size = _int(cfg, "engram_vocab_size", where=where, rule=Int(3, INT64_MAX))
+    dim = read_field(cfg, "engram_head_dim", POSITIVE, where, default=256)
+    if dim % V41_BLOCK:
+        rule = f"a multiple of {V41_BLOCK} (one UE8M0 scale per {V41_BLOCK} values)"
+        raise refuse(where, "engram_head_dim", rule, dim)
     cmap = tok = None
     if tokenizer is not None:
         tok = load_tokenizer(tokenizer)
@@ -172,14 +233,13 @@ def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> Add
         source += f" + {Path(tokenizer).name}"
     # without a tokenizer the published pad id (raw 2 -> compressed 2 in V4.1-Flash) is taken as compressed
     pad = int(cmap[pad_raw]) if cmap is not None else pad_raw
-    dim = int(cfg.get("engram_head_dim", 256))
     contract = MultXorContract(
         name="deepseek-v4.1",
         version="1",
         layers=layers,
-        orders=range(2, _int(cfg, "engram_max_ngram_size") + 1),
-        heads_per_order=_int(cfg, "engram_n_heads", "engram_num_heads"),
-        base_size=_int(cfg, "engram_vocab_size"),
+        orders=range(2, max_n + 1),
+        heads_per_order=heads,
+        base_size=base_size,
         compressed_vocab=compressed_vocab,
         pad_id=pad,
         row_format=V41_ROW if dim == 256 else RowFormat(dim, dim + dim // 32, V41_ROW.encoding),
@@ -189,7 +249,7 @@ def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> Add
         tokenizer=tok,
     )
     if "engram_num_embeddings" in cfg:
-        sizes = _int_list(cfg, "engram_num_embeddings")
+        sizes = _int_list(cfg, "engram_num_embeddings", where, IntList(1, INT64_MAX, scalar=True))
         if len(sizes) != len(layers):
             raise ContractError(
                 f"engram_num_embeddings has {len(sizes)} entries for {len(layers)} engram_layer_ids {layers}"
@@ -243,9 +303,11 @@ def qwen_contract(config: str | Path | None, tokenizer: str | Path | None) -> Ad
         meta = {k[len(QWEN_PREFIX) :]: v for k, v in raw.items() if k.startswith(QWEN_PREFIX)}
         if not meta:
             raise ContractError(f"{p.name} has no {QWEN_PREFIX}* keys")
-        padded = raw.get("per_layer_token_embd.weight.rows")
-        dim = int(raw.get("qwen4exp.embedding_length_per_layer_input", QWEN_DIM))
         source = p.name
+        rows_rule = Int(1, INT64_MAX)
+        padded = read_field(raw, "per_layer_token_embd.weight.rows", rows_rule, source, default=None)
+        dim = read_field(raw, "qwen4exp.embedding_length_per_layer_input", POSITIVE, source, default=QWEN_DIM)
+    where = source
     for key in (
         "eos_token_id",
         "ngram_size",
@@ -255,16 +317,18 @@ def qwen_contract(config: str | Path | None, tokenizer: str | Path | None) -> Ad
         "head_offsets",
     ):
         if key not in meta:
-            raise ContractError(f"the metadata lacks {QWEN_PREFIX}{key}")
+            raise ContractError(f"{where}: the metadata lacks {QWEN_PREFIX}{key}")
+    named = {k: QWEN_PREFIX + k for k in meta}  # refusals name the key as the file spells it
+    fields = {named[k]: v for k, v in meta.items()}
     return PleContract(
         name="qwen3.8-ple",
         version="1",
-        eos_token_id=_int(meta, "eos_token_id"),
-        ngram_size=_int(meta, "ngram_size"),
-        heads_per_ngram=_int(meta, "heads_per_ngram"),
-        multipliers=_int_list(meta, "layer_multipliers"),
-        head_sizes=_int_list(meta, "head_vocab_sizes"),
-        head_offsets=_int_list(meta, "head_offsets"),
+        eos_token_id=_int(fields, named["eos_token_id"], where=where, rule=Int(0, 2**32 - 1)),
+        ngram_size=_int(fields, named["ngram_size"], where=where, rule=NGRAM),
+        heads_per_ngram=_int(fields, named["heads_per_ngram"], where=where),
+        multipliers=_int_list(fields, named["layer_multipliers"], where, IntList(1, 2**64 - 1, scalar=True)),
+        head_sizes=_int_list(fields, named["head_vocab_sizes"], where, IntList(1, INT64_MAX, scalar=True)),
+        head_offsets=_int_list(fields, named["head_offsets"], where, IntList(0, INT64_MAX, scalar=True)),
         padded_rows=padded,
         row_format=qwen_row(dim),
         source=source + (f" + {Path(tokenizer).name}" if tokenizer else ""),

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
+from engram_probe.contracts.fields import INT64_MAX, IntList
 
 V41_FORMAT = "engram-row-overrides/deepseek-v4.1/1"
 
@@ -25,6 +26,14 @@ class FactTrigger:
     trigger_ids: tuple[int, ...]
     layers: tuple[int, ...] | None = None  # None: every table the owner's overlay writes
     trigger_text: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"facts of {self.user}, fact {self.fact_id}"
+        ids = IntList(0, INT64_MAX).check("trigger_ids", list(self.trigger_ids), where, OverlayFileError)
+        object.__setattr__(self, "trigger_ids", tuple(ids))
+        if self.layers is not None:
+            layers = IntList(0, INT64_MAX).check("layers", list(self.layers), where, OverlayFileError)
+            object.__setattr__(self, "layers", tuple(layers))
 
     def as_dict(self) -> dict[str, Any]:
         return {

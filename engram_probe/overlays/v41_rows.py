@@ -48,6 +48,29 @@ def dequantize_fp8(q: torch.Tensor, scale: torch.Tensor) -> np.ndarray:
     return out.reshape(k, d).numpy()
 
 
+def fp8_refusal(
+    q: torch.Tensor, scale: torch.Tensor, values: np.ndarray, rows: np.ndarray, written: np.ndarray | None = None
+) -> str | None:
+    """Why FP8 rows do not stand for finite float32 values (a NaN code, or a value beyond float32), or None."""
+    codes = q.view(torch.uint8).numpy()
+    nan_code = (codes & 0x7F) == 0x7F  # e4m3fn has no infinity; S.1111.111 is its NaN
+    if nan_code.any():
+        return f"row {int(rows[np.argwhere(nan_code)[0][0]])} holds the FP8 NaN code, not a number"
+    scales = scale.view(torch.uint8).numpy()
+    if (scales == 255).any():
+        return f"row {int(rows[np.argwhere(scales == 255)[0][0]])} has UE8M0 scale byte 255, the format's NaN code"
+    beyond = ~np.isfinite(values)
+    if beyond.any():
+        i, j = (int(x) for x in np.argwhere(beyond)[0])
+        fp8, exp = float(q[i, j].to(torch.float32)), int(scales[i, j // BLOCK]) - 127
+        was = f" (written as {float(written[i, j]):g})" if written is not None else ""
+        return (
+            f"row {int(rows[i])} value {j}{was} is {fp8:g} x 2^{exp} in FP8, beyond the largest float32 "
+            f"({float(np.finfo(np.float32).max):.4g}): the value overflows the format's range"
+        )
+    return None
+
+
 def write_v41_rows(overlay: RowOverlay, path: str | Path, contract: AddressContract, encoding: str = "fp8") -> Path:
     """Write the overlay as a V4.1 row-override file (``encoding`` "fp8" or "float32"), atomically."""
     if encoding not in ("fp8", "float32"):
@@ -56,8 +79,16 @@ def write_v41_rows(overlay: RowOverlay, path: str | Path, contract: AddressContr
     for layer, (rows, values) in sorted(overlay.layers.items()):
         contract.check_layer(layer)
         tensors[f"layers.{layer}.engram.rows"] = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64))
+        if not np.isfinite(values).all():
+            raise OverlayFileError(f"layer {layer}: values contain NaN or infinity; nothing was written")
         if encoding == "fp8":
             q, scale = quantize_fp8(values)
+            problem = fp8_refusal(q, scale, dequantize_fp8(q, scale), rows, values)
+            if problem is not None:
+                # a value within a rounding step of the largest float32 rounds up past it in FP8
+                raise OverlayFileError(
+                    f"layer {layer}: {problem}; write these rows with encoding float32. Nothing was written"
+                )
             tensors[f"layers.{layer}.engram.embed.weight"] = q
             tensors[f"layers.{layer}.engram.embed.scale"] = scale
         else:
@@ -130,7 +161,12 @@ def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None 
                 raise OverlayFileError(f"{where}: FP8 values need a UE8M0 embed.scale of shape {list(want)}")
             if weight.shape[1] % BLOCK:
                 raise OverlayFileError(f"{where}: wrong dim {weight.shape[1]}: not a multiple of {BLOCK}")
+            if weight.shape[0] != rows.shape[0]:
+                raise OverlayFileError(f"{where}: {rows.shape[0]} row ids but values of shape {tuple(weight.shape)}")
             values = dequantize_fp8(weight, scale)
+            problem = fp8_refusal(weight, scale, values, rows.numpy())
+            if problem is not None:
+                raise OverlayFileError(f"{where}: {problem}")
         elif weight.dtype == torch.float32 and "embed.scale" not in parts:
             values = weight.numpy()
         else:
