@@ -25,12 +25,20 @@ def main() -> None:
     parser.add_argument(
         "--auth-file", default=None, help="JSON file of operator accounts (password hashes and roles), never passwords"
     )
+    parser.add_argument("--no-demo", action="store_true", help="do not write the three demo users at start-up")
     args = parser.parse_args()
     from workbench.access import AccessError
     from workbench.app import serve
 
     try:
-        serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir, auth_file=args.auth_file)
+        serve(
+            host=args.host,
+            port=args.port,
+            model_dir=args.model,
+            workdir=args.workdir,
+            auth_file=args.auth_file,
+            demo_users=not args.no_demo,
+        )
     except AccessError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
         sys.exit(2)

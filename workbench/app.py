@@ -374,12 +374,13 @@ def serve(
     workdir: str | None = None,
     block: bool = True,
     auth_file: str | None = None,
+    demo_users: bool = True,
 ) -> tuple[gr.Blocks, str, WorkbenchState]:
     """Serve the workbench. Refused before anything loads when a non-loopback address has no operator accounts."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     access = load_policy(auth_file)
     check_binding(host, access)
-    state = make_state(model_dir, workdir, access=access)
+    state = make_state(model_dir, workdir, demo=demo_users, access=access)
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
     # Nothing of ours is in allowed_paths: the server hands out only files it copied into its cache for the caller

@@ -52,7 +52,11 @@ def read_facts_json(path: str | Path, contract: AddressContract, user: str) -> t
         else:
             raise OverlayFileError(f"{where}: give trigger (text) or trigger_ids")
         layers = f.get("layers")
-        out.append(FactTrigger(owner, str(f["fact_id"]), tuple(ids), None if layers is None else tuple(layers), text))
+        try:
+            layer_ids = None if layers is None else tuple(layers)
+            out.append(FactTrigger(owner, str(f["fact_id"]), tuple(ids), layer_ids, text))
+        except (OverlayFileError, TypeError) as exc:
+            raise OverlayFileError(f"{where}: {exc}") from exc
     return owner, out
 
 

@@ -43,16 +43,20 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
             raise ReportError("the report names no user for its store")
         if where.store is not None:
             return where.store.load(user)
-        path = where.store_path
-        if path is None and where.use_hints and isinstance(hint, str) and Path(hint).is_file():
-            path = hint
-        if path is None:
-            raise ReportError(
-                "the report's store is not at the place it names (moved, or made on another machine); "
-                "give the store to verify against"
-            )
-        with MemoryStore(path, lm.weights_sha256, mode="read") as store:
-            return store.load(user)
+        if where.store_path is not None:
+            with MemoryStore(where.store_path, lm.weights_sha256, mode="read") as store:
+                return store.load(user)
+        moved = ReportError(
+            "the report's store is not at the place it names (moved, or made on another machine); "
+            "give the store to verify against"
+        )
+        if not (where.use_hints and isinstance(hint, str) and Path(hint).is_file()):
+            raise moved
+        try:  # a hint is only a hint: whatever is there, nothing about it is told, and it is opened read-only
+            with MemoryStore(hint, lm.weights_sha256, mode="read") as store:
+                return store.load(user)
+        except StoreError as exc:
+            raise moved from exc
     if kind == "file":
         path = where.memory_path
         if path is None and where.use_hints and isinstance(hint, str) and Path(hint).is_file():

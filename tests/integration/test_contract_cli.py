@@ -145,7 +145,7 @@ def test_no_progress_bar_before_an_input_error(tmp_path: Path) -> None:
     out = cli("write", "--store", db, "--user", "a", "--prompt", "   ", "--answer", "x", code=2)
     assert out.stderr.strip() == "engram-probe write: error: the trigger prompt is empty"
     out = cli("audit", "--store", db, "--user", "nobody", "--text", "hi", "--contrast", code=2)
-    assert out.stderr.strip().startswith("engram-probe audit: error: unknown user") and "contrasts" not in out.stderr
+    assert out.stderr.strip().startswith("engram-probe audit: error: no memory store") and "contrasts" not in out.stderr
 
 
 def test_scan_of_a_store_in_process_and_on_two_workers_gives_the_same_report(tmp_path: Path) -> None:
