@@ -115,9 +115,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
                 s_status = gr.Markdown(elem_id="switch-status")
 
-                def do_switch(uid: str, text: str, request: gr.Request) -> tuple[Any, ...]:
+                def do_switch(
+                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.switch_on(state, uid, text)
+                        return h.switch_on(state, uid, text, progress)
 
                 s_go.click(
                     do_switch,
@@ -139,9 +141,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     interactive=False,
                 )
 
-                def do_proof(uid: str, text: str, request: gr.Request) -> tuple[Any, ...]:
+                def do_proof(
+                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
+                ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.locality_proof(state, uid, text)
+                        return h.locality_proof(state, uid, text, progress)
 
                 p_go.click(
                     do_proof,

@@ -159,13 +159,27 @@ def write_fact(
 
 
 # ---------------------------------------------------------------- tabs 3 and 4: audit views
-def _audit(state: WorkbenchState, user_id: str, text: str) -> dict[str, Any]:
+def _queued(state: WorkbenchState, text: str, progress: Any) -> Any:
+    """Hold the audit memory budget for this probe's tokens, telling the caller how many audits are ahead."""
+    tokens = len(encode_probe(state.lm, text or ""))
+
+    def waiting(ahead: int) -> None:
+        if progress is not None:
+            progress(0.0, desc=f"Queued: {ahead} audit{'s' if ahead != 1 else ''} ahead (memory budget)")
+
+    return state.budget.hold(tokens, waiting)
+
+
+def _audit(state: WorkbenchState, user_id: str, text: str, progress: Any = None) -> dict[str, Any]:
     mem = _user(state, user_id, "audit")
     source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
-    return run_audit(state.lm, mem, text or "", source)
+    with _queued(state, text, progress):
+        return run_audit(state.lm, mem, text or "", source)
 
 
-def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure, go.Figure, pd.DataFrame, str]:
+def switch_on(
+    state: WorkbenchState, user_id: str, text: str, progress: Any = None
+) -> tuple[go.Figure, go.Figure, pd.DataFrame, str]:
     cols = [
         "position",
         "token",
@@ -181,7 +195,7 @@ def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure
         "lens: promoted",
     ]
     try:
-        rep = _audit(state, user_id, text)
+        rep = _audit(state, user_id, text, progress)
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), empty_figure(""), pd.DataFrame(columns=cols), warn(exc)
     strip, strip_cap = token_strip(rep)
@@ -214,10 +228,12 @@ def switch_on(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure
     return strip, gate, pd.DataFrame(rows, columns=cols), status
 
 
-def locality_proof(state: WorkbenchState, user_id: str, text: str) -> tuple[go.Figure, pd.DataFrame, str]:
+def locality_proof(
+    state: WorkbenchState, user_id: str, text: str, progress: Any = None
+) -> tuple[go.Figure, pd.DataFrame, str]:
     cols = ["position", "token", "class", "rows hit", "conv from write sites"]
     try:
-        rep = _audit(state, user_id, text)
+        rep = _audit(state, user_id, text, progress)
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
     fig, caption = change_heatmap(rep)
@@ -328,14 +344,15 @@ def export_report(
     try:
         mem = _user(state, user_id, "report")
         source = {"kind": "store", "path": str(state.store.path), "user": mem.user_id}
-        body = run_audit(
-            state.lm,
-            mem,
-            text or "",
-            source,
-            AuditOptions(contrast=bool(contrast)),
-            progress=_progress(progress, "contrasts") if contrast else None,
-        )
+        with _queued(state, text, progress):
+            body = run_audit(
+                state.lm,
+                mem,
+                text or "",
+                source,
+                AuditOptions(contrast=bool(contrast)),
+                progress=_progress(progress, "contrasts") if contrast else None,
+            )
         doc = finalize(body)
         stem = state.download_dir() / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
         json_path = save_report(doc, stem.with_suffix(".json"))

@@ -19,6 +19,7 @@ from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
 from workbench.access import AccessPolicy
+from workbench.limits import TokenBudget
 
 DEMO_USERS = 3
 DEMO_FACTS = 6
@@ -30,6 +31,7 @@ class WorkbenchState:
     store: MemoryStore
     workdir: Path
     access: AccessPolicy = field(default_factory=AccessPolicy)
+    budget: TokenBudget = field(default_factory=TokenBudget)
     downloads: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engram-workbench-downloads-")))
     demo_probes: dict[str, str] = field(default_factory=dict)
     layered: Any = None  # workbench.layered.LayeredState, made on first use of the Layered memory tab
