@@ -5,11 +5,18 @@
    for the previous default model's contract (same tokenizer, tables from 4,001 rows per head), side by side.
 2. The longest text audited end to end (full audit, bit-exact proof holding), and audit time per token at
    128, 256 and 512 tokens.
+3. Peak memory of an audit of the longest text over a plain forward's peak on the same tokens, each read as the
+   peak resident set (VmHWM) of its own fresh process, both measured in this run.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +36,31 @@ PREVIOUS_TABLE_SIZE = 4001  # the previous default model (commit b105b98), conte
 # with the notebook's 10-fact memory; 18% of tokens with 100 facts.
 PREVIOUS_QUOTED = {"10 facts": "35 in 610 tokens", "100 facts": "18% of tokens"}
 LENGTHS = (128, 256, 512)
+REPO = Path(__file__).resolve().parents[1]
+# One fresh process per measurement, so that its peak is that of the one call: "forward" or "audit".
+PEAK_CHILD = """
+import json, sys, time, torch
+from benchmarks.bench_context import _memories, probe_text
+from engram_probe.audit.engine import run_audit
+from engram_probe.checkpoint import load_checkpoint
+
+def peak():
+    return int(next(s for s in open("/proc/self/status") if s.startswith("VmHWM")).split()[1]) * 1024
+
+lm = load_checkpoint(sys.argv[2])
+memory = _memories(lm)["10 facts"]
+text = probe_text(lm, memory.facts[0].triggers[0], lm.model.max_tokens)
+tokens = torch.tensor([lm.tokenizer.encode(text)])
+loaded = peak()
+t0 = time.perf_counter()
+if sys.argv[1] == "forward":
+    with torch.no_grad():
+        lm.model(tokens)
+else:
+    assert run_audit(lm, memory, text)["summary"]["untouched_bit_exact"]
+seconds = time.perf_counter() - t0
+print(json.dumps({"tokens": tokens.shape[1], "loaded": loaded, "peak": peak(), "seconds": seconds}))
+"""
 
 
 def _memories(lm: LoadedModel) -> dict[str, UserMemory]:
@@ -114,6 +146,20 @@ def audit_timings(lm: LoadedModel, memory: UserMemory) -> list[dict[str, Any]]:
     return rows
 
 
+def peak_memory(lm: LoadedModel) -> dict[str, Any] | None:
+    """Peak RSS of a plain forward and of a full audit of the longest text, each in a fresh process."""
+    if not Path("/proc/self/status").exists():
+        return None  # VmHWM is Linux's
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
+    out: dict[str, Any] = {}
+    for mode in ("forward", "audit"):
+        cmd = [sys.executable, "-c", PEAK_CHILD, mode, str(lm.path)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=True)
+        out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["ratio"] = out["audit"]["peak"] / out["forward"]["peak"]
+    return out
+
+
 def run(lm: LoadedModel) -> dict[str, Any]:
     memories = _memories(lm)
     rates = hit_rates(lm, memories, heldout_texts(8, 12345))
@@ -128,6 +174,7 @@ def run(lm: LoadedModel) -> dict[str, Any]:
         "rows_per_head_now": int(min(lm.model.hasher.primes(lm.cfg.engram_layers[0]))),
         "audits": timings,
         "longest_audited_tokens": longest["tokens"],
+        "peak_memory": (peaks := peak_memory(lm)),
     }
     parts = []
     for r, w in zip(rates, wide, strict=True):
@@ -141,4 +188,10 @@ def run(lm: LoadedModel) -> dict[str, Any]:
         "read-map hit rate " + "; ".join(parts) + f"; longest text audited {longest['tokens']} tokens "
         f"(proof holds); audit time {per_tok}"
     )
+    if peaks:
+        mb = {k: peaks[k]["peak"] / 2**20 for k in ("forward", "audit")}
+        summary += (
+            f"; peak RSS at {peaks['audit']['tokens']} tok: audit {mb['audit']:,.0f} MB / plain forward "
+            f"{mb['forward']:,.0f} MB = {peaks['ratio']:.2f}x (each in a fresh process)"
+        )
     return emit("context_collisions", payload, summary)

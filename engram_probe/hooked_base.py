@@ -128,11 +128,14 @@ class EngramModelBase(HookedRootModule):
             return super().run_with_hooks(*args, **kwargs)
 
     @contextmanager
-    def recording(self) -> Iterator[dict[str, Tensor]]:
-        """Record every hook value of the forwards this thread runs inside the block."""
+    def recording(self, slot: dict[str, Tensor] | None = None) -> Iterator[dict[str, Tensor]]:
+        """Record every hook value of the forwards this thread runs inside the block.
+
+        ``slot`` (a dict, or a subclass that acts on each value as it is stored) receives them; default a new dict.
+        """
         if RECORDING.cache is not None:
             raise RuntimeError("already recording in this thread")
-        cache: dict[str, Tensor] = {}
+        cache: dict[str, Tensor] = {} if slot is None else slot
         RECORDING.cache = cache
         try:
             yield cache
@@ -141,10 +144,14 @@ class EngramModelBase(HookedRootModule):
 
     @torch.no_grad()
     def forward_recorded(
-        self, tokens: Tensor, overlay: RowOverlay | None = None, addresses: dict[int, Tensor] | None = None
+        self,
+        tokens: Tensor,
+        overlay: RowOverlay | None = None,
+        addresses: dict[int, Tensor] | None = None,
+        slot: dict[str, Tensor] | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Logits and every hook value, like ``run_with_cache`` but thread-local and cheap."""
-        with self.recording() as cache:
+        """Logits and every hook value, like ``run_with_cache`` but thread-local and cheap (``slot``: see recording)."""
+        with self.recording(slot) as cache:
             logits = self(tokens, overlay=overlay, addresses=addresses)
         return logits, cache
 

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
-from engram_probe.audit.proof import changed_fraction, delta_matrix, paired_run
+from engram_probe.audit.proof import ChangedFraction, delta_matrix
 from engram_probe.audit.readmap import classify_positions, read_map
+from engram_probe.audit.stream import residual_hooks, streamed_run
 from engram_probe.checkpoint import LoadedModel
 from engram_probe.config import DEFAULT_LAYER
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
@@ -261,17 +262,23 @@ def lora_contrast(
         lora = train_user_lora(lm.model, prompts, golds, lm.tokenizer.bos_id, target, settings, progress)
     exclude = token_determined_hooks(lm.model)
     probe = torch.tensor([list(probe_ids)])
-    on_probe = paired_run(lm.model, probe, None, edited_model=lora.model)
-    eng_probe = paired_run(lm.model, probe, overlay)
+    residual = residual_hooks(lm.cfg.n_layers)  # what the delta matrices read; every other hook is counted and dropped
+    lora_counts, lora_all, engram_counts = (
+        ChangedFraction(untouched, exclude),
+        ChangedFraction(untouched),
+        ChangedFraction(untouched, exclude),
+    )
+    on_probe = streamed_run(lm.model, probe, None, [lora_counts, lora_all], residual, edited_model=lora.model)
+    eng_probe = streamed_run(lm.model, probe, overlay, [engram_counts], residual)
     held_ids = lm.tokenizer.encode(heldout_texts[0])[: lm.model.max_tokens] if heldout_texts else []
-    lora_untouched = changed_fraction(on_probe, untouched, exclude)
-    engram_untouched = changed_fraction(eng_probe, untouched, exclude)
+    lora_untouched = lora_counts.result()
+    engram_untouched = engram_counts.result()
     out: dict[str, Any] = {
         "lora": {
             **lora.describe(),
             "untouched_changed_fraction": lora_untouched["changed_fraction"],
             "untouched": lora_untouched,
-            "untouched_all_hooks": changed_fraction(on_probe, untouched),
+            "untouched_all_hooks": lora_all.result(),
             "delta_matrix": delta_matrix(on_probe, lm.cfg.n_layers),
         },
         "engram": {
@@ -289,12 +296,13 @@ def lora_contrast(
     }
     if held_ids and len(held_ids) > 1:
         held = torch.tensor([held_ids])
-        lora_held = paired_run(lm.model, held, None, edited_model=lora.model)
-        hits = read_map(lm.model.hasher, overlay, held_ids)
-        eng_held = paired_run(lm.model, held, overlay)
         all_pos = list(range(len(held_ids)))
-        out["lora"]["heldout_changed_fraction"] = changed_fraction(lora_held, all_pos, exclude)["changed_fraction"]
-        out["engram"]["heldout_changed_fraction"] = changed_fraction(eng_held, all_pos, exclude)["changed_fraction"]
+        lora_held, eng_held = ChangedFraction(all_pos, exclude), ChangedFraction(all_pos, exclude)
+        streamed_run(lm.model, held, None, [lora_held], (), edited_model=lora.model)
+        hits = read_map(lm.model.hasher, overlay, held_ids)
+        streamed_run(lm.model, held, overlay, [eng_held], ())
+        out["lora"]["heldout_changed_fraction"] = lora_held.result()["changed_fraction"]
+        out["engram"]["heldout_changed_fraction"] = eng_held.result()["changed_fraction"]
         out["engram"]["heldout_read_map_hits"] = len(hits)
     out["heldout_loss"] = heldout_change(lm, heldout_texts, overlay, lora.model)
     return out, lora

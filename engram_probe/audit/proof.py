@@ -109,50 +109,68 @@ def _differing_pairs(a: Tensor, b: Tensor, name: str, spans: list[tuple[int, int
     return out
 
 
-def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str] | None = None) -> dict[str, Any]:
-    """Compare raw bytes of every hook value at every untouched position.
+class ByteProof:
+    """The bit-exact proof, fed one hook at a time (see :func:`bit_exact_proof`).
 
     Each contiguous run of untouched positions is compared at once per hook, as integer views
     of the same memory (so -0.0 differs from 0.0 and NaNs compare by payload); only a run that
-    differs is examined position by position. Returns counts of (hook, position) pairs, scalar values and bytes
-    compared, whether all are identical, and every pair that is not (as a finding, with its
-    largest difference).
+    differs is examined position by position. Fed hook by hook, neither run needs to be kept whole.
     """
-    untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
-    spans = runs(untouched)
-    names = sorted(hooks if hooks is not None else run.base)
-    pairs = values = nbytes = 0
-    mismatches: list[dict[str, Any]] = []
-    n_untouched = len(untouched)
-    windows = {ax: [(*(slice(None),) * ax, slice(s, s + n)) for s, n in spans] for ax in (1, 2)}
-    for name in names:
-        a, b = run.base[name], run.edited[name]
+
+    def __init__(self, classes: Sequence[str]) -> None:
+        self.untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
+        self.spans = runs(self.untouched)
+        self.windows = {ax: [(*(slice(None),) * ax, slice(s, s + n)) for s, n in self.spans] for ax in (1, 2)}
+        self.pairs = self.values = self.nbytes = 0
+        self.per_hook: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, name: str, a: Tensor, b: Tensor) -> None:
+        """Compare hook ``name``'s base value ``a`` with its edited value ``b`` at every untouched position."""
+        found: list[dict[str, Any]] = []
+        self.per_hook[name] = found
         # numpy integer views of the recorded memory (no copy): per call, numpy costs a fraction of torch
         ia, ib = _int_view(a), _int_view(b)
         if ia.shape != ib.shape or a.dtype != b.dtype:
-            mismatches.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
-            continue
+            found.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
+            return
         ax = hook_position_axis(name)
         per_position = ia.size // ia.shape[ax]
-        pairs += n_untouched
-        values += per_position * n_untouched
-        nbytes += per_position * n_untouched * ia.itemsize
-        for i, where in enumerate(windows[ax]):
+        n_untouched = len(self.untouched)
+        self.pairs += n_untouched
+        self.values += per_position * n_untouched
+        self.nbytes += per_position * n_untouched * ia.itemsize
+        for i, where in enumerate(self.windows[ax]):
             if not (ia[where] == ib[where]).all():
-                mismatches += _differing_pairs(a, b, name, [spans[i]])
-    return {
-        "untouched_positions": untouched,
-        "hooks": len(names),
-        "pairs_compared": pairs,
-        "values_compared": values,
-        "bytes_compared": nbytes,
-        "identical": not mismatches,
-        "mismatches": mismatches[:200],
-        "mismatch_count": len(mismatches),
-        "method": "raw bytes: each hook value at the untouched positions, viewed as same-width integers and "
-        "compared for exact equality (a differing run is re-checked position by position); same input tensor, "
-        "dtype and thread count for both runs",
-    }
+                found += _differing_pairs(a, b, name, [self.spans[i]])
+
+    def result(self) -> dict[str, Any]:
+        """The proof over every hook added, its mismatches listed in hook-name order."""
+        mismatches = [m for name in sorted(self.per_hook) for m in self.per_hook[name]]
+        return {
+            "untouched_positions": self.untouched,
+            "hooks": len(self.per_hook),
+            "pairs_compared": self.pairs,
+            "values_compared": self.values,
+            "bytes_compared": self.nbytes,
+            "identical": not mismatches,
+            "mismatches": mismatches[:200],
+            "mismatch_count": len(mismatches),
+            "method": "raw bytes: each hook value at the untouched positions, viewed as same-width integers and "
+            "compared for exact equality (a differing run is re-checked position by position); same input tensor, "
+            "dtype and thread count for both runs",
+        }
+
+
+def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str] | None = None) -> dict[str, Any]:
+    """Compare raw bytes of every hook value at every untouched position of a kept paired run.
+
+    Returns counts of (hook, position) pairs, scalar values and bytes compared, whether all are
+    identical, and every pair that is not (as a finding, with its largest difference).
+    """
+    proof = ByteProof(classes)
+    for name in sorted(hooks if hooks is not None else run.base):
+        proof.add(name, run.base[name], run.edited[name])
+    return proof.result()
 
 
 def _norm(t: Tensor) -> float:
@@ -218,34 +236,55 @@ def weight_independent(name: str, position: int, token_determined: Sequence[str]
     return name in token_determined or (name.endswith("attn.hook_pattern") and position == 0)
 
 
-def changed_fraction(run: PairedRun, positions: Sequence[int], token_determined: Sequence[str] = ()) -> dict[str, Any]:
-    """Fraction of (hook, position) pairs, and of scalar values, whose bytes differ.
+class ChangedFraction:
+    """Fraction of (hook, position) pairs, and of scalar values, whose bytes differ, fed one hook at a time.
 
     Pairs that are weight-independent (see :func:`weight_independent`) are left out and counted.
     """
-    pairs = changed_pairs = values = changed_values = skipped = 0
-    for name in sorted(run.base):
-        a, b = run.base[name], run.edited[name]
-        for t in positions:
-            if weight_independent(name, t, token_determined):
-                skipped += 1
+
+    def __init__(self, positions: Sequence[int], token_determined: Sequence[str] = ()) -> None:
+        self.positions = list(positions)
+        self.token_determined = list(token_determined)
+        self.pairs = self.changed_pairs = self.values = self.changed_values = self.skipped = 0
+
+    def add(self, name: str, a: Tensor, b: Tensor) -> None:
+        """Count hook ``name``'s changed pairs and values at the chosen positions."""
+        for t in self.positions:
+            if weight_independent(name, t, self.token_determined):
+                self.skipped += 1
                 continue
             sa, sb = _position_slice(a, name, t), _position_slice(b, name, t)
-            pairs += 1
-            values += sa.numel()
-            changed_values += int((bits(sa) != bits(sb)).sum())
-            changed_pairs += not torch.equal(bits(sa), bits(sb))
-    return {
-        "positions": len(positions),
-        "pairs": pairs,
-        "pairs_changed": changed_pairs,
-        "changed_fraction": changed_pairs / pairs if pairs else 0.0,
-        "values": values,
-        "values_changed": changed_values,
-        "values_changed_fraction": changed_values / values if values else 0.0,
-        "weight_independent_pairs_skipped": skipped,
-        "token_determined_hooks": list(token_determined),
-    }
+            self.pairs += 1
+            self.values += sa.numel()
+            self.changed_values += int((bits(sa) != bits(sb)).sum())
+            self.changed_pairs += not torch.equal(bits(sa), bits(sb))
+
+    def result(self) -> dict[str, Any]:
+        pairs, values = self.pairs, self.values
+        return {
+            "positions": len(self.positions),
+            "pairs": pairs,
+            "pairs_changed": self.changed_pairs,
+            "changed_fraction": self.changed_pairs / pairs if pairs else 0.0,
+            "values": values,
+            "values_changed": self.changed_values,
+            "values_changed_fraction": self.changed_values / values if values else 0.0,
+            "weight_independent_pairs_skipped": self.skipped,
+            "token_determined_hooks": self.token_determined,
+        }
+
+
+def changed_fraction(run: PairedRun, positions: Sequence[int], token_determined: Sequence[str] = ()) -> dict[str, Any]:
+    """:class:`ChangedFraction` over every hook of a kept paired run."""
+    counter = ChangedFraction(positions, token_determined)
+    for name in sorted(run.base):
+        counter.add(name, run.base[name], run.edited[name])
+    return counter.result()
+
+
+def residual_hooks(n_layers: int) -> list[str]:
+    """The residual-stream hooks of a delta matrix: block-0 input, each block's output, the logits."""
+    return ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(n_layers)] + ["hook_logits"]
 
 
 def delta_matrix(run: PairedRun, n_layers: int) -> dict[str, Any]:
@@ -254,7 +293,7 @@ def delta_matrix(run: PairedRun, n_layers: int) -> dict[str, Any]:
     Rows: the block-0 input, each block's output residual, and the logits. ``exact`` is True
     where the bytes are identical (not merely small), so a figure can mark true zeros.
     """
-    names = ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(n_layers)] + ["hook_logits"]
+    names = residual_hooks(n_layers)
     labels = ["input"] + [f"block {i} out" for i in range(n_layers)] + ["logits"]
     values, exact = [], []
     for name in names:
