@@ -79,9 +79,15 @@ def environment() -> dict[str, Any]:
     }
 
 
+MAX_CHARS_PER_TOKEN = 32  # far above any tokenizer's average; only a bound on work before tokenizing
+
+
 def encode_probe(lm: LoadedModel, text: str) -> list[int]:
     if not text or not text.strip():
         raise ProbeError("the probe text is empty")
+    limit = lm.model.max_tokens * MAX_CHARS_PER_TOKEN
+    if len(text) > limit:  # refused before tokenizing, so an enormous text costs nothing
+        raise ProbeError(f"the probe has {len(text):,} characters; at most {limit:,} can fit the model's context")
     ids = lm.tokenizer.encode(text)
     if len(ids) > lm.model.max_tokens:
         raise ProbeError(f"the probe has {len(ids)} tokens (with BOS); the model's context holds {lm.model.max_tokens}")
