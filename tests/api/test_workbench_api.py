@@ -64,7 +64,7 @@ def test_write_a_fact_reports_rows_and_recall(client: Client, served: tuple[str,
     bad, _, _ = client.predict("api-writer", "My favorite tea is", "  ", "opt", "late", api_name="/write_fact")
     assert bad.startswith("⚠") and "answer is empty" in bad
     too_long, _, _ = client.predict("api-writer", "tea " * 5000, "x", "opt", "late", api_name="/write_fact")
-    assert too_long.startswith("⚠") and "context" in too_long
+    assert too_long.startswith("⚠") and "the limit is 4,000" in too_long
 
 
 def test_where_it_switches_on(client: Client, served: tuple[str, Any]) -> None:
