@@ -1,10 +1,8 @@
-"""Save and load models as safetensors with provenance, and digest their weights."""
+"""The workbench model directory: save and load ``EngramTransformer`` as safetensors with provenance."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +10,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engram_probe.arch.workbench import EngramTransformer
 from engram_probe.config import EngramConfig
 from engram_probe.hooked_base import EngramModelBase
-from engram_probe.model import EngramTransformer
+from engram_probe.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
 from engram_probe.tokenizer import EngramTokenizer
+from engram_probe.weights import first_non_finite, is_finite, tensors_digest
 
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
@@ -24,55 +24,9 @@ TRAINING_FILE = "training.json"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
 
 
-class ModelFileError(ValueError):
-    """A model directory is missing, truncated, corrupted or inconsistent."""
-
-
-def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
-    """SHA-256 over names, dtypes, shapes and raw bytes, in name order."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        h.update(name.encode())
-        h.update(str(t.dtype).encode())
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes())
-    return h.hexdigest()
-
-
-def first_non_finite(tensors: dict[str, torch.Tensor]) -> str | None:
-    """The first (by name) floating tensor holding a NaN or an infinity, or None when all are finite."""
-    for name in sorted(tensors):
-        t = tensors[name]
-        if t.is_floating_point() and t.numel() and not is_finite(t):
-            return name
-    return None
-
-
-def is_finite(t: torch.Tensor) -> bool:
-    """Whether every value is finite: min and max propagate NaN and infinity, and cost far less than isfinite."""
-    low, high = torch.aminmax(t)
-    return bool(torch.isfinite(low) & torch.isfinite(high))
-
-
 def weights_digest(model: EngramModelBase) -> str:
     """Digest of every parameter and buffer of the model (the 'base digest')."""
-    return tensors_digest(dict(model.state_dict()))
-
-
-@dataclass
-class LoadedModel:
-    """A model with its tokenizer and provenance, as loaded from a model directory."""
-
-    model: EngramModelBase
-    tokenizer: EngramTokenizer
-    weights_sha256: str
-    training: dict[str, Any] = field(default_factory=dict)
-    path: Path | None = None
-
-    @property
-    def cfg(self) -> Any:  # EngramConfig, NanochatConfig, … (the field names in docs/architectures.md)
-        return self.model.cfg
+    return model.weights_digest()
 
 
 STORAGE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -201,3 +155,31 @@ def load_checkpoint(model_dir: str | Path | None = None) -> LoadedModel:
     model.eval()
     training = json.loads(meta.get("training", "{}"))
     return LoadedModel(model, tokenizer, actual, training, root)
+
+
+def _load(root: Path, options: LoadOptions) -> LoadedModel:  # noqa: ARG001
+    return load_checkpoint(root)  # nothing in this format is pickled, so trust_pickle does not apply
+
+
+LOADER = ArchitectureLoader(
+    name=EngramTransformer.architecture,
+    needs=f"{WEIGHTS_FILE} and {TOKENIZER_FILE}",
+    recognises=lambda root: (root / WEIGHTS_FILE).is_file(),
+    load=_load,
+)
+
+# LoadedModel, ModelFileError and the digest helpers moved to engram_probe.loaded and engram_probe.weights;
+# they stay importable from here while callers move (issue 21)
+__all__ = [
+    "DEFAULT_MODEL_DIR",
+    "LOADER",
+    "LoadedModel",
+    "ModelFileError",
+    "first_non_finite",
+    "is_finite",
+    "load_checkpoint",
+    "round_to_storage",
+    "save_checkpoint",
+    "tensors_digest",
+    "weights_digest",
+]

@@ -50,10 +50,11 @@ DEFAULT_LAYER = "early"
 
 @dataclass(frozen=True)
 class EngramConfig:
-    """Configuration of an :class:`~engram_probe.model.EngramTransformer`.
+    """Configuration of an :class:`~engram_probe.arch.workbench.EngramTransformer`.
 
     The first block of fields uses TransformerLens names so that ``ActivationCache``
-    helpers and readers who know TransformerLens find what they expect.
+    helpers and readers who know TransformerLens find what they expect. The defaults are the
+    shipped model's (``engram_probe/assets/default/config.json``).
     """
 
     n_layers: int = 6
@@ -62,10 +63,10 @@ class EngramConfig:
     d_head: int = 32
     d_mlp: int = 512
     d_vocab: int = 4096
-    n_ctx: int = 128
+    n_ctx: int = 512
     act_fn: str = "gelu"
     normalization_type: str = "RMSPre"
-    positional_embedding_type: str = "standard"
+    positional_embedding_type: str = "rotary"
     eps: float = 1e-6
     attn_only: bool = False
     # Engram section.
@@ -73,7 +74,7 @@ class EngramConfig:
     ngram_orders: tuple[int, ...] = (2, 3)
     heads_per_order: int = 8
     dim_per_head: int = 16
-    table_size_per_head: int = 4001
+    table_size_per_head: int = 16384
     conv_kernel: int = 4
     conv_dilation: int = 3
     seed: int = 0

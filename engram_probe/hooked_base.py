@@ -1,25 +1,30 @@
 """What every hooked Engram architecture shares: the model seam the audit engine talks to.
 
-An architecture subclasses :class:`EngramModelBase` and provides ``cfg`` (the field names in
-docs/architectures.md), ``hasher`` (its address contract), ``blocks[i].engram`` modules with
-``table``, ``W_K`` and ``W_V``, an ``unembed`` linear, ``compute_logits`` and ``blank_copy``.
+An architecture subclasses :class:`EngramModelBase` and gives what the seam declares: ``cfg`` (an
+:class:`ArchConfig`), ``hasher`` (its address contract), ``blocks[i].engram`` (an :class:`EngramLayer`
+at each Engram layer, built from ``engram_probe.arch.engram_read.EngramRead``), an ``unembed``
+linear, ``compute_logits`` and ``blank_copy``; every hook point declares its position axis.
 Everything else the audit needs (overlays at lookup time, recording every hook by name,
-generation, loss) is here, once.
+generation, loss, the weights digest) is here, once.
 """
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float, Int
-from torch import Tensor
+from torch import Tensor, nn
 
 from engram_probe.concurrency import ReadWriteLock
-from engram_probe.tl_adapter import RECORDING, ActivationCache, HookedRootModule
+from engram_probe.contracts.multxor import MultXorContract
+from engram_probe.tl_adapter import RECORDING, ActivationCache, HookedRootModule, RecordingHookPoint
+from engram_probe.weights import tensors_digest
 
 
 class RowOverlay(Protocol):
@@ -30,38 +35,113 @@ class RowOverlay(Protocol):
     ) -> Float[Tensor, "batch pos heads dim"]: ...
 
 
-def hook_position_axis(name: str) -> int:
-    """Axis that indexes (query) position in the value of hook ``name``."""
-    return 2 if name.endswith(("hook_pattern", "hook_attn_scores")) else 1
+class ArchConfig(Protocol):
+    """The config fields the audit engine, writers and reports read (docs/architectures.md), in any architecture."""
+
+    @property
+    def n_layers(self) -> int: ...
+    @property
+    def d_model(self) -> int: ...
+    @property
+    def n_ctx(self) -> int: ...
+    @property
+    def d_vocab(self) -> int: ...
+    @property
+    def engram_layers(self) -> tuple[int, ...]: ...
+    @property
+    def n_engram_heads(self) -> int: ...
+    @property
+    def dim_per_head(self) -> int: ...
+    @property
+    def engram_hidden(self) -> int: ...
+    @property
+    def ngram_orders(self) -> tuple[int, ...]: ...
+    @property
+    def heads_per_order(self) -> int: ...
+    @property
+    def max_ngram(self) -> int: ...
+    @property
+    def table_size_per_head(self) -> int: ...
+    @property
+    def conv_kernel(self) -> int: ...
+    @property
+    def conv_dilation(self) -> int: ...
+    @property
+    def eps(self) -> float: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class EngramLayer(Protocol):
+    """One layer's Engram read: its table and projections, which writers and adapters read."""
+
+    layer: int
+    table: nn.Embedding
+    W_K: nn.Linear
+    W_V: nn.Linear
+
+    def conv_taps(self) -> Float[Tensor, "kernel d_model"]: ...
+
+
+@dataclass(frozen=True)
+class WriterWeights:
+    """The trained weights a fact writer reads at one Engram layer (it never changes them)."""
+
+    unembed: Float[Tensor, "vocab d_model"]  # rows of the output projection (the closed-form target)
+    value: Float[Tensor, "d_model engram_hidden"]  # the layer's W_V (pinv-ed by the closed form)
 
 
 def next_token_loss(logits: Tensor, tokens: Tensor) -> Tensor:
     return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
 
 
-class EngramModelBase(HookedRootModule):
+class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
     """A hooked Engram model: subclasses compute logits; this class runs, records and generates."""
 
     architecture = "abstract"
-    cfg: Any
-    hasher: Any
+    cfg: ArchConfig
+    hasher: MultXorContract
+    blocks: nn.ModuleList
+    unembed: nn.Linear
 
     def __init__(self) -> None:
         super().__init__()
         self._lock = ReadWriteLock()
+        self.hook_axes: dict[str, int] = {}
+
+    def setup(self) -> None:
+        """Index the hook points (as TransformerLens does) and read each one's declared position axis."""
+        super().setup()
+        axes = {}
+        for name, point in self.hook_dict.items():
+            axis = point.position_axis if isinstance(point, RecordingHookPoint) else None
+            if axis is None:
+                raise ValueError(
+                    f"{self.architecture} model: hook {name} declares no position axis; build it with "
+                    "tl_adapter.position_hook() or query_hook() so the proof knows which axis to slice"
+                )
+            axes[name] = int(axis)
+        self.hook_axes = axes
 
     @property
     def max_tokens(self) -> int:
         """The longest sequence the model runs (and so the longest probe an audit takes)."""
         return int(self.cfg.n_ctx)
 
+    @abstractmethod
     def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:
         """Logits [batch, pos, vocab] of checked tokens, given each Engram layer's row addresses."""
-        raise NotImplementedError
 
+    @abstractmethod
     def blank_copy(self) -> EngramModelBase:
         """A new model of the same architecture with a copy of these weights (for adapters)."""
-        raise NotImplementedError
+
+    def weights_digest(self) -> str:
+        """Digest of every parameter and buffer (the 'base digest' reports and overlays are bound to)."""
+        return tensors_digest(dict(self.state_dict()))
+
+    def writer_weights(self, layer: int) -> WriterWeights:
+        """The weights the fact writers read at Engram layer ``layer``."""
+        return WriterWeights(self.unembed.weight, self.engram_module(layer).W_V.weight)
 
     # ------------------------------------------------------------------ addressing
     def engram_addresses(self, tokens: Int[Tensor, "batch pos"]) -> dict[int, Tensor]:
@@ -72,7 +152,14 @@ class EngramModelBase(HookedRootModule):
             for layer in self.cfg.engram_layers
         }
 
-    def engram_module(self, layer: int) -> Any:
+    def engram_layers(self) -> dict[int, EngramLayer]:
+        """Every Engram layer's read module, by layer index."""
+        return {layer: self.engram_module(layer) for layer in self.cfg.engram_layers}
+
+    def engram_module(self, layer: int) -> EngramLayer:
+        """The Engram read at ``layer``; refused for a layer without one."""
+        if not 0 <= layer < len(self.blocks):
+            raise ValueError(f"layer {layer} has no Engram module; Engram layers are {self.cfg.engram_layers}")
         module = self.blocks[layer].engram
         if module is None:
             raise ValueError(f"layer {layer} has no Engram module; Engram layers are {self.cfg.engram_layers}")
@@ -170,6 +257,12 @@ class EngramModelBase(HookedRootModule):
 
     def hook_names(self) -> list[str]:
         return sorted(self.hook_dict)
+
+    def position_axis(self, name: str) -> int:
+        """The axis of hook ``name``'s value that indexes (query) position, as its hook point declares."""
+        if name not in self.hook_axes:
+            raise ValueError(f"{self.architecture} model has no hook {name}")
+        return self.hook_axes[name]
 
     def parameter_counts(self) -> dict[str, int]:
         total = sum(p.numel() for p in self.parameters())

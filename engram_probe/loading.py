@@ -1,40 +1,68 @@
-"""One entry point for every supported model directory: the workbench format or the paper's nanochat-engram."""
+"""One entry point for every supported model directory: the registry of architecture loaders.
+
+Each architecture says how it recognises a directory and how it loads one (an ``ArchitectureLoader``
+next to its format); this module is the one place they are registered, in the order they are asked.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from engram_probe.checkpoint import DEFAULT_MODEL_DIR, WEIGHTS_FILE, LoadedModel, ModelFileError, load_checkpoint
+from engram_probe.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
+
+_EXTRA: list[ArchitectureLoader] = []
 
 
-def open_model(model_dir: str | Path | None = None, trust_pickle: bool = False) -> LoadedModel:
-    """The model with its tokenizer and digest: the shipped model by default, else the directory's format."""
-    from engram_probe.arch.nanochat_import import is_nanochat_dir, load_nanochat
+def registered() -> tuple[ArchitectureLoader, ...]:
+    """Every architecture loader, in the order a directory is offered to them."""
+    from engram_probe.arch.nanochat_import import LOADER as nanochat
+    from engram_probe.checkpoint import LOADER as workbench
 
-    if model_dir is None:
-        return load_checkpoint(None)
-    root = Path(model_dir)
-    if not root.is_dir():
+    return (workbench, nanochat, *_EXTRA)
+
+
+def register(loader: ArchitectureLoader) -> None:
+    """Add a third architecture's loader (asked after the built-in ones); a name may be registered once."""
+    if any(known.name == loader.name for known in registered()):
+        raise ValueError(f"an architecture named {loader.name!r} is already registered")
+    _EXTRA.append(loader)
+
+
+def _options(options: dict[str, Any]) -> LoadOptions:
+    known = set(LoadOptions.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known))
+        raise ValueError(f"unknown model loading option {', '.join(unknown)}; the options are {allowed}")
+    return LoadOptions(**options)
+
+
+def open_model(model_dir: str | Path | None = None, trust_pickle: bool = False, **options: Any) -> LoadedModel:
+    """The model with its tokenizer and digest: the shipped model by default, else whichever architecture fits."""
+    from engram_probe.checkpoint import DEFAULT_MODEL_DIR
+
+    opts = _options({"trust_pickle": trust_pickle, **options})
+    root = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    if model_dir is not None and not root.is_dir():
         raise ModelFileError(f"no model directory at {root}")
-    if (root / WEIGHTS_FILE).is_file():
-        return load_checkpoint(root)
-    if is_nanochat_dir(root):
-        return load_nanochat(root, trust_pickle=trust_pickle)
-    raise ModelFileError(
-        f"{root} holds neither a workbench model ({WEIGHTS_FILE}) nor a nanochat-engram checkpoint (model.pt)"
-    )
+    loaders = registered()
+    for loader in loaders:
+        if loader.recognises(root):
+            return loader.load(root, opts)
+    needs = "; ".join(f"{loader.name} needs {loader.needs}" for loader in loaders)
+    raise ModelFileError(f"{root} is not a model directory of any known architecture ({needs})")
 
 
-def load_model(path: str | Path | None = None, trust_pickle: bool = False) -> Any:
+def load_model(path: str | Path | None = None, trust_pickle: bool = False, **options: Any) -> Any:
     """The hooked model of a directory (default: the shipped model); ``model(tokens[batch, pos])`` gives logits.
 
     The tokenizer and digest are attached as ``model.tokenizer`` and ``model.weights_sha256``.
     """
-    lm = open_model(path, trust_pickle)
+    lm = open_model(path, trust_pickle, **options)
     lm.model.tokenizer = lm.tokenizer
     lm.model.weights_sha256 = lm.weights_sha256
     return lm.model
 
 
-__all__ = ["DEFAULT_MODEL_DIR", "load_model", "open_model"]
+__all__ = ["ArchitectureLoader", "LoadedModel", "ModelFileError", "load_model", "open_model", "register", "registered"]

@@ -36,7 +36,14 @@ class RecordingHookPoint(HookPoint):
     ``EngramTransformer.recording``), every point stores a detached reference to its value there;
     otherwise it is the identity, exactly as TransformerLens' ``HookPoint``. Hooks attached the
     usual way still fire as before.
+
+    ``position_axis`` is the axis of its value that indexes (query) position: the bit-exact proof
+    slices there. Every point declares it; a model holding one that does not is refused when built.
     """
+
+    def __init__(self, position_axis: int | None = None) -> None:
+        super().__init__()
+        self.position_axis = position_axis
 
     def forward(self, x: Any) -> Any:
         cache = RECORDING.cache
@@ -45,4 +52,29 @@ class RecordingHookPoint(HookPoint):
         return x
 
 
-__all__ = ["RECORDING", "ActivationCache", "HookPoint", "HookedRootModule", "RecordingHookPoint", "get_act_name"]
+POSITION_AXIS = 1  # [batch, pos, ...]
+QUERY_AXIS = 2  # [batch, head, query_pos, key_pos]
+
+
+def position_hook() -> RecordingHookPoint:
+    """A hook whose value is [batch, pos, ...]."""
+    return RecordingHookPoint(POSITION_AXIS)
+
+
+def query_hook() -> RecordingHookPoint:
+    """A hook whose value is [batch, head, query_pos, key_pos] (attention scores and patterns)."""
+    return RecordingHookPoint(QUERY_AXIS)
+
+
+__all__ = [
+    "POSITION_AXIS",
+    "QUERY_AXIS",
+    "position_hook",
+    "query_hook",
+    "RECORDING",
+    "ActivationCache",
+    "HookPoint",
+    "HookedRootModule",
+    "RecordingHookPoint",
+    "get_act_name",
+]

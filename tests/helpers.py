@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from engram_probe.arch.workbench import EngramTransformer
 from engram_probe.config import EngramConfig
-from engram_probe.model import EngramTransformer
 
 
 def tiny_cfg(**overrides: Any) -> EngramConfig:
-    """A tiny random config: 3 layers, Engram at 0 and 2, small primes."""
+    """A tiny random config: 3 layers, Engram at 0 and 2, small primes, learned positions."""
     base: dict[str, Any] = dict(
         n_layers=3,
         d_model=32,
@@ -21,6 +21,7 @@ def tiny_cfg(**overrides: Any) -> EngramConfig:
         d_mlp=64,
         d_vocab=64,
         n_ctx=24,
+        positional_embedding_type="standard",
         engram_layers=(0, 2),
         heads_per_order=4,
         dim_per_head=8,

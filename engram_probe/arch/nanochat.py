@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from jaxtyping import Int
 from torch import Tensor, nn
 
+from engram_probe.arch.engram_read import EngramRead, ReadLayout
+from engram_probe.arch.layers import RMSNorm, attention_hooks, causal_attention, rms_norm, rope_tables, rotate
 from engram_probe.arch.nanochat_config import (
     QK_SCALE,
     ROPE_BASE,
@@ -30,8 +31,10 @@ from engram_probe.arch.nanochat_config import (
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.model import causal_attention, causal_dilated_conv, rms_norm, rope_tables, rotate, signed_sqrt_gate
-from engram_probe.tl_adapter import RecordingHookPoint as HookPoint
+from engram_probe.tl_adapter import position_hook
+
+# the reference stores its short conv as torch's depthwise conv1d weight [d_model, 1, kernel]
+NANOCHAT_READ = ReadLayout(conv="channels_first", gate="signed_sqrt")
 
 
 def paper_contract(cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: object = None) -> MultXorContract:
@@ -53,33 +56,6 @@ def paper_contract(cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: ob
     )
 
 
-class NanochatEngramModule(nn.Module):
-    """Engram read at one layer: rows → key/value → signed-sqrt gate → rms → dilated causal conv → SiLU + value."""
-
-    def __init__(self, cfg: NanochatConfig, layer: int, table_rows: int):
-        super().__init__()
-        self.cfg, self.layer = cfg, layer
-        self.table = nn.Embedding(table_rows, cfg.dim_per_head)
-        self.W_K = nn.Linear(cfg.engram_hidden, cfg.d_model, bias=False)
-        self.W_V = nn.Linear(cfg.engram_hidden, cfg.d_model, bias=False)
-        self.conv_weight = nn.Parameter(torch.zeros(cfg.d_model, 1, cfg.engram_kernel_size))  # the reference layout
-        for name in ("addresses", "rows", "key", "gate", "value", "conv", "out"):
-            setattr(self, f"hook_{name}", HookPoint())
-
-    def forward(self, h: Tensor, addresses: Int[Tensor, "batch pos heads"], overlay: RowOverlay | None) -> Tensor:
-        addresses = self.hook_addresses(addresses)
-        rows = self.table(addresses)
-        if overlay is not None:
-            rows = overlay.substitute(self.layer, addresses, rows)
-        e = self.hook_rows(rows).flatten(-2)
-        k = self.hook_key(self.W_K(e))
-        alpha = self.hook_gate(signed_sqrt_gate(h, k, self.cfg.eps))
-        value = self.hook_value(alpha.unsqueeze(-1) * self.W_V(e))
-        taps = self.conv_weight[:, 0, :].flip(-1).T  # tap j of the reference reads t − (k−1−j)·dilation
-        conv = F.silu(causal_dilated_conv(rms_norm(value, self.cfg.eps), taps, self.cfg.conv_dilation))
-        return self.hook_out(value + self.hook_conv(conv))
-
-
 class NanochatAttention(nn.Module):
     def __init__(self, cfg: NanochatConfig, index: int):
         super().__init__()
@@ -93,9 +69,8 @@ class NanochatAttention(nn.Module):
         if self.has_ve:
             self.value_embed = nn.Embedding(cfg.padded_vocab, kv * hd)
             self.ve_gate = nn.Linear(VE_GATE_CHANNELS, kv, bias=False)
-            self.hook_ve_gate = HookPoint()  # [batch, pos, kv_head], in (0, 3)
-        for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
-            setattr(self, f"hook_{name}", HookPoint())
+            self.hook_ve_gate = position_hook()  # [batch, pos, kv_head], in (0, 3)
+        attention_hooks(self)
 
     def forward(self, u: Tensor, tokens: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
         b, t, _ = u.shape
@@ -121,32 +96,22 @@ class NanochatMLP(nn.Module):
         super().__init__()
         self.W_in = nn.Linear(cfg.d_model, cfg.d_mlp, bias=False)
         self.W_out = nn.Linear(cfg.d_mlp, cfg.d_model, bias=False)
-        self.hook_pre, self.hook_post = HookPoint(), HookPoint()
+        self.hook_pre, self.hook_post = position_hook(), position_hook()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.W_out(self.hook_post(F.relu(self.hook_pre(self.W_in(x))).square()))
-
-
-class Norm(nn.Module):
-    def __init__(self, eps: float):
-        super().__init__()
-        self.eps = eps
-        self.hook_normalized = HookPoint()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.hook_normalized(rms_norm(x, self.eps))
 
 
 class NanochatBlock(nn.Module):
     def __init__(self, cfg: NanochatConfig, index: int, engram_rows: int | None):
         super().__init__()
         self.index = index
-        self.engram = NanochatEngramModule(cfg, index, engram_rows) if engram_rows is not None else None
-        self.ln1, self.ln2 = Norm(cfg.eps), Norm(cfg.eps)
+        self.engram = EngramRead(cfg, index, engram_rows, NANOCHAT_READ) if engram_rows is not None else None
+        self.ln1, self.ln2 = RMSNorm(cfg.eps), RMSNorm(cfg.eps)
         self.attn = NanochatAttention(cfg, index)
         self.mlp = NanochatMLP(cfg)
         for name in ("x0_mix", "resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):
-            setattr(self, f"hook_{name}", HookPoint())
+            setattr(self, f"hook_{name}", position_hook())
 
     def forward(
         self,
@@ -168,6 +133,8 @@ class NanochatEngram(EngramModelBase):
     """nanochat-engram with every Engram hook of the shipped model plus smear, x0 mix, VE gate, backout, softcap."""
 
     architecture = "nanochat-engram"
+    cfg: NanochatConfig
+    hasher: MultXorContract
 
     def __init__(self, cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: object = None):
         super().__init__()
@@ -175,7 +142,7 @@ class NanochatEngram(EngramModelBase):
         self.hasher = paper_contract(cfg, np.asarray(canonical_map, dtype=np.int64), tokenizer)
         self.register_buffer("canonical_map", torch.from_numpy(self.hasher.canonical_map.copy()), persistent=True)
         self.embed = nn.Embedding(cfg.padded_vocab, cfg.d_model)
-        self.ln_embed = Norm(cfg.eps)
+        self.ln_embed = RMSNorm(cfg.eps)
         self.smear_gate = nn.Linear(SMEAR_CHANNELS, 1, bias=False)
         self.smear_lambda = nn.Parameter(torch.zeros(1))
         self.resid_lambdas = nn.Parameter(torch.ones(cfg.n_layer))
@@ -185,10 +152,10 @@ class NanochatEngram(EngramModelBase):
             NanochatBlock(cfg, i, self.hasher.table_rows(i) if i in cfg.engram_layer_ids else None)
             for i in range(cfg.n_layer)
         )
-        self.ln_final = Norm(cfg.eps)
+        self.ln_final = RMSNorm(cfg.eps)
         self.unembed = nn.Linear(cfg.d_model, cfg.padded_vocab, bias=False)
         for name in ("embed", "smear_gate", "smear", "backout", "logits_pre_softcap", "logits"):
-            setattr(self, f"hook_{name}", HookPoint())
+            setattr(self, f"hook_{name}", position_hook())
         self.setup()
 
     def compute_logits(self, tokens: Tensor, addresses: dict[int, Tensor], overlay: RowOverlay | None) -> Tensor:

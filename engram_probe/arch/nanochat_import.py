@@ -20,10 +20,11 @@ import torch
 
 from engram_probe.arch.nanochat import NanochatEngram
 from engram_probe.arch.nanochat_config import NanochatConfig, UnsupportedConfig
-from engram_probe.checkpoint import LoadedModel, ModelFileError, is_finite, tensors_digest
 from engram_probe.contracts.base import ContractError
 from engram_probe.contracts.compression import compressed_map, load_tokenizer
+from engram_probe.loaded import ArchitectureLoader, LoadedModel, ModelFileError
 from engram_probe.tokenizer import EngramTokenizer
+from engram_probe.weights import is_finite
 
 WEIGHTS, CONFIG, TOKENIZER = "model.pt", "config.json", "tokenizer.json"
 PICKLES = ("tokenizer.pkl", "engram_canonical_map.pkl")
@@ -155,4 +156,12 @@ def load_nanochat(model_dir: str | Path, trust_pickle: bool = False) -> LoadedMo
     ours["canonical_map"] = model.canonical_map
     model.load_state_dict(ours)
     model.eval()
-    return LoadedModel(model, tokenizer, tensors_digest(dict(model.state_dict())), {"imported_from": str(root)}, root)
+    return LoadedModel(model, tokenizer, model.weights_digest(), {"imported_from": str(root)}, root)
+
+
+LOADER = ArchitectureLoader(
+    name=NanochatEngram.architecture,
+    needs=f"{WEIGHTS} (a state dict of tensors), {CONFIG} and {TOKENIZER}",
+    recognises=is_nanochat_dir,
+    load=lambda root, options: load_nanochat(root, trust_pickle=options.trust_pickle),
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,8 @@ from torch import Tensor
 
 from engram_probe.audit.allocator import keep_freed_buffers
 from engram_probe.audit.readmap import UNTOUCHED
-from engram_probe.hooked_base import EngramModelBase, RowOverlay, hook_position_axis
+from engram_probe.hooked_base import EngramModelBase, RowOverlay
+from engram_probe.tl_adapter import POSITION_AXIS, QUERY_AXIS
 
 
 @dataclass
@@ -24,6 +25,16 @@ class PairedRun:
     edited: dict[str, Tensor]
     threads: int
     dtype: str
+    axes: Mapping[str, int] | None = None  # each hook's declared position axis (the model's ``hook_axes``)
+
+    def axis(self, name: str) -> int:
+        """The position axis of hook ``name``: as the model declared it, or the TransformerLens layout for a run
+        put together by hand without a model (shim for such runs, issue 21)."""
+        if self.axes is None:
+            return QUERY_AXIS if name.endswith(("hook_pattern", "hook_attn_scores")) else POSITION_AXIS
+        if name not in self.axes:
+            raise ValueError(f"hook {name} has no declared position axis in this run")
+        return self.axes[name]
 
 
 @torch.no_grad()
@@ -49,11 +60,7 @@ def paired_run(
         raise RuntimeError("thread count changed between the base and edited runs")
     if set(base) != set(model.hook_dict) or set(edited) != set(base):
         raise RuntimeError("a hook did not record: the cache does not cover every hook point")
-    return PairedRun(tokens, base, edited, threads, str(base["hook_logits"].dtype))
-
-
-def _position_slice(t: Tensor, name: str, position: int) -> Tensor:
-    return t.select(hook_position_axis(name), position)
+    return PairedRun(tokens, base, edited, threads, str(base["hook_logits"].dtype), dict(model.hook_axes))
 
 
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
@@ -88,12 +95,12 @@ def runs(positions: Sequence[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _differing_pairs(a: Tensor, b: Tensor, name: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
+def _differing_pairs(a: Tensor, b: Tensor, name: str, axis: int, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
     """Every untouched (hook, position) pair of one hook whose bytes differ, with its largest difference."""
     out = []
     for start, length in spans:
         for t in range(start, start + length):
-            pa, pb = _position_slice(a, name, t), _position_slice(b, name, t)
+            pa, pb = a.select(axis, t), b.select(axis, t)
             if torch.equal(bits(pa), bits(pb)):
                 continue
             diff = (pa.double() - pb.double()).abs()
@@ -120,12 +127,19 @@ class ByteProof:
     def __init__(self, classes: Sequence[str]) -> None:
         self.untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
         self.spans = runs(self.untouched)
-        self.windows = {ax: [(*(slice(None),) * ax, slice(s, s + n)) for s, n in self.spans] for ax in (1, 2)}
+        self.windows: dict[int, list[tuple[slice, ...]]] = {}
         self.pairs = self.values = self.nbytes = 0
         self.per_hook: dict[str, list[dict[str, Any]]] = {}
 
-    def add(self, name: str, a: Tensor, b: Tensor) -> None:
-        """Compare hook ``name``'s base value ``a`` with its edited value ``b`` at every untouched position."""
+    def _windows(self, axis: int) -> list[tuple[slice, ...]]:
+        if axis not in self.windows:
+            self.windows[axis] = [(*(slice(None),) * axis, slice(s, s + n)) for s, n in self.spans]
+        return self.windows[axis]
+
+    def add(self, name: str, a: Tensor, b: Tensor, axis: int) -> None:
+        """Compare hook ``name``'s base value ``a`` with its edited value ``b`` at every untouched position.
+
+        ``axis`` is the hook's declared position axis."""
         found: list[dict[str, Any]] = []
         self.per_hook[name] = found
         # numpy integer views of the recorded memory (no copy): per call, numpy costs a fraction of torch
@@ -133,15 +147,14 @@ class ByteProof:
         if ia.shape != ib.shape or a.dtype != b.dtype:
             found.append({"hook": name, "position": None, "reason": "shape or dtype differs"})
             return
-        ax = hook_position_axis(name)
-        per_position = ia.size // ia.shape[ax]
+        per_position = ia.size // ia.shape[axis]
         n_untouched = len(self.untouched)
         self.pairs += n_untouched
         self.values += per_position * n_untouched
         self.nbytes += per_position * n_untouched * ia.itemsize
-        for i, where in enumerate(self.windows[ax]):
+        for i, where in enumerate(self._windows(axis)):
             if not (ia[where] == ib[where]).all():
-                found += _differing_pairs(a, b, name, [self.spans[i]])
+                found += _differing_pairs(a, b, name, axis, [self.spans[i]])
 
     def result(self) -> dict[str, Any]:
         """The proof over every hook added, its mismatches listed in hook-name order."""
@@ -169,7 +182,7 @@ def bit_exact_proof(run: PairedRun, classes: Sequence[str], hooks: Sequence[str]
     """
     proof = ByteProof(classes)
     for name in sorted(hooks if hooks is not None else run.base):
-        proof.add(name, run.base[name], run.edited[name])
+        proof.add(name, run.base[name], run.edited[name], run.axis(name))
     return proof.result()
 
 
@@ -247,13 +260,13 @@ class ChangedFraction:
         self.token_determined = list(token_determined)
         self.pairs = self.changed_pairs = self.values = self.changed_values = self.skipped = 0
 
-    def add(self, name: str, a: Tensor, b: Tensor) -> None:
-        """Count hook ``name``'s changed pairs and values at the chosen positions."""
+    def add(self, name: str, a: Tensor, b: Tensor, axis: int) -> None:
+        """Count hook ``name``'s changed pairs and values at the chosen positions (``axis``: its position axis)."""
         for t in self.positions:
             if weight_independent(name, t, self.token_determined):
                 self.skipped += 1
                 continue
-            sa, sb = _position_slice(a, name, t), _position_slice(b, name, t)
+            sa, sb = a.select(axis, t), b.select(axis, t)
             self.pairs += 1
             self.values += sa.numel()
             self.changed_values += int((bits(sa) != bits(sb)).sum())
@@ -278,7 +291,7 @@ def changed_fraction(run: PairedRun, positions: Sequence[int], token_determined:
     """:class:`ChangedFraction` over every hook of a kept paired run."""
     counter = ChangedFraction(positions, token_determined)
     for name in sorted(run.base):
-        counter.add(name, run.base[name], run.edited[name])
+        counter.add(name, run.base[name], run.edited[name], run.axis(name))
     return counter.result()
 
 

@@ -10,7 +10,7 @@ edited run advances.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 import torch
@@ -22,9 +22,10 @@ from engram_probe.hooked_base import EngramModelBase, RowOverlay
 
 
 class HookComparison(Protocol):
-    """Anything fed one hook's base and edited values at a time (see ``ByteProof``, ``ChangedFraction``)."""
+    """Anything fed one hook's base and edited values at a time, with the hook's declared position axis
+    (see ``ByteProof``, ``ChangedFraction``)."""
 
-    def add(self, name: str, a: Tensor, b: Tensor) -> None: ...
+    def add(self, name: str, a: Tensor, b: Tensor, axis: int) -> None: ...
 
 
 def figure_hooks(n_layers: int, engram_layers: Sequence[int]) -> set[str]:
@@ -40,9 +41,15 @@ def figure_hooks(n_layers: int, engram_layers: Sequence[int]) -> set[str]:
 class _ComparingSlot(dict[str, Tensor]):
     """The edited forward's recording slot: each value is compared when recorded, then kept or dropped."""
 
-    def __init__(self, base: dict[str, Tensor], comparisons: Sequence[HookComparison], keep: Collection[str]) -> None:
+    def __init__(
+        self,
+        base: dict[str, Tensor],
+        comparisons: Sequence[HookComparison],
+        keep: Collection[str],
+        axes: Mapping[str, int],
+    ) -> None:
         super().__init__()
-        self.base, self.comparisons, self.keep = base, comparisons, keep
+        self.base, self.comparisons, self.keep, self.axes = base, comparisons, keep, axes
         self.seen: set[str] = set()
 
     def __setitem__(self, name: str, value: Tensor) -> None:
@@ -52,7 +59,7 @@ class _ComparingSlot(dict[str, Tensor]):
         if name not in self.base:
             return  # reported once the forward ends: the runs do not cover the same hooks
         for comparison in self.comparisons:
-            comparison.add(name, self.base[name], value)
+            comparison.add(name, self.base[name], value, self.axes[name])
         if name in self.keep:
             super().__setitem__(name, value)
         else:
@@ -84,7 +91,8 @@ def streamed_run(
     if names != set(model.hook_dict):
         raise RuntimeError("a hook did not record: the cache does not cover every hook point")
     dtype = str(base["hook_logits"].dtype)
-    slot = _ComparingSlot(base, comparisons, keep)
+    axes = dict(model.hook_axes)  # an edited copy (LoRA) has the same hooks; the base model's declaration counts
+    slot = _ComparingSlot(base, comparisons, keep, axes)
     if edited_model is not None:
         edited_model.forward_recorded(tokens, addresses=addresses, slot=slot)
     else:
@@ -93,4 +101,4 @@ def streamed_run(
         raise RuntimeError("thread count changed between the base and edited runs")
     if slot.seen != names:
         raise RuntimeError("a hook did not record: the cache does not cover every hook point")
-    return PairedRun(tokens, base, dict(slot), threads, dtype)
+    return PairedRun(tokens, base, dict(slot), threads, dtype, axes)

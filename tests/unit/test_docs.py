@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from engram_probe.arch.workbench import EngramTransformer
 from engram_probe.config import EngramConfig
-from engram_probe.model import EngramTransformer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

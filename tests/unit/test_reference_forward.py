@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from engram_probe.model import EngramTransformer
+from engram_probe.arch.workbench import EngramTransformer
 from tests.helpers import raw_bytes, tiny_model
 
 
