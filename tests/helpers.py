@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -106,3 +110,36 @@ class LeakyOverlay:
         out = self.inner.substitute(layer, addresses, rows).clone()
         out[:, 1] = out[:, 1] + 1e-6
         return out
+
+
+NANOCHAT_TINY = Path(__file__).resolve().parent / "fixtures" / "nanochat_tiny"
+
+
+def write_tiny_workbench(out: Path) -> Path:
+    """A tiny random workbench model directory at ``out``; returns its weights file."""
+    from engram_probe.checkpoint import WEIGHTS_FILE, save_checkpoint
+
+    lm = tiny_lm(seed=2)
+    save_checkpoint(out, lm.model, lm.tokenizer, {})
+    return out / WEIGHTS_FILE
+
+
+def write_tiny_nanochat(out: Path) -> Path:
+    """A copy of the tiny nanochat-engram fixture at ``out``; returns its weights file."""
+    shutil.copytree(NANOCHAT_TINY, out)
+    return out / "model.pt"
+
+
+@dataclass(frozen=True)
+class TinyArchitecture:
+    """How the conformance test gets a tiny model directory of one registered architecture."""
+
+    write: Callable[[Path], Path]  # writes the directory, returns its weights file
+    docs_section: int  # its hook table in docs/hooks.md
+
+
+# one entry per architecture registered in engram_probe.loading (the conformance test checks the two agree)
+TINY_ARCHITECTURES = {
+    "workbench": TinyArchitecture(write_tiny_workbench, 0),
+    "nanochat-engram": TinyArchitecture(write_tiny_nanochat, 1),
+}
