@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 from engram_probe.hashaudit.census import CLASSES
-from engram_probe.report.printing import STYLE
+from engram_probe.report.html import contract_table, escape, html_page, table, write_page
 
 EXTRA_STYLE = (
     ".tok{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #ccc;font:12px monospace}"
     ".hit{background:#fde2c4;border-color:#e8590c}.safe{background:#e6f4ea}"
 )
-MAX_ROWS = 300
-
-
-def _e(x: Any) -> str:
-    return html.escape(str(x))
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows[:MAX_ROWS])
-    more = f"<p class='cap'>{len(rows) - MAX_ROWS} more rows in the JSON report.</p>" if len(rows) > MAX_ROWS else ""
-    return f"<table><tr>{head}</tr>{body}</table>{more}"
 
 
 TOKEN_STYLE = {
@@ -42,7 +29,7 @@ def token_strip(read_map: dict[str, Any]) -> str:
     for t, tok in enumerate(read_map["tokens"]):
         cls = "hit" if t in hit else "safe" if first is None or t < first else ""
         style = f"display:inline-block;margin:1px;padding:1px 4px;font:12px monospace;{TOKEN_STYLE[cls]}"
-        cells.append(f"<span class='tok {cls}' style='{style}' title='position {t}'>{_e(tok)}</span>")
+        cells.append(f"<span class='tok {cls}' style='{style}' title='position {t}'>{escape(tok)}</span>")
     return (
         "<p>" + "".join(cells) + "</p><p class='cap'>orange: reads an edited row; green: before the first read "
         "(structurally unchanged, derived); white: after the first read</p>"
@@ -84,7 +71,7 @@ def census_html(r: dict[str, Any]) -> list[str]:
             ["user", "fact", "reads", *CLASSES],
             [[f["user"], f["fact_id"], f["reads"], *(f["counts"][c] for c in CLASSES)] for f in r["facts"]],
         ),
-        f"<p class='cap'>{_e(r['class_rule'])}</p>",
+        f"<p class='cap'>{escape(r['class_rule'])}</p>",
         "<h2>Between users</h2>",
         table(
             ["users", "shared rows", "conflicting rows"],
@@ -117,12 +104,12 @@ def census_html(r: dict[str, Any]) -> list[str]:
     lora = st["lora"]
     parts += [
         "<h2>Storage (computed)</h2>",
-        f"<p>{_e(st['rows_formula'])}"
+        f"<p>{escape(st['rows_formula'])}"
         + (
-            f"; LoRA: {_e(lora['formula'])}, rank {lora['rank']}, d_model "
+            f"; LoRA: {escape(lora['formula'])}, rank {lora['rank']}, d_model "
             f"{lora['d_model']}, {lora['n_layers']} layers = {lora['bytes']:,} B"
             if lora
-            else f"; {_e(st['lora_note'])}"
+            else f"; {escape(st['lora_note'])}"
         )
         + "</p>",
         table(
@@ -147,8 +134,8 @@ def readmap_html(r: dict[str, Any]) -> list[str]:
         parts += [
             f"<h2>Read map ({m['n_tokens']} tokens, {len(m['hits'])} hits)</h2>",
             token_strip(m),
-            f"<p><b>Locality (derived):</b> {_e(m['locality']['statement'])}</p>",
-            f"<p class='cap'>{_e(m['locality']['rule'])}</p>",
+            f"<p><b>Locality (derived):</b> {escape(m['locality']['statement'])}</p>",
+            f"<p class='cap'>{escape(m['locality']['rule'])}</p>",
             table(
                 *hit_table(m),
             ),
@@ -182,10 +169,10 @@ def scan_html(r: dict[str, Any]) -> list[str]:
         table(["user", "hits"], [[u["user"], u["hits"]] for u in r.get("users", [])]),
         table(["fact", "hits"], [[f["fact"], f["hits"]] for f in r["facts"]]),
         table(["table", "row", "hits"], [[x["layer"], x["row"], x["hits"]] for x in r["rows"]]),
-        f"<p class='cap'>{_e(r['rule'])}</p>",
+        f"<p class='cap'>{escape(r['rule'])}</p>",
         "<h3>Sampled hits, for drill-down</h3>",
         table(["fact", "where", "table:column:row"], examples),
-        f"<p class='cap'>{_e(r.get('examples_rule', ''))}</p>",
+        f"<p class='cap'>{escape(r.get('examples_rule', ''))}</p>",
         table(["shard scanned", "bytes", "resumed"], [[s["path"], s["bytes"], s["resumed"]] for s in c["scanned"]]),
     ]
     return parts
@@ -206,20 +193,12 @@ def rows_html(r: dict[str, Any]) -> list[str]:
     return ["<h2>Rows read</h2>", *parts]
 
 
-def contract_table(c: dict[str, Any]) -> str:
-    """Name, version, source and digest of a contract (its ``describe()`` form)."""
-    return table(
-        ["name", "version", "source", "sha256"],
-        [[c["contract"]["name"], c["contract"]["version"], c["source"], c["sha256"]]],
-    )
-
-
 def render_contract_html(doc: dict[str, Any]) -> str:
     c = doc["contract"]
     body = {"census": census_html, "readmap": readmap_html, "scan": scan_html, "rows": rows_html}[doc["kind"]]
     parts = [
-        f"<h1>Engram {doc['kind']} report — contract {_e(c['contract']['name'])}</h1>",
-        f"<p>Created {_e(doc['created_at'])}. Hash only: no weights were read and no forward pass was run.</p>",
+        f"<h1>Engram {doc['kind']} report — contract {escape(c['contract']['name'])}</h1>",
+        f"<p>Created {escape(doc['created_at'])}. Hash only: no weights were read and no forward pass was run.</p>",
         "<h2>Address contract</h2>",
         contract_table(c),
         table(["check", "ok", "detail"], [[k["check"], k["ok"], k["detail"]] for k in c["checks"]]),
@@ -235,21 +214,6 @@ def render_contract_html(doc: dict[str, Any]) -> str:
         "<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>.</p>",
     ]
     return html_page(f"Engram {doc['kind']} report", parts)
-
-
-def html_page(title: str, parts: list[str]) -> str:
-    """A standalone HTML document (the reports' shared style) of the given parts."""
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
-        f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
-    )
-
-
-def write_page(text: str, path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return p
 
 
 def write_contract_html(doc: dict[str, Any], path: str | Path) -> Path:

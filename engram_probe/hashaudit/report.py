@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
-import hashlib
-import platform
 from typing import Any
 
-import numpy as np
-
 from engram_probe.contracts.base import AddressContract
-from engram_probe.contracts.base import canonical_bytes as canonical_json
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
+from engram_probe.report.kernel import body_digest, canonical_json, created_at, environment, finalize
 from engram_probe.report.printing import save_json_report as save_contract_report  # noqa: F401 (re-exported)
 from engram_probe.scale.engine import Placement, Progress
 
 CONTRACT_REPORT_FORMAT = "engram-probe-contract-report/1"
 VOLATILE = {"created_at", "digests", "environment", "run"}
-
-
-def body_digest(doc: dict[str, Any]) -> str:
-    body = copy.deepcopy(doc)
-    body.get("digests", {}).pop("report", None)
-    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def build_report(
@@ -52,14 +40,12 @@ def build_report(
             "locality": "derived from the read map; not a measurement",
             "storage": "computed from the row format and the stated LoRA formula",
         },
-        "environment": {"numpy": np.__version__, "python": platform.python_version()},
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "environment": environment("numpy", "python"),
+        "created_at": created_at(),
     }
     if run is not None:
         doc["run"] = run
-    doc["digests"] = {"algorithm": "sha256", "contract": contract.digest()}
-    doc["digests"]["report"] = body_digest(doc)
-    return doc
+    return finalize(doc, {"contract": contract.digest()}, stamp_time=False)
 
 
 def verify_contract_report(doc: dict[str, Any], open_files: bool = True) -> dict[str, Any]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.hashaudit.render import _e, table
-from engram_probe.report.document import canonical_json
-from engram_probe.report.printing import STYLE, html_to_pdf
+from engram_probe.report.html import escape, html_page, table
+from engram_probe.report.kernel import body_digest  # noqa: F401 (old import path, still used by layered/evaluate.py)
+from engram_probe.report.printing import html_to_pdf, save_json_report
 
 METRICS = [
     ("direct_top1", "direct top-1"),
@@ -21,12 +19,6 @@ METRICS = [
     ("exact_answer", "exact answer"),
     ("indirect_any_strict", "indirect_any, strict"),
 ]
-
-
-def body_digest(doc: dict[str, Any]) -> str:
-    body = copy.deepcopy(doc)
-    body.get("digests", {}).pop("report", None)
-    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def condition_rows(doc: dict[str, Any]) -> list[list[Any]]:
@@ -69,8 +61,8 @@ def render_html(doc: dict[str, Any]) -> str:
     ]
     parts = [
         "<h1>Layered memory report: shared adapter over per-user rows</h1>",
-        f"<p>Created {_e(doc['created_at'])} on model <code>{_e(doc['model']['sha256'][:16])}…</code> "
-        f"({_e(doc['model']['architecture'])}), {len(users)} test users.</p>",
+        f"<p>Created {escape(doc['created_at'])} on model <code>{escape(doc['model']['sha256'][:16])}…</code> "
+        f"({escape(doc['model']['architecture'])}), {len(users)} test users.</p>",
         "<h2>Conditions (measured)</h2>",
         table(CONDITION_HEADER, condition_rows(doc)),
         "<h2>Differences over users, with 95% bootstrap intervals (measured)</h2>",
@@ -79,12 +71,12 @@ def render_html(doc: dict[str, Any]) -> str:
         f"<p>{agg['share_of_indirect_probes_never_reading_rows']:.1%} of {agg['indirect_probes']} indirect probes "
         "never read the user's rows at any position of the question. "
         f"{agg['share_of_answers_reading_rows_while_generating']:.1%} of answers read a row while being generated.</p>",
-        f"<p class='cap'>{_e(doc['evidence_rule'])}</p>",
+        f"<p class='cap'>{escape(doc['evidence_rule'])}</p>",
         "<h2>Invariants (checked)</h2>",
         table(["invariant", "holds"], [[k, v] for k, v in doc["invariants"].items()]),
         "<h2>Per user: indirect_any by condition</h2>",
         table(["user", *doc["conditions"]], per_user),
-        f"<h2>Sample answers ({_e(first['user'])})</h2>",
+        f"<h2>Sample answers ({escape(first['user'])})</h2>",
         table(["cond", "question", "gold", "answer (16 tokens)", "any", "exact"], answers),
         "<h2>Shared adapter</h2>",
         table(["field", "value"], [[k, json.dumps(v) if isinstance(v, dict | list) else v] for k, v in a.items()]),
@@ -92,10 +84,7 @@ def render_html(doc: dict[str, Any]) -> str:
         table(["what", "sha256"], [[k, v] for k, v in doc["digests"].items() if k != "algorithm"]),
         "<p class='cap'>Re-verify with <code>engram-probe layered verify REPORT.json --adapter FILE</code>.</p>",
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Layered memory report</title>"
-        f"<style>{STYLE}</style></head><body>" + "\n".join(parts) + "</body></html>"
-    )
+    return html_page("Layered memory report", parts)
 
 
 def write_reports(
@@ -103,10 +92,7 @@ def write_reports(
 ) -> list[Path]:
     out = []
     if json_path:
-        p = Path(json_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-        out.append(p)
+        out.append(save_json_report(doc, json_path))
     if html_path or pdf_path:
         h = Path(html_path) if html_path else Path(pdf_path).with_suffix(".html")  # type: ignore[arg-type]
         h.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Verify a layered report: its digest, the model and adapter it names, and a re-run of its first user."""
+"""Verify a layered report: digests, model, adapter, its aggregate, and a re-run of its first user."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from engram_probe.checkpoint import LoadedModel
 from engram_probe.layered.adapter import SharedAdapter
-from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, evaluate_layered
-from engram_probe.layered.report import body_digest
+from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, aggregate, evaluate_layered
 from engram_probe.layered.users import UsersError, load_layered_users, users_digest
+from engram_probe.report.kernel import body_digest, differences
 
 # Compared exactly on the re-run (the run is deterministic for the same threads and inputs).
 COMPARED = ("A", "B", "C", "D", "E", "F", "F-zero")
@@ -43,6 +43,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, progress: Any = None) -> dict[str, Any]:
+    """Return {ok, checks}: digests, the aggregate re-derived from the per-user results, and the first user re-run."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -57,6 +58,16 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
     check("report digest", body_digest(doc) == doc["digests"]["report"], "sha256 of the canonical JSON")
     check("model", lm.weights_sha256 == doc["model"]["sha256"], f"loaded {lm.weights_sha256[:16]}…")
     check("adapter", adapter.digest == doc["digests"]["adapter"], f"loaded {adapter.digest[:16]}…")
+    # the aggregate is a function of the per-user results: re-derive it (JSON types: tuples become lists)
+    again_agg = json.loads(json.dumps(aggregate(doc["users"], doc["settings"]["bootstrap"])))
+    agg_diff = differences(doc["aggregate"], again_agg, skip=frozenset())
+    check(
+        "aggregate",
+        not agg_diff,
+        "re-derived from the per-user results: identical"
+        if not agg_diff
+        else f"re-derived from the per-user results: {len(agg_diff)} values differ (first: {agg_diff[0]['path']})",
+    )
     src = doc["test_users"]
     try:
         users = load_layered_users(src["source"], ",".join(src["uids"]), facts=src.get("facts_per_user"))

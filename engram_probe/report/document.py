@@ -3,49 +3,33 @@
 from __future__ import annotations
 
 import copy
-import datetime as dt
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from engram_probe.audit.engine import REPORT_FORMAT
+from engram_probe.report import kernel
+from engram_probe.report.kernel import ReportError, body_digest, canonical_json  # noqa: F401 (old import path)
 from engram_probe.report.printing import save_json_report as save_report  # noqa: F401 (re-exported)
-
-
-class ReportError(ValueError):
-    """A report file that cannot be read or is not an engram-probe report."""
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the bytes every digest is taken over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=True).encode("utf-8")
-
-
-def body_digest(report: dict[str, Any]) -> str:
-    """SHA-256 of the canonical report with ``digests.report`` left out."""
-    body = copy.deepcopy(report)
-    body.get("digests", {}).pop("report", None)
-    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 def finalize(report: dict[str, Any]) -> dict[str, Any]:
     """Stamp creation time and digests of model, memory, probe and the canonical body."""
     doc = copy.deepcopy(report)
-    doc["created_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    doc["digests"] = {
-        "algorithm": "sha256",
-        "model": doc["model"]["sha256"],
-        "memory": doc["memory"]["sha256"],
-        "probe": doc["probe"]["sha256"],
-        "report_rule": "sha256 of the canonical JSON (sorted keys, no whitespace, UTF-8) of this document "
-        "without digests.report",
-    }
-    doc["digests"]["report"] = body_digest(doc)
-    return doc
+    return kernel.finalize(
+        doc,
+        {
+            "model": doc["model"]["sha256"],
+            "memory": doc["memory"]["sha256"],
+            "probe": doc["probe"]["sha256"],
+            "report_rule": "sha256 of the canonical JSON (sorted keys, no whitespace, UTF-8) of this document "
+            "without digests.report",
+        },
+    )
 
 
 def load_report(path: str | Path) -> dict[str, Any]:
+    """An audit report read from ``path``, refused with a one-line ReportError if it is not one."""
     p = Path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))

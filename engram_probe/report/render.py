@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 from plotly.offline import get_plotlyjs
 
 from engram_probe.figures import all_figures
-from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, STYLE, PdfError, html_to_pdf  # noqa: F401
-
-
-def _e(x: Any) -> str:
-    return html.escape(str(x))
+from engram_probe.report.html import escape, html_page, write_page
+from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, PdfError, html_to_pdf  # noqa: F401 (re-exported)
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:
-    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    return "<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
 def _verdict(ok: bool, yes: str, no: str) -> str:
-    return f'<span class="ok">{_e(yes)}</span>' if ok else f'<span class="bad">{_e(no)}</span>'
+    return f'<span class="ok">{escape(yes)}</span>' if ok else f'<span class="bad">{escape(no)}</span>'
 
 
 def render_html(report: dict[str, Any]) -> str:
+    """The audit report as one standalone page (plotly inlined once, works offline)."""
     s = report["summary"]
     d = report["digests"]
     env = report["environment"]
     parts = [
-        f"<h1>Engram locality report — user {_e(report['memory']['user'])}</h1>",
-        f"<p>Created {_e(report.get('created_at'))}. Probe: <code>{_e(report['probe']['text'])}</code></p>",
+        f"<h1>Engram locality report — user {escape(report['memory']['user'])}</h1>",
+        f"<p>Created {escape(report.get('created_at'))}. Probe: <code>{escape(report['probe']['text'])}</code></p>",
         "<h2>Verdict</h2>",
         _table(
             [
@@ -49,17 +46,17 @@ def render_html(report: dict[str, Any]) -> str:
                     f"{s['bytes_compared']:,} bytes over {s['hooks_compared']} hooks",
                 ),
                 ("read-map hits", s["read_map_hits"]),
-                ("findings", "<br>".join(_e(f) for f in s["findings"]) or "none"),
+                ("findings", "<br>".join(escape(f) for f in s["findings"]) or "none"),
             ]
         ),
         "<h2>Rules</h2>",
-        _table([(k, _e(v)) for k, v in report["rules"].items()]),
+        _table([(k, escape(v)) for k, v in report["rules"].items()]),
     ]
     for name, fig, caption in all_figures(report):
         parts.append(
             f'<div class="fig" id="fig-{name}">'
             + fig.to_html(full_html=False, include_plotlyjs=False)
-            + f'<p class="cap">{_e(caption)}</p></div>'
+            + f'<p class="cap">{escape(caption)}</p></div>'
         )
     c = report.get("contrasts")
     if c:
@@ -67,7 +64,7 @@ def render_html(report: dict[str, Any]) -> str:
             "<h2>Contrasts</h2>",
             _table(
                 [
-                    ("facts, strategy", f"{c['facts_used']}, {_e(c['strategy'])}"),
+                    ("facts, strategy", f"{c['facts_used']}, {escape(c['strategy'])}"),
                     (
                         "recall top-1: no edit / right layer / wrong layer / wrong address",
                         f"{c['no_edit']['recall_top1']:.2f} / {c['right_layer']['recall_top1']:.2f} / "
@@ -75,8 +72,8 @@ def render_html(report: dict[str, Any]) -> str:
                     ),
                     (
                         "LoRA",
-                        f"rank {c['lora']['rank']}, targets {_e(c['lora']['target_modules'])}, "
-                        f"{c['lora']['steps']} steps, {c['lora']['bytes']:,} B — {_e(c['lora'].get('note', ''))}",
+                        f"rank {c['lora']['rank']}, targets {escape(c['lora']['target_modules'])}, "
+                        f"{c['lora']['steps']} steps, {c['lora']['bytes']:,} B — {escape(c['lora'].get('note', ''))}",
                     ),
                     ("Engram", f"{c['engram']['rows']} rows, {c['engram']['bytes']:,} B"),
                     (
@@ -93,7 +90,7 @@ def render_html(report: dict[str, Any]) -> str:
                         f"{c['heldout_loss']['engram_attribution']['delta_elsewhere']:+.3e} (max |Δ| "
                         f"{c['heldout_loss']['engram_attribution']['max_abs_token_delta_elsewhere']:.1e})",
                     ),
-                    ("excluded from the changed fraction", _e(c["excluded_hooks_rule"])),
+                    ("excluded from the changed fraction", escape(c["excluded_hooks_rule"])),
                 ]
             ),
         ]
@@ -101,27 +98,20 @@ def render_html(report: dict[str, Any]) -> str:
     if mism:
         parts += [
             "<h2>Mismatches at untouched positions</h2>",
-            _table([(f"{m['hook']} @ {m['position']}", _e(m.get("max_abs_diff"))) for m in mism[:50]]),
+            _table([(f"{m['hook']} @ {m['position']}", escape(m.get("max_abs_diff"))) for m in mism[:50]]),
         ]
     parts += [
         "<h2>Digests (SHA-256)</h2>",
-        _table([(k, f"<code>{_e(v)}</code>") for k, v in d.items()]),
+        _table([(k, f"<code>{escape(v)}</code>") for k, v in d.items()]),
         "<h2>Environment</h2>",
-        _table([(k, _e(v)) for k, v in env.items()]),
+        _table([(k, escape(v)) for k, v in env.items()]),
         f"<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>. "
-        f"Model: <code>{_e(report['model'].get('path'))}</code>; memory source: "
-        f"<code>{_e(report['memory'].get('source'))}</code>.</p>",
+        f"Model: <code>{escape(report['model'].get('path'))}</code>; memory source: "
+        f"<code>{escape(report['memory'].get('source'))}</code>.</p>",
     ]
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Engram locality report</title>"
-        f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        + "\n".join(parts)
-        + "</body></html>"
-    )
+    return html_page("Engram locality report", parts, head=f"<script type='text/javascript'>{get_plotlyjs()}</script>")
 
 
 def write_html(report: dict[str, Any], path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(render_html(report), encoding="utf-8")
-    return p
+    """The audit report as a standalone HTML page at ``path``."""
+    return write_page(render_html(report), path)

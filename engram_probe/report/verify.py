@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,11 @@ from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
-from engram_probe.report.document import ReportError, body_digest, load_report
+from engram_probe.report.document import ReportError, load_report
+from engram_probe.report.kernel import body_digest, differences
 
 # Fields that legitimately differ between two runs of the same audit.
-VOLATILE = {"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"}
+VOLATILE = frozenset({"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"})
 
 
 @dataclass(frozen=True)
@@ -68,32 +68,6 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
             )
         return read_memory_file(path, lm.model, lm.weights_sha256)
     raise ReportError("the report names no memory source that can be re-loaded")
-
-
-def compare(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float) -> None:
-    """Record every difference between reported ``a`` and recomputed ``b``."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            if k in VOLATILE:
-                continue
-            if k not in a or k not in b:
-                out.append(
-                    {"path": f"{path}.{k}", "reported": a.get(k, "<missing>"), "recomputed": b.get(k, "<missing>")}
-                )
-            else:
-                compare(a[k], b[k], f"{path}.{k}", out, tol)
-    elif isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            out.append({"path": path, "reported": f"{len(a)} items", "recomputed": f"{len(b)} items"})
-        else:
-            for i, (x, y) in enumerate(zip(a, b, strict=True)):
-                compare(x, y, f"{path}[{i}]", out, tol)
-    elif isinstance(a, float) and isinstance(b, float) and not isinstance(a, bool):
-        same = (math.isnan(a) and math.isnan(b)) or a == b or (tol > 0 and math.isclose(a, b, rel_tol=tol, abs_tol=tol))
-        if not same:
-            out.append({"path": path, "reported": a, "recomputed": b})
-    elif a != b or type(a) is not type(b):
-        out.append({"path": path, "reported": a, "recomputed": b})
 
 
 def verify_report(
@@ -170,8 +144,7 @@ def verify_report(
     env = doc.get("environment", {})
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]
-    mismatches: list[dict[str, Any]] = []
-    compare({k: v for k, v in doc.items() if k not in VOLATILE}, fresh, "", mismatches, 0.0 if same_env else 1e-5)
+    mismatches = differences(doc, fresh, VOLATILE, 0.0 if same_env else 1e-5)
     check(
         "re-run",
         not mismatches,

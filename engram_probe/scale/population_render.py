@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.hashaudit.render import _e, contract_table, html_page, table, write_page
+from engram_probe.report.html import contract_table, escape, html_page, table, write_page
 
 
 def render_population_html(doc: dict[str, Any]) -> str:
+    """The population report as one standalone page (no scripts)."""
     r = doc["result"]
     c = r["contract"]
     rows = [
@@ -27,8 +28,8 @@ def render_population_html(doc: dict[str, Any]) -> str:
     ]
     first = r["sizes"][0]
     parts = [
-        f"<h1>Population census — contract {_e(c['contract']['name'])}</h1>",
-        f"<p>Created {_e(doc['created_at'])} ({_e(doc['placement'])}). {r['facts_per_user']} facts per user, "
+        f"<h1>Population census — contract {escape(c['contract']['name'])}</h1>",
+        f"<p>Created {escape(doc['created_at'])} ({escape(doc['placement'])}). {r['facts_per_user']} facts per user, "
         f"seed {r['seed']}. Hash only: no weights were read.</p>",
         contract_table(c),
         "<h2>Rows shared among users, by population size</h2>",
@@ -46,11 +47,18 @@ def render_population_html(doc: dict[str, Any]) -> str:
             ],
             rows,
         ),
-        f"<p class='cap'>{_e(first['generator'])}.</p>",
+        f"<p class='cap'>{escape(first['generator'])}.</p>",
         table(["figure", "how"], [[k, v] for k, v in first["measured_vs_derived"].items()]),
     ]
+    if "digests" in doc:  # reports written before population reports had digests have none
+        parts += [
+            "<h2>Digests (SHA-256)</h2>",
+            table(["what", "sha256"], [[k, v] for k, v in doc["digests"].items() if k != "algorithm"]),
+            "<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>.</p>",
+        ]
     return html_page("Population census", parts)
 
 
 def write_population_html(doc: dict[str, Any], path: str | Path) -> Path:
+    """The population report as HTML at ``path``."""
     return write_page(render_population_html(doc), path)
