@@ -157,7 +157,7 @@ def test_batched_greedy_matches_one_prompt_at_a_time(lm: Any) -> None:
 def test_the_markdown_quotes_the_evaluate_command_as_a_shell_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import shlex
 
-    from engram_probe.cli_layered import _quoted_command
+    from engram_probe.cli.layered import _quoted_command
 
     argv = ["engram-probe", "layered", "evaluate", "--users", "my users", "--adapter-command", "engram-probe x y"]
     monkeypatch.setattr("sys.argv", argv)

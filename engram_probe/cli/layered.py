@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, add_model_arg, command, emit, load_model_arg, progress_bar
+from engram_probe.cli.framework import CliError, add_model_arg, command, emit, load_model_arg, progress_bar
 
 ACTIONS = {
     "train-adapter": "train the shared reasoning adapter (PEFT LoRA on Q/K/V) on held-out users' samples",

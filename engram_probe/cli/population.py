@@ -1,4 +1,8 @@
-"""``engram-probe population``: how often N synthetic users' edits share rows, on any contract (Dask)."""
+"""``engram-probe contract population``: how often N synthetic users' edits share rows, on any contract (Dask).
+
+The ``contract`` group serves it; ``engram_probe.cli`` also registers it under its old top-level name,
+``engram-probe population``, as an alias (same flags, same handler).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,13 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, command, progress_bar, write_report_files
+from engram_probe.cli.framework import CliError, progress_bar, write_report_files
+
+POPULATION_HELP = "row census of N synthetic users x F facts on any contract (Dask dataframes)"
 
 
-def _args(p: argparse.ArgumentParser) -> None:
+def population_args(p: argparse.ArgumentParser) -> None:
+    """The census's flags (the same under ``contract population`` and ``population``)."""
     from engram_probe.contracts import CONTRACT_NAMES
 
     p.add_argument("--contract", required=True, choices=CONTRACT_NAMES, help="which address contract")
@@ -54,8 +61,8 @@ def _human(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@command("population", "row census of N synthetic users x F facts on any contract (Dask dataframes)")(_args)
-def cmd_population(args: argparse.Namespace) -> None:
+def run_population(args: argparse.Namespace) -> None:
+    """Count the rows N synthetic users share, per population size, and print or write the report."""
     from engram_probe.contracts import ContractError, load_contract
     from engram_probe.scale.engine import Placement, dask_client
     from engram_probe.scale.population import growth_report

@@ -1,4 +1,4 @@
-"""``engram-probe contract show|rows|readmap|census|scan``: hash-only audits on any address contract."""
+"""``engram-probe contract show|rows|readmap|census|scan|population``: hash-only audits on any address contract."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli import CliError, command, emit, progress_bar, write_report_files
+from engram_probe.cli.framework import CliError, command, emit, progress_bar, write_report_files
+from engram_probe.cli.population import POPULATION_HELP, population_args, run_population
 
 ACTIONS = {
     "show": "print the contract: multipliers, primes, offsets, checks, digest (config alone is enough)",
@@ -89,6 +90,8 @@ def _contract_args(p: argparse.ArgumentParser) -> None:
             sequence=name in ("rows", "readmap"),
             corpus=name == "scan",
         )
+    q = sub.add_parser("population", help=POPULATION_HELP, description=POPULATION_HELP)
+    population_args(q)
 
 
 def _read_tokens(path: str) -> list[list[int]]:
@@ -251,6 +254,9 @@ def _resume_dir(args: argparse.Namespace) -> str | None:
 
 @command("contract", "hash-only audits of any Engram model from its address contract (no weights)")(_contract_args)
 def cmd_contract(args: argparse.Namespace) -> None:
+    """Run the action: describe the contract, address a text, census overlays, scan corpora or census a population."""
+    if args.action == "population":
+        return run_population(args)  # the same handler as the ``population`` alias
     from engram_probe.contracts import ContractError
     from engram_probe.hashaudit.jobs import open_contract
     from engram_probe.hashaudit.render import write_contract_html

@@ -1,0 +1,166 @@
+"""The CLI's framework: the command registry, the one-line error, output and the argument helpers every group shares.
+
+It imports no command group: groups import it, and ``engram_probe.cli`` builds the parser from the groups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], Any]
+ArgsBuilder = Callable[[argparse.ArgumentParser], None]
+COMMANDS: dict[str, tuple[Handler, ArgsBuilder, str]] = {}
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def command(name: str, help_text: str) -> Callable[[ArgsBuilder], Callable[[Handler], Handler]]:
+    """Register a top-level command: ``@command(name, help)(add_args)`` above its handler."""
+
+    def register(add_args: ArgsBuilder) -> Callable[[Handler], Handler]:
+        def bind(handler: Handler) -> Handler:
+            COMMANDS[name] = (handler, add_args, help_text)
+            return handler
+
+        return bind
+
+    return register
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    """Print ``payload`` as JSON under ``--json``, else the human-readable text."""
+    if getattr(args, "json", False):
+        print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    else:
+        print(human)
+
+
+def add_model_arg(p: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--trust-pickle``."""
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model directory: a workbench model, or a nanochat-engram "
+        "checkpoint (model.pt + config.json + tokenizer.json); default: the shipped model",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow the checkpoint's engram_canonical_map.pkl (loading a pickle runs code)",
+    )
+
+
+def load_model_arg(args: argparse.Namespace) -> Any:
+    """The model ``--model`` names (the shipped one by default); a bad model directory is a one-line error."""
+    from engram_probe.checkpoint import ModelFileError
+    from engram_probe.loading import open_model
+
+    try:
+        return open_model(args.model, getattr(args, "trust_pickle", False))
+    except ModelFileError as exc:
+        raise CliError(str(exc)) from exc
+
+
+STORE_HELP = {
+    "read": "SQLite memory store (opened read-only; it must exist)",
+    "change": "SQLite memory store (it must exist)",
+    "create": "SQLite memory store (created if no file is there; an existing file must be a store)",
+}
+
+
+def add_store_args(p: argparse.ArgumentParser, user: bool = True, mode: str = "read") -> None:
+    """``--model``, ``--store`` (help per ``mode``), ``--user`` unless ``user`` is false, and ``--json``."""
+    add_model_arg(p)
+    p.add_argument("--store", required=True, help=STORE_HELP[mode])
+    if user:
+        p.add_argument("--user", required=True)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def open_store_arg(args: argparse.Namespace, mode: str = "read") -> tuple[Any, Any]:
+    """The model and the store, opened in ``mode`` (read-only unless the command changes the store)."""
+    from engram_probe.api import open_store
+    from engram_probe.memory.store import StoreError
+
+    lm = load_model_arg(args)
+    try:
+        return lm, open_store(args.store, lm, mode)  # type: ignore[arg-type]
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def printable(text: str) -> str:
+    """``text`` with terminal control characters escaped, safe to print."""
+    from engram_probe.memory.ids import printable as shown
+
+    return shown(text)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The library's refusals of bad input, shown as one line."""
+    from engram_probe.memory.store import StoreError
+
+    return (StoreError, KeyError, ValueError)
+
+
+def progress_bar(desc: str, unit: str = "step") -> Any:
+    """A tqdm bar usable as a progress callback ``(done, total, message="")``.
+
+    The bar appears on the first call, i.e. once work has started: an input error found before
+    that prints one line and no bar.
+    """
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int, message: str = "") -> None:
+        from tqdm.auto import tqdm
+
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = tqdm(
+                total=total, desc=desc, unit=unit, unit_scale=unit == "B", leave=False, mininterval=0.5
+            )
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        if message:
+            bar.set_postfix_str(message, refresh=False)
+        now = time.monotonic()
+        if done >= total or now - state.get("shown", 0.0) >= 0.5:  # at most two redraws a second
+            state["shown"] = now
+            bar.refresh()
+
+    update.close = lambda: state["bar"].close() if "bar" in state else None  # type: ignore[attr-defined]
+    return update
+
+
+def write_report_files(
+    doc: dict[str, Any],
+    json_out: str | None,
+    html_out: str | None,
+    pdf_out: str | None,
+    render_html: Callable[[dict[str, Any], str], Any] | None = None,
+) -> None:
+    """Write a report as JSON ('-' prints it), HTML and PDF; ``render_html`` defaults to the audit report's."""
+    from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
+
+    if render_html is None:
+        from engram_probe.report.render import write_html as render_html
+    if json_out == "-":
+        print(json.dumps(doc, indent=1, sort_keys=True))
+    elif json_out:
+        save_json_report(doc, json_out)
+    html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
+    if html_path:
+        render_html(doc, html_path)
+    if pdf_out:
+        try:
+            html_to_pdf(html_path, pdf_out)
+        except PdfError as exc:
+            raise CliError(str(exc)) from exc

@@ -1,0 +1,49 @@
+"""``engram-probe serve``: start the workbench UI, found through an entry point so that the library never imports it.
+
+A UI registers itself in its package metadata::
+
+    [project.entry-points."engram_probe.apps"]
+    workbench = "workbench.app:serve"
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from engram_probe.cli.framework import CliError, add_model_arg, command
+
+APPS_GROUP = "engram_probe.apps"
+APP_NAME = "workbench"
+
+
+def find_app(name: str = APP_NAME) -> Callable[..., Any]:
+    """The ``serve`` function the installed UI registered under ``name``; a one-line error if there is none."""
+    from importlib.metadata import entry_points
+
+    found = [e for e in entry_points(group=APPS_GROUP) if e.name == name]
+    if not found:
+        raise CliError(f"the {name} UI is not installed, so there is nothing to serve")
+    try:
+        return found[0].load()
+    except ImportError as exc:
+        raise CliError(f"the {name} UI is installed but cannot start: {exc}") from exc
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (others than loopback need --auth-file)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--workdir", default=None, help="where the memory store goes (default: a new temporary folder)")
+    p.add_argument("--auth-file", default=None, help="JSON file of operator accounts (see the README's Security model)")
+    add_model_arg(p)
+
+
+@command("serve", "serve the Gradio workbench")(_serve_args)
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve the workbench UI until interrupted."""
+    serve = find_app()
+    try:
+        serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir, auth_file=args.auth_file)
+    except ValueError as exc:  # the UI's refusals of its settings (operator accounts, binding, model directory)
+        raise CliError(str(exc)) from exc
