@@ -125,6 +125,13 @@ def render_html(doc: dict[str, Any]) -> str:
     return kind_of(doc).render_html(doc)
 
 
+def write_html(doc: dict[str, Any], path: str | Path) -> Path:
+    """A parsed report of any registered kind as HTML at ``path`` (the writer ``write_report_files`` takes)."""
+    from engram_probe.report.html import write_page
+
+    return write_page(render_html(doc), path)
+
+
 # --------------------------------------------------------------------------- the built-in kinds
 def _verify_audit(path: Path, _doc: dict[str, Any], o: VerifyOptions) -> dict[str, Any]:
     from engram_probe.report.verify import verify_report

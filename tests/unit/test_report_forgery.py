@@ -30,7 +30,7 @@ from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize
 from engram_probe.report.kernel import body_digest
-from engram_probe.report.kinds import kinds, render_html, verify_file
+from engram_probe.report.kinds import kinds, render_html, verify_file, write_html
 from engram_probe.report.printing import save_json_report
 from engram_probe.scale.population import growth_report
 from engram_probe.scale.population_report import POPULATION_FORMAT, population_report
@@ -199,11 +199,12 @@ def test_the_registry_formats_are_the_ones_the_writers_stamp() -> None:
 
 
 @pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population"])
-def test_every_kind_renders_to_a_standalone_page(kind: str, request: pytest.FixtureRequest) -> None:
+def test_every_kind_renders_to_a_standalone_page(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
     page = render_html(doc)
     assert page.startswith("<!doctype html>") and page.endswith("</body></html>") and "<table>" in page
     assert doc["digests"]["report"] in page  # every page shows the digest it can be re-verified by
+    assert write_html(doc, tmp_path / "out" / "r.html").read_text(encoding="utf-8") == page
 
 
 def documented_fields(fmt: str) -> tuple[set[str], set[str]]:
