@@ -85,7 +85,8 @@ class EngramConfig:
         check_fields({f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, _RULES, "", ValueError)
         if not isinstance(self.extra, dict):
             raise refuse("", "extra", "a JSON object", self.extra, ValueError)
-        depth = IntList(0, self.n_layers - 1, distinct=True, note=f"(n_layers is {self.n_layers})")
+        # empty for the no-Engram twin the training run makes beside the model
+        depth = IntList(0, self.n_layers - 1, distinct=True, note=f"(n_layers is {self.n_layers})", empty=True)
         object.__setattr__(
             self, "engram_layers", tuple(depth.check("engram_layers", self.engram_layers, "", ValueError))
         )

@@ -223,6 +223,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 e_status = gr.Markdown(elem_id="export-status")
                 gr.Markdown("### Verify a report")
                 v_file = gr.File(label="Upload a JSON report", elem_id="verify-upload", file_types=[".json"])
+                v_inputs = gr.File(
+                    label="…and, for a hash-only report, the files it read (matched by digest; never by path)",
+                    elem_id="verify-inputs",
+                    file_count="multiple",
+                )
                 v_go = gr.Button("Verify", elem_id="verify-go")
                 v_verdict = gr.Markdown(elem_id="verify-verdict")
                 v_table = gr.Dataframe(
@@ -243,13 +248,13 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     concurrency_limit=2,
                 )
 
-                def do_verify(upload: Any, request: gr.Request) -> tuple[Any, ...]:
+                def do_verify(request: gr.Request, upload: Any, inputs: Any = None) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.verify_upload(state, upload)
+                        return h.verify_upload(state, upload, inputs)
 
                 v_go.click(
                     do_verify,
-                    [v_file],
+                    [v_file, v_inputs],
                     [v_verdict, v_table],
                     api_name="verify_report",
                     concurrency_limit=2,

@@ -22,7 +22,7 @@ from engram_probe.audit.lora import LoraSettings
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.describe import model_info
 from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
-from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT, verify_contract_report
+from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
@@ -31,6 +31,7 @@ from engram_probe.report.render import PdfError, html_to_pdf, write_html
 from engram_probe.report.verify import verify_report
 from workbench.access import AccessError
 from workbench.state import WorkbenchState
+from workbench.verify_inputs import verify_with_uploads
 
 USER_ERRORS = (
     ProbeError,
@@ -375,7 +376,8 @@ def export_report(
     )
 
 
-def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame]:
+def verify_upload(state: WorkbenchState, upload: Any, inputs: Any = None) -> tuple[str, pd.DataFrame]:
+    """Verify an uploaded report on the server's own model and store; a hash-only report also takes its input files."""
     cols = ["check", "ok", "detail"]
     path = upload if isinstance(upload, str) else getattr(upload, "name", None)
     if not path:
@@ -387,7 +389,8 @@ def verify_upload(state: WorkbenchState, upload: Any) -> tuple[str, pd.DataFrame
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT:
-            result = verify_contract_report(doc, open_files=False)
+            uploads = [p for p in (u if isinstance(u, str) else getattr(u, "name", None) for u in inputs or []) if p]
+            result = verify_with_uploads(doc, uploads)
         else:
             source = doc.get("memory", {}).get("source", {}) if isinstance(doc, dict) else {}
             uid = source.get("user") if isinstance(source, dict) else None

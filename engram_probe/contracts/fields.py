@@ -69,22 +69,25 @@ class Int:
 
 @dataclass(frozen=True)
 class IntList:
-    """A non-empty list of integers in ``lo..hi``; ``distinct`` refuses repeats, ``scalar`` accepts one bare integer."""
+    """A list of integers in ``lo..hi`` (non-empty unless ``empty``); ``distinct`` refuses repeats, ``scalar``
+    accepts one bare integer."""
 
     lo: int | None = None
     hi: int | None = None
     distinct: bool = False
     scalar: bool = False
     note: str = ""
+    empty: bool = False
 
     def rule(self) -> str:
         kind = "distinct integers" if self.distinct else "integers"
-        return f"a non-empty list of {kind}{_range(self.lo, self.hi)}{' ' + self.note if self.note else ''}"
+        size = "a list" if self.empty else "a non-empty list"
+        return f"{size} of {kind}{_range(self.lo, self.hi)}{' ' + self.note if self.note else ''}"
 
     def check(self, name: str, value: Any, where: str, error: type[Exception]) -> list[int]:
         items = [value] if self.scalar and is_int(value) else value
         inner = Int(self.lo, self.hi)
-        ok = isinstance(items, list | tuple) and len(items) > 0 and all(_fits(inner, x) for x in items)
+        ok = isinstance(items, list | tuple) and (self.empty or len(items) > 0) and all(_fits(inner, x) for x in items)
         if not ok or (self.distinct and len(set(items)) != len(items)):
             raise refuse(where, name, self.rule(), value, error)
         return [int(x) for x in items]

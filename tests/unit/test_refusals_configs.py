@@ -206,7 +206,7 @@ def test_a_model_folder_config_that_differs_from_its_weights_is_refused_naming_t
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"engram_layers": "14"}, 'field engram_layers must be a non-empty list of distinct integers .*got "14"'),
+        ({"engram_layers": "14"}, 'field engram_layers must be a list of distinct integers .*got "14"'),
         (
             {"engram_layers": [1, 6]},
             r"field engram_layers must be .* from 0 to 5 \(n_layers is 6\), got \[1, 6\]",
