@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing on a fresh machine. Usage: scripts/setup.sh [--dev]
 #  - torch 2.13.0 (CPU) first, so that nothing pulls a CUDA build;
-#  - this project (editable) with its dependencies, plus the dev extras with --dev;
+#  - this project (editable) with its dependencies and every extra (ui, scale, formats, pdf), plus dev with --dev;
 #  - with --dev, Debian's chromium for the browser tests and PDF export (never a downloaded browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,8 @@ if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.__version__.split("+")[0] 
   "$PY" -m pip install torch==2.13.0
 fi
 
-target="."
-if [ "${1:-}" = "--dev" ]; then target=".[dev]"; fi
+target=".[ui,scale,formats,pdf]"
+if [ "${1:-}" = "--dev" ]; then target=".[ui,scale,formats,pdf,dev]"; fi
 stamp=".setup-stamp"
 want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${1:-run}-$("$PY" -c 'import sys; print(sys.prefix)' | sha256sum | cut -c1-8)"
 # (re)install when the dependencies changed, or when the installed package is not this checkout

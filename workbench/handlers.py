@@ -23,12 +23,15 @@ from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.describe import model_info
 from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
 from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
+from engram_probe.layered.evaluate import LAYERED_FORMAT
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
 from engram_probe.report.document import ReportError, finalize, save_report
+from engram_probe.report.kinds import verify_file
 from engram_probe.report.render import PdfError, html_to_pdf, write_html
 from engram_probe.report.verify import verify_report
+from engram_probe.scale.population_report import POPULATION_FORMAT
 from workbench.access import AccessError
 from workbench.state import WorkbenchState
 from workbench.verify_inputs import verify_with_uploads
@@ -391,6 +394,11 @@ def verify_upload(state: WorkbenchState, upload: Any, inputs: Any = None) -> tup
         if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT:
             uploads = [p for p in (u if isinstance(u, str) else getattr(u, "name", None) for u in inputs or []) if p]
             result = verify_with_uploads(doc, uploads)
+        elif isinstance(doc, dict) and doc.get("format") in (LAYERED_FORMAT, POPULATION_FORMAT):
+            # population reports re-run from the preset contract; layered ones on the adapter loaded here
+            ls = state.layered
+            adapter = getattr(ls, "adapter", None) if ls is not None else None
+            result = verify_file(path, lm=state.lm, store=state.store, open_files=False, adapter=adapter)
         else:
             source = doc.get("memory", {}).get("source", {}) if isinstance(doc, dict) else {}
             uid = source.get("user") if isinstance(source, dict) else None

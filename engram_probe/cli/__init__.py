@@ -42,9 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a refused input prints one line and returns 2."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
+    from engram_probe.extras import MissingExtra
+
     try:
         code = args.handler(args)
-    except CliError as exc:
+    except (CliError, MissingExtra) as exc:
         print(f"engram-probe {args.command}: error: {exc}", file=sys.stderr)
         return 2
     return int(code or 0)

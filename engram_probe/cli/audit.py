@@ -188,21 +188,26 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
         help="the memory store to re-run against (read-only; default: the store the report names, if it is a store)",
     )
     p.add_argument("--memory", default=None, help="an exported memory file to re-run against (instead of a store)")
+    p.add_argument("--adapter", default=None, help="layered reports: the shared adapter file the report was made with")
+    p.add_argument("--config", default=None, help="population reports: the contract's config (default: its preset)")
+    p.add_argument("--tokenizer", default=None, help="population reports: the contract's tokenizer")
     p.add_argument("--json", action="store_true")
 
 
 @command("verify", "re-run a report's audit and check every digest and claim (exit 1 on any mismatch)")(_verify_args)
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Re-derive an audit or contract report and print each check; 1 when any fails."""
-    contract_doc = _contract_report(args.report)
-    if contract_doc is not None:
-        from engram_probe.hashaudit.report import verify_contract_report
+    """Re-derive a report of any kind (audit, contract, layered, population) and print each check; 1 when any fails."""
+    from engram_probe.report.kinds import verify_file
 
-        result = verify_contract_report(contract_doc)
-    else:
-        from engram_probe.report.verify import verify_report
-
-        result = verify_report(args.report, args.model, store_path=args.store, memory_path=args.memory)
+    result = verify_file(
+        args.report,
+        model_dir=args.model,
+        store_path=args.store,
+        memory_path=args.memory,
+        adapter_path=args.adapter,
+        config_path=args.config,
+        tokenizer_path=args.tokenizer,
+    )
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
     emit(args, result, human)

@@ -7,9 +7,7 @@ The ``contract`` group serves it; ``engram_probe.cli`` also registers it under i
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +86,9 @@ def run_population(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from exc
     finally:
         bar.close()
-    doc = {
-        "format": "engram-probe-population-census/1",
-        "placement": place.describe(),
-        "result": result,
-        "environment": {"python": platform.python_version()},
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
+    from engram_probe.scale.population_report import population_report
+
+    doc = population_report(result, place.describe())
     write_report_files(doc, args.report, args.html, args.pdf, write_population_html)
     print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
     if args.report:

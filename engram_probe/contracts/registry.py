@@ -20,6 +20,7 @@ from engram_probe.contracts.fields import INT64_MAX, NGRAM, POSITIVE, Int, IntLi
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.contracts.ple import PleContract
 from engram_probe.contracts.primes import consecutive_primes
+from engram_probe.extras import require
 
 CONTRACT_NAMES = ("workbench", "user-as-engram", "deepseek-v4.1", "qwen3.8-ple")
 
@@ -266,7 +267,7 @@ def v41_contract(config: str | Path | None, tokenizer: str | Path | None) -> Add
 # --------------------------------------------------------------------------- qwen3.8-ple
 def read_gguf_metadata(path: str | Path) -> dict[str, Any]:
     """The ``qwen4exp.*`` metadata of a GGUF file (tensors are never read), plus the PLE table's row count."""
-    from gguf import GGUFReader
+    GGUFReader = require("gguf", "Reading GGUF metadata").GGUFReader  # noqa: N806
 
     try:
         reader = GGUFReader(str(path), "r")

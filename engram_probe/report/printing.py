@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engram_probe.extras import MissingExtra, require
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,6 +36,10 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
     """Print a report HTML to PDF with Debian chromium, after its plots have rendered."""
     if not Path(CHROMIUM).exists():
         raise PdfError(f"PDF export needs Debian chromium at {CHROMIUM} (apt-get install chromium)")
+    try:
+        require("playwright.sync_api", "PDF export")
+    except MissingExtra as exc:
+        raise PdfError(str(exc)) from exc
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 

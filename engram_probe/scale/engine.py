@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engram_probe.extras import require
 from engram_probe.scale.shards import Shard, ShardError
 
 Progress = Callable[[int, int, str], None]
@@ -48,6 +49,7 @@ class Placement:
 @contextlib.contextmanager
 def dask_client(place: Placement) -> Iterator[Any]:
     """A ``distributed.Client`` for the placement (closed, with any cluster it started, on exit)."""
+    require("distributed", "Running on a Dask cluster")
     from distributed import Client, LocalCluster
 
     if place.scheduler:

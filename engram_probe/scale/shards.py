@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engram_probe.extras import require
 from engram_probe.scale.token_ids import INT64_LIMIT, out_of_range
 from engram_probe.textio import NotTextError, read_chunks
 
@@ -164,6 +165,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _parquet_batches(shard: Shard, limit: int) -> Iterator[Batch]:
+    require("pyarrow", "Reading Parquet shards")
     import pyarrow as pa
     import pyarrow.parquet as pq
 
