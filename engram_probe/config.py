@@ -16,12 +16,13 @@ from engram_probe.contracts.fields import (
     Int,
     IntList,
     Number,
+    Rule,
     Text,
     check_fields,
     refuse,
 )
 
-_RULES = {
+_RULES: dict[str, Rule] = {
     "n_layers": POSITIVE,
     "d_model": POSITIVE,
     "n_heads": POSITIVE,

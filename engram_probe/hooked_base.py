@@ -14,7 +14,7 @@ from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -102,6 +102,9 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
     hasher: MultXorContract
     blocks: nn.ModuleList
     unembed: nn.Linear
+    # attached by engram_probe.loading.load_model, for callers that hold only the model
+    tokenizer: Any
+    weights_sha256: str
 
     def __init__(self) -> None:
         super().__init__()
@@ -160,7 +163,8 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
         """The Engram read at ``layer``; refused for a layer without one."""
         if not 0 <= layer < len(self.blocks):
             raise ValueError(f"layer {layer} has no Engram module; Engram layers are {self.cfg.engram_layers}")
-        module = self.blocks[layer].engram
+        # the seam: every block's ``engram`` is an EngramLayer, or None where the layer has none
+        module = cast("EngramLayer | None", self.blocks[layer].engram)
         if module is None:
             raise ValueError(f"layer {layer} has no Engram module; Engram layers are {self.cfg.engram_layers}")
         return module

@@ -13,7 +13,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import threading  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, cast  # noqa: E402
 
 from transformer_lens import ActivationCache  # noqa: E402
 from transformer_lens.hook_points import HookPoint  # noqa: E402
@@ -48,7 +48,8 @@ class RecordingHookPoint(HookPoint):
     def forward(self, x: Any) -> Any:
         cache = RECORDING.cache
         if cache is not None:
-            cache[self.name] = x.detach() if x.requires_grad else x  # no graph to cut: keep the tensor itself
+            # HookedRootModule.setup() names every point before a model runs; with no graph to cut, keep the tensor
+            cache[cast(str, self.name)] = x.detach() if x.requires_grad else x
         return x
 
 

@@ -343,11 +343,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     api_name="contract_readmap",
                 )
 
-                def do_export(kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str) -> Any:
+                def do_contract_export(kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str) -> Any:
                     return prod.export(kind, name, config, tok, ovs, text, state.download_dir())
 
                 m_export.click(
-                    do_export,
+                    do_contract_export,
                     [m_kind, *files_in, m_overlays, m_text],
                     [m_files, m_status],
                     api_name="contract_export",

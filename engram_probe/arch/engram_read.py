@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from engram_probe.arch.layers import causal_dilated_conv, rms_norm, signed_sqrt_gate
 from engram_probe.hooked_base import ArchConfig, RowOverlay
-from engram_probe.tl_adapter import position_hook
+from engram_probe.tl_adapter import RecordingHookPoint, position_hook
 
 # conv weight layouts: "kernel_first" is [kernel, d_model] with tap j reading t − j·dilation; "channels_first" is
 # torch's depthwise conv1d layout [d_model, 1, kernel], whose tap j reads t − (kernel−1−j)·dilation
@@ -50,6 +50,15 @@ class ReadLayout:
 
 class EngramRead(nn.Module):
     """Hash-keyed N-gram memory read at one layer; a user's overlay swaps rows at lookup time, never in ``table``."""
+
+    # set by name in __init__ (HOOKS)
+    hook_addresses: RecordingHookPoint
+    hook_rows: RecordingHookPoint
+    hook_key: RecordingHookPoint
+    hook_gate: RecordingHookPoint
+    hook_value: RecordingHookPoint
+    hook_conv: RecordingHookPoint
+    hook_out: RecordingHookPoint
 
     def __init__(self, cfg: ArchConfig, layer: int, table_rows: int, layout: ReadLayout) -> None:
         super().__init__()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from engram_probe.tl_adapter import position_hook, query_hook
+from engram_probe.tl_adapter import RecordingHookPoint, position_hook, query_hook
 
 
 def rms_norm(x: Tensor, eps: float) -> Tensor:
@@ -74,7 +75,15 @@ def attention_hooks(attn: nn.Module) -> None:
     attn.hook_pattern = query_hook()
 
 
-def causal_attention(attn: nn.Module, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+class AttentionHooks(Protocol):
+    """The hooks of an attention module that :func:`causal_attention` runs through."""
+
+    hook_attn_scores: RecordingHookPoint
+    hook_pattern: RecordingHookPoint
+    hook_z: RecordingHookPoint
+
+
+def causal_attention(attn: AttentionHooks, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     """softmax(q·kᵀ/√d_head, causal) · v through the module's score, pattern and z hooks ([batch, pos, head, d])."""
     t = q.shape[1]
     scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])

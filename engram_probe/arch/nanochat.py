@@ -13,6 +13,8 @@ Forward, in order (docs/architectures.md has the hook list):
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,7 +33,7 @@ from engram_probe.arch.nanochat_config import (
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.tl_adapter import position_hook
+from engram_probe.tl_adapter import RecordingHookPoint, position_hook
 
 # the reference stores its short conv as torch's depthwise conv1d weight [d_model, 1, kernel]
 NANOCHAT_READ = ReadLayout(conv="channels_first", gate="signed_sqrt")
@@ -57,6 +59,15 @@ def paper_contract(cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: ob
 
 
 class NanochatAttention(nn.Module):
+    # given in __init__ by attention_hooks
+    hook_q: RecordingHookPoint
+    hook_k: RecordingHookPoint
+    hook_v: RecordingHookPoint
+    hook_attn_scores: RecordingHookPoint
+    hook_pattern: RecordingHookPoint
+    hook_z: RecordingHookPoint
+    hook_ve_gate: RecordingHookPoint  # only where the layer has value embeddings
+
     def __init__(self, cfg: NanochatConfig, index: int):
         super().__init__()
         self.cfg = cfg
@@ -103,6 +114,14 @@ class NanochatMLP(nn.Module):
 
 
 class NanochatBlock(nn.Module):
+    # set by name in __init__
+    hook_x0_mix: RecordingHookPoint
+    hook_resid_pre: RecordingHookPoint
+    hook_attn_out: RecordingHookPoint
+    hook_resid_mid: RecordingHookPoint
+    hook_mlp_out: RecordingHookPoint
+    hook_resid_post: RecordingHookPoint
+
     def __init__(self, cfg: NanochatConfig, index: int, engram_rows: int | None):
         super().__init__()
         self.index = index
@@ -135,6 +154,14 @@ class NanochatEngram(EngramModelBase):
     architecture = "nanochat-engram"
     cfg: NanochatConfig
     hasher: MultXorContract
+    canonical_map: Tensor  # a registered buffer
+    # set by name in __init__
+    hook_embed: RecordingHookPoint
+    hook_smear_gate: RecordingHookPoint
+    hook_smear: RecordingHookPoint
+    hook_backout: RecordingHookPoint
+    hook_logits_pre_softcap: RecordingHookPoint
+    hook_logits: RecordingHookPoint
 
     def __init__(self, cfg: NanochatConfig, canonical_map: np.ndarray, tokenizer: object = None):
         super().__init__()
@@ -170,7 +197,8 @@ class NanochatEngram(EngramModelBase):
             x = block(self.resid_lambdas[i] * x, self.x0_lambdas[i] * x0, tokens, rope, addresses, overlay)
             if i == cfg.backout_layer:
                 saved = x
-        x = x - self.hook_backout(self.backout_lambda * saved)
+        # backout_layer (n_layer // 2) is always one of the blocks, so saved is set
+        x = x - self.hook_backout(self.backout_lambda * cast(Tensor, saved))
         raw = self.hook_logits_pre_softcap(self.unembed(self.ln_final(x))[..., : cfg.vocab_size])
         return self.hook_logits(SOFTCAP * torch.tanh(raw / SOFTCAP))
 

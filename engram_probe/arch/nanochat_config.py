@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from engram_probe.contracts.fields import INT64_MAX, NGRAM, POSITIVE, Int, IntList, Text, check_fields
+from engram_probe.contracts.fields import INT64_MAX, NGRAM, POSITIVE, Int, IntList, Rule, Text, check_fields
 
 GPT_FIELDS = (
     "sequence_len",
@@ -27,7 +27,7 @@ GPT_FIELDS = (
     "engram_kernel_size",
 )
 # One rule per GPTConfig field; engram_layer_ids is checked against n_layer once n_layer is known.
-RULES = {
+RULES: dict[str, Rule] = {
     "sequence_len": POSITIVE,
     "vocab_size": POSITIVE,
     "n_layer": POSITIVE,

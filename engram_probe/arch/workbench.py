@@ -20,7 +20,7 @@ from engram_probe.arch.layers import RMSNorm, activation, attention_hooks, causa
 from engram_probe.config import EngramConfig
 from engram_probe.hashing import NgramHasher
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.tl_adapter import position_hook
+from engram_probe.tl_adapter import RecordingHookPoint, position_hook
 
 ROTARY_BASE = 10_000.0
 LONG_CONTEXT_FACTOR = 8  # rotary models audit up to this many times their training length
@@ -28,6 +28,14 @@ WORKBENCH_READ = ReadLayout(conv="kernel_first", gate="signed_sqrt")
 
 
 class Attention(nn.Module):
+    # given in __init__ by attention_hooks
+    hook_q: RecordingHookPoint
+    hook_k: RecordingHookPoint
+    hook_v: RecordingHookPoint
+    hook_attn_scores: RecordingHookPoint
+    hook_pattern: RecordingHookPoint
+    hook_z: RecordingHookPoint
+
     def __init__(self, cfg: EngramConfig):
         super().__init__()
         self.cfg = cfg
@@ -63,6 +71,13 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
+    # set by name in __init__
+    hook_resid_pre: RecordingHookPoint
+    hook_attn_out: RecordingHookPoint
+    hook_resid_mid: RecordingHookPoint
+    hook_mlp_out: RecordingHookPoint
+    hook_resid_post: RecordingHookPoint
+
     def __init__(self, cfg: EngramConfig, index: int, engram_rows: int | None):
         super().__init__()
         self.index = index

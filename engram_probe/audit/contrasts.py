@@ -139,8 +139,8 @@ def address_contrast(
     for f in res.facts:
         for trig in f.triggers:
             ids = np.asarray(lm.tokenizer.encode(trig))
-            for layer in lm.cfg.engram_layers:
-                read |= {(layer, int(r)) for r in lm.model.hasher.addresses(ids, layer).ravel()}
+            for at in lm.cfg.engram_layers:
+                read |= {(at, int(r)) for r in lm.model.hasher.addresses(ids, at).ravel()}
     moved = [shifted_rows(lm, f, read) for f in res.facts]
     wrong = UserMemory("contrast", moved)
     return {

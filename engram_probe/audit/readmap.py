@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from engram_probe.hashing import NgramHasher
+from engram_probe.contracts.multxor import MultXorContract
 from engram_probe.memory.overlay import MemoryOverlay
 
 WRITE_SITE, DOWNSTREAM, UNTOUCHED = "write_site", "downstream", "untouched"
@@ -40,7 +40,7 @@ class ReadHit:
         return d
 
 
-def read_map(hasher: NgramHasher, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
+def read_map(hasher: MultXorContract, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
     """Every (position, layer, head) of a token sequence that reads one of the overlay's rows."""
     ids = np.asarray(token_ids, dtype=np.int64)
     if ids.ndim != 1:

@@ -133,17 +133,20 @@ def _where(f: dict[str, Any]) -> str:
 def _job_inputs(args: argparse.Namespace) -> Any:
     from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
 
+    def resolved(x: str) -> str:
+        return str(Path(x).resolve())
+
     def absolute(x: str | None) -> str | None:
-        return str(Path(x).resolve()) if x else None
+        return resolved(x) if x else None
 
     return JobInputs(
         contract=args.contract,
         config=absolute(args.config),
         tokenizer=absolute(args.tokenizer),
-        overlays=[OverlayInput(absolute(o)) for o in getattr(args, "overlay", [])],
+        overlays=[OverlayInput(resolved(o)) for o in getattr(args, "overlay", [])],
         text=getattr(args, "text", None),
         token_ids=_read_tokens(args.tokens) if getattr(args, "tokens", None) else None,
-        corpus=[absolute(c) for c in args.corpus] if getattr(args, "corpus", None) else None,
+        corpus=[resolved(c) for c in args.corpus] if getattr(args, "corpus", None) else None,
         lora_rank=getattr(args, "lora_rank", 16),
         examples=getattr(args, "examples", 5),
         store=absolute(getattr(args, "store", None)),

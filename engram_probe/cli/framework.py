@@ -151,7 +151,9 @@ def write_report_files(
     from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
 
     if render_html is None:
-        from engram_probe.report.render import write_html as render_html
+        from engram_probe.report.render import write_html
+
+        render_html = write_html
     if json_out == "-":
         print(json.dumps(doc, indent=1, sort_keys=True))
     elif json_out:
@@ -159,7 +161,7 @@ def write_report_files(
     html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
     if html_path:
         render_html(doc, html_path)
-    if pdf_out:
+    if pdf_out and html_path:  # html_path is always set when pdf_out is
         try:
             html_to_pdf(html_path, pdf_out)
         except PdfError as exc:

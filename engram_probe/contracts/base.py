@@ -147,15 +147,19 @@ class AddressContract(ABC):
         return token_array(token_ids)
 
     # --------------------------------------------------------------- text
-    def encode(self, text: str) -> list[int]:
-        """Token ids of a text; needs the model's tokenizer."""
+    def _needed_tokenizer(self) -> Any:
+        """The contract's tokenizer; refuses when it has none."""
         tok = getattr(self, "tokenizer", None)
         if tok is None:
             raise ContractError(
                 f"contract {self.name} has no tokenizer: give --tokenizer FILE (the model's tokenizer.json) "
                 "to address text, or pass token ids"
             )
-        return list(tok.encode(text, add_special_tokens=False).ids)
+        return tok
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of a text; needs the model's tokenizer."""
+        return list(self._needed_tokenizer().encode(text, add_special_tokens=False).ids)
 
     def encode_batch(self, texts: list[str], starts: bool = True) -> list[np.ndarray]:
         """Token ids of many texts at once (the tokenizer's parallel batch path), as int64 arrays.
@@ -163,9 +167,7 @@ class AddressContract(ABC):
         ``starts`` says whether each text begins a sequence; contracts whose model adds a
         start-of-sequence token (the workbench's BOS) add it only then.
         """
-        tok = getattr(self, "tokenizer", None)
-        if tok is None:
-            self.encode("")  # raises the no-tokenizer error
+        tok = self._needed_tokenizer()
         del starts  # the released contracts' tokenizers add nothing at a sequence start
         return [np.asarray(e.ids, dtype=np.int64) for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
 

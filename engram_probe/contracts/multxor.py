@@ -162,8 +162,9 @@ class MultXorContract(AddressContract):
     def compress(self, token_ids: np.ndarray) -> np.ndarray:
         """Compressed ids; without a map, the ids are taken as compressed ids already."""
         ids = token_array(token_ids)
-        mapped = self.compressed_map is not None
-        limit = len(self.compressed_map) if mapped else self.compressed_vocab
+        cmap = self.compressed_map
+        mapped = cmap is not None
+        limit = self.compressed_vocab if cmap is None else len(cmap)
         if ids.size == 0:
             return ids
         low, high = int(ids.min()), int(ids.max())
@@ -171,11 +172,11 @@ class MultXorContract(AddressContract):
             what = "token id" if mapped else "compressed id"
             dead = f" (or {DEAD} for a masked position)" if self.allows_dead else ""
             raise ContractError(f"{what} out of range 0..{limit - 1}{dead}: got {low}..{high}")
-        if not mapped:
+        if cmap is None:
             return ids
         if low < 0:
-            return np.where(ids < 0, DEAD, self.compressed_map[np.maximum(ids, 0)])
-        return self.compressed_map[ids]
+            return np.where(ids < 0, DEAD, cmap[np.maximum(ids, 0)])
+        return cmap[ids]
 
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
         return self.compress(token_ids)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
-from typing import Any
+from typing import Any, cast
+
+import numpy as np
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.hashaudit.index import EditedRows, FactRead
@@ -69,7 +71,7 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
     by_user = {o.user: o for o in overlays}
     own = {o.user: {(L, r) for L, (rows, _) in o.layers.items() for r in rows.tolist()} for o in overlays}
 
-    facts = []
+    facts: list[dict[str, Any]] = []
     for (user, fact_id), reads in index.reads.items():
         classes = [classify_read(rd, index, own[user]) for rd in reads]
         counts = Counter(classes)
@@ -88,15 +90,16 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
             }
         )
 
-    rows = []
-    conflicts = []
+    rows: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
     pairs: dict[tuple[str, str], dict[str, int]] = {}
     for key in sorted(set(index.writers) | set(index.claims)):
         layer, row = key
         writers = index.writers.get(key, [])
         claims = index.claims.get(key, [])
         ngrams = {c.ngram for c in claims}
-        values = {u: by_user[u].value(layer, row) for u in writers}
+        # a writer's own overlay holds this row, so its value is never None
+        values = {u: cast(np.ndarray, by_user[u].value(layer, row)) for u in writers}
         distinct = {v.tobytes() for v in values.values() if v is not None}
         conflict = len(distinct) > 1
         for a, b in combinations(sorted(set(writers)), 2):
@@ -126,7 +129,7 @@ def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[st
     for (user, _fact), reads in index.reads.items():
         claimed_by_user.setdefault(user, set()).update((rd.layer, rd.row) for rd in reads)
     unattributed = {o.user: len(own[o.user] - claimed_by_user.get(o.user, set())) for o in overlays}
-    totals = Counter()
+    totals: Counter[str] = Counter()
     for f in facts:
         totals.update(f["counts"])
     listed = [r for r in rows if len(r["users"]) > 1 or len(r["facts"]) > 1] + [

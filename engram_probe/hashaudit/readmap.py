@@ -44,7 +44,7 @@ def contract_read_map(contract: AddressContract, index: EditedRows, ids: list[in
     arr = np.asarray(ids, dtype=np.int64)
     tokens = contract.token_strings(ids)
     hashed = contract.hash_inputs(arr)
-    hits = []
+    hits: list[dict[str, Any]] = []
     for layer in contract.layers:
         addr = contract.addresses(arr, layer)
         cols = contract.columns(layer)

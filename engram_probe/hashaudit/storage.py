@@ -42,7 +42,7 @@ def storage_report(
     users = []
     for o in overlays:
         n = o.n_rows
-        entry = {
+        entry: dict[str, Any] = {
             "user": o.user,
             "rows": n,
             "bytes": n * fmt.bytes_per_row,

@@ -42,6 +42,13 @@ class Condition:
     memory: UserMemory | None = None
 
     @property
+    def rows(self) -> UserMemory:
+        """The rows of a condition that writes them (C, F, F-zero, F-swap)."""
+        if self.memory is None:
+            raise ValueError(f"condition {self.name} writes no rows")
+        return self.memory
+
+    @property
     def overlay(self) -> MemoryOverlay | None:
         return MemoryOverlay([self.memory]) if self.memory is not None and len(self.memory) else None
 

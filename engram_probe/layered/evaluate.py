@@ -27,6 +27,7 @@ from engram_probe.layered.report import body_digest
 from engram_probe.layered.samples import direct_specs, indirect_probes
 from engram_probe.layered.scoring import answer_indirect, direct_ranks, heldout_loss, summarise
 from engram_probe.layered.users import users_digest
+from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import WriteSettings
 
 LAYERED_FORMAT = "engram-probe-layered/1"
@@ -97,7 +98,7 @@ def evaluate_layered(
     texts = heldout_texts(s.heldout_docs, s.heldout_seed)
     cache: dict[str, float] = {}
     per_user: list[dict[str, Any]] = []
-    f_rows = []
+    f_rows: list[UserMemory] = []
     all_conds = []
     total = len(users) * 12  # per user: 4 trainings, 7 conditions scored, then one F-swap each
     for i, user in enumerate(users):
@@ -113,9 +114,9 @@ def evaluate_layered(
             inner(5 + k, total, f"scoring {name}")
             scores[name], answers = _score(lm, cond, user, s, texts, cache)
             if name == "F":
-                evidence = [probe_reads(lm, cond.memory, a) for a in answers]
+                evidence = [probe_reads(lm, cond.rows, a) for a in answers]
         per_user.append({"user": uid, "conditions": scores, "evidence": evidence, **extra})
-        f_rows.append(conds["F"].memory)
+        f_rows.append(conds["F"].rows)
         all_conds.append(conds)
         inner(11, total, "conditions A-F done")
     donors = list(users[1:]) + [users[0]] if len(users) > 1 else ([partner] if partner else [])
@@ -133,7 +134,7 @@ def evaluate_layered(
         if progress:
             progress(11 * len(users) + i + 1, total, f"{user['uid']}: F-swap")
     invariants = _invariants(lm, all_conds, per_user, base_before)
-    doc = {
+    doc: dict[str, Any] = {
         "format": LAYERED_FORMAT,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": {
@@ -173,9 +174,9 @@ def _invariants(
     return {
         "base_weights_unchanged": weights_digest(lm.model) == base_before,
         "E_and_F_share_adapter_bytes": len(adapters) == 1 and None not in adapters,
-        "C_and_F_share_rows": all(row_keys(c["C"].memory) == row_keys(c["F"].memory) for c in all_conds),
+        "C_and_F_share_rows": all(row_keys(c["C"].rows) == row_keys(c["F"].rows) for c in all_conds),
         "F_zero_rows_are_zero": all(
-            all(float(f.values.abs().max()) == 0.0 for f in c["F-zero"].memory.facts) for c in all_conds
+            all(float(f.values.abs().max()) == 0.0 for f in c["F-zero"].rows.facts) for c in all_conds
         ),
     }
 

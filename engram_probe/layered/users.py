@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from engram_probe.contracts.base import canonical_bytes
@@ -66,5 +67,5 @@ def load_layered_users(
     return users
 
 
-def users_digest(users: list[dict[str, Any]]) -> str:
+def users_digest(users: Sequence[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical_bytes(users)).hexdigest()

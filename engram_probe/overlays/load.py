@@ -123,9 +123,9 @@ def overlay_from_fact_rows(
         trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), where)
         facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), trigger))
     layers = {}
-    for layer, (rows, vals) in by_layer.items():
+    for layer, (row_parts, value_parts) in by_layer.items():
         # within a user, the most recently written fact wins a shared row: keep the last occurrence
-        r, v = np.concatenate(rows), np.concatenate(vals)
+        r, v = np.concatenate(row_parts), np.concatenate(value_parts)
         last = {int(x): j for j, x in enumerate(r.tolist())}
         keep = np.array(sorted(last.values()), dtype=np.int64)
         layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], where)[:2]

@@ -57,8 +57,12 @@ class ScanCounts:
             shards=sorted(self.shards + other.shards),
         )
         for layer in set(self.row_hits) | set(other.row_hits):
-            a, b = self.row_hits.get(layer), other.row_hits.get(layer)
-            out.row_hits[layer] = b.copy() if a is None else a.copy() if b is None else a + b
+            if layer not in self.row_hits:
+                out.row_hits[layer] = other.row_hits[layer].copy()
+            elif layer not in other.row_hits:
+                out.row_hits[layer] = self.row_hits[layer].copy()
+            else:
+                out.row_hits[layer] = self.row_hits[layer] + other.row_hits[layer]
         out.fact_hits = _add(self.fact_hits, other.fact_hits)
         out.user_hits = _add(self.user_hits, other.user_hits)
         for f in set(self.examples) | set(other.examples):

@@ -10,6 +10,7 @@ last tokens.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -151,6 +152,8 @@ class ShardScanner:
         shard: Shard,
     ) -> None:
         idx = self.index
+        # scan() starts both as zero arrays; they are added to in place
+        fact_hits, user_hits = cast(np.ndarray, out.fact_hits), cast(np.ndarray, out.user_hits)
         n = flat.size - skip
         any_hit = np.zeros(n, dtype=bool)
         record = np.repeat(np.arange(lengths.size), lengths)  # record of each token
@@ -168,12 +171,10 @@ class ShardScanner:
             s = slots[c, t]
             per_slot = np.bincount(s, minlength=table.rows.size)
             out.row_hits[layer] += per_slot
-            out.fact_hits += np.bincount(
-                table.fact_of, weights=per_slot[table.fact_slot], minlength=len(idx.facts)
-            ).astype(np.int64)
-            out.user_hits += np.bincount(
-                table.user_of, weights=per_slot[table.user_slot], minlength=len(idx.users)
-            ).astype(np.int64)
+            by_fact = np.bincount(table.fact_of, weights=per_slot[table.fact_slot], minlength=len(idx.facts))
+            by_user = np.bincount(table.user_of, weights=per_slot[table.user_slot], minlength=len(idx.users))
+            fact_hits += by_fact.astype(np.int64)
+            user_hits += by_user.astype(np.int64)
             if self.k:
                 self._sample(out, table, layer, t, c, s, record, first_token, batch, pos0, shard)
         out.positions_hit += int(any_hit.sum())

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -214,8 +215,9 @@ def _texts(texts: list, shard: Shard, row: int) -> list[str]:
     return texts
 
 
-def _id_lists(col: object, column: str, shard: Shard, row: int, limit: int) -> list[np.ndarray]:
+def _id_lists(col: Any, column: str, shard: Shard, row: int, limit: int) -> list[np.ndarray]:
     """A Parquet list column's records as int64 arrays; a null id or one past 64 bits fails its row."""
+    # col is a pyarrow list array (pyarrow ships no type hints)
     import pyarrow.compute as pc
 
     ends = np.cumsum(pc.list_value_length(col).to_numpy(zero_copy_only=False), dtype=np.int64)

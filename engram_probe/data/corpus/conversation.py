@@ -154,9 +154,9 @@ def gen_list(r: random.Random) -> str:
         ]
         picked = r.sample(chores, r.randint(4, 8))
         return f"To do on {r.choice(su.WEEKDAYS)}:\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(picked, 1))
-    items = [(r.choice(FOODS), price_cents(r, 1, 9)) for _ in range(r.randint(4, 8))]
-    total = sum(c for _, c in items)
-    lines = [f"{name}: {money(c)}" for name, c in items]
+    priced = [(r.choice(FOODS), price_cents(r, 1, 9)) for _ in range(r.randint(4, 8))]
+    total = sum(c for _, c in priced)
+    lines = [f"{name}: {money(c)}" for name, c in priced]
     shop = f"{r.choice(STREETS)} Street {r.choice(('Market', 'Grocery', 'Deli', 'Corner Shop', 'Bakery'))}"
     paid = r.choice(
         ("Paid by card.", "Paid in cash.", f"Paid {money(total + r.randint(1, 20) * 100 - total % 100)} in cash.")
