@@ -392,6 +392,8 @@ def serve(
     state = make_state(model_dir, workdir, demo=demo_users, access=access)
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
+    if block:  # before the server says it is serving, so that a Ctrl-C right after that line is handled
+        stop_on_signals(demo, state)
     # Nothing of ours is in allowed_paths: the server hands out only files it copied into its cache for the caller
     # (reports made in a fresh download folder per request). The work folder (the store) and the model folder are
     # blocked outright, so that no route can serve them even by mistake.
@@ -407,7 +409,6 @@ def serve(
     )
     print(f"[workbench] serving on {url}" + (" (operators log in)" if access.enabled else ""), flush=True)
     if block:
-        stop_on_signals(demo, state)
         demo.block_thread()
     return demo, url, state
 
