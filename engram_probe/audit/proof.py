@@ -37,6 +37,16 @@ class PairedRun:
         return self.axes[name]
 
 
+def prepare_pair(model: EngramModelBase, tokens: Tensor) -> tuple[Tensor, dict[int, Tensor], int]:
+    """Checked tokens, their addresses (one hashing pass, read by both runs) and the thread count to hold."""
+    if tokens.ndim != 2 or tokens.shape[0] != 1:
+        raise ValueError("paired runs take a single [1, pos] sequence")
+    keep_freed_buffers()
+    threads = torch.get_num_threads()
+    tokens = model.check_tokens(tokens)
+    return tokens, model.engram_addresses(tokens), threads
+
+
 @torch.no_grad()
 def paired_run(
     model: EngramModelBase, tokens: Tensor, overlay: RowOverlay | None, edited_model: EngramModelBase | None = None
@@ -45,12 +55,7 @@ def paired_run(
 
     ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
     """
-    if tokens.ndim != 2 or tokens.shape[0] != 1:
-        raise ValueError("paired runs take a single [1, pos] sequence")
-    keep_freed_buffers()
-    threads = torch.get_num_threads()
-    tokens = model.check_tokens(tokens)
-    addresses = model.engram_addresses(tokens)  # one hashing pass, read by both runs
+    tokens, addresses, threads = prepare_pair(model, tokens)
     _, base = model.forward_recorded(tokens, addresses=addresses)
     if edited_model is not None:
         _, edited = edited_model.forward_recorded(tokens, addresses=addresses)

@@ -16,8 +16,7 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
-from engram_probe.audit.allocator import keep_freed_buffers
-from engram_probe.audit.proof import PairedRun, residual_hooks
+from engram_probe.audit.proof import PairedRun, prepare_pair, residual_hooks
 from engram_probe.hooked_base import EngramModelBase, RowOverlay
 
 
@@ -80,12 +79,7 @@ def streamed_run(
     Each comparison sees every hook once, as (name, base value, edited value). The returned run
     holds only the hooks named in ``keep``. ``edited_model`` replaces the overlay, as in ``paired_run``.
     """
-    if tokens.ndim != 2 or tokens.shape[0] != 1:
-        raise ValueError("paired runs take a single [1, pos] sequence")
-    keep_freed_buffers()
-    threads = torch.get_num_threads()
-    tokens = model.check_tokens(tokens)
-    addresses = model.engram_addresses(tokens)  # one hashing pass, read by both runs
+    tokens, addresses, threads = prepare_pair(model, tokens)
     _, base = model.forward_recorded(tokens, addresses=addresses)
     names = set(base)
     if names != set(model.hook_dict):

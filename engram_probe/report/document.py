@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 from engram_probe.audit.engine import REPORT_FORMAT
 from engram_probe.report import kernel
-from engram_probe.report.kernel import ReportError, body_digest, canonical_json  # noqa: F401 (old import path)
+from engram_probe.report.kernel import ReportError, body_digest, canonical_json, read_json_file  # noqa: F401 (old import path)
 from engram_probe.report.printing import save_json_report as save_report  # noqa: F401 (re-exported)
 
 
@@ -31,12 +30,7 @@ def finalize(report: dict[str, Any]) -> dict[str, Any]:
 def load_report(path: str | Path) -> dict[str, Any]:
     """An audit report read from ``path``, refused with a one-line ReportError if it is not one."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ReportError(f"no report at {p}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{p.name} is not a readable JSON report ({exc})") from exc
+    doc = read_json_file(p)
     if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
         fmt = doc.get("format") if isinstance(doc, dict) else None
         raise ReportError(f"{p.name} is not an engram-probe report (format {fmt!r})")

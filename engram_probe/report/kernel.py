@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import json
 import math
 import platform
+from pathlib import Path
 from typing import Any
 
 # One canonical form for every digest in the project; the address contracts (a lower layer) define it.
@@ -131,3 +133,14 @@ def _walk(a: Any, b: Any, path: str, out: list[dict[str, Any]], tol: float, skip
             out.append({"path": path, "reported": a, "recomputed": b})
     elif a != b or type(a) is not type(b):
         out.append({"path": path, "reported": a, "recomputed": b})
+
+
+def read_json_file(path: str | Path) -> Any:
+    """A report file's parsed JSON; a missing or unreadable file is one ReportError line naming it."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReportError(f"no report at {p}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{p.name} is not a readable JSON report ({exc})") from exc

@@ -8,13 +8,12 @@ so verifying a hash-only report never loads torch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from engram_probe.report.kernel import ReportError
+from engram_probe.report.kernel import ReportError, read_json_file
 
 
 @dataclass(frozen=True)
@@ -86,12 +85,7 @@ def kind_of(doc: Any, name: str = "the report") -> ReportKind:
 def read_report(path: str | Path) -> tuple[dict[str, Any], ReportKind]:
     """A report file, parsed, with its kind; any problem is one ReportError line naming the file."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ReportError(f"no report at {p}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{p.name} is not a readable JSON report ({exc})") from exc
+    doc = read_json_file(p)
     return doc, kind_of(doc, p.name)
 
 
