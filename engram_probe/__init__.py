@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 
 
 def load_model(path: Any = None, trust_pickle: bool = False) -> Any:
-    """The hooked model of a model directory (default: the shipped model); see ``engram_probe.loading``."""
-    from engram_probe.loading import load_model as load
+    """The hooked model of a model directory (default: the shipped model); see ``engram_probe.arch.loading``."""
+    from engram_probe.arch.loading import load_model as load
 
     return load(path, trust_pickle)

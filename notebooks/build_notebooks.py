@@ -34,14 +34,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from engram_probe.checkpoint import load_checkpoint
-from engram_probe.describe import model_info
+from engram_probe.arch.workbench_checkpoint import load_checkpoint
+from engram_probe.arch.describe import model_info
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter
 from engram_probe.memory.transfer import export_memory
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.audit.readmap import read_map
-from engram_probe import figures
+from engram_probe.report import figures
 from engram_probe.report.document import finalize, save_report
 from engram_probe.report.verify import verify_report
 
@@ -169,9 +169,9 @@ advance. The model is small (see `docs/model-card.md`), so magnitudes differ fro
         "code",
         """import pandas as pd
 import torch
-from engram_probe.checkpoint import load_checkpoint
+from engram_probe.arch.workbench_checkpoint import load_checkpoint
 from engram_probe.data.synthetic_users import generate_users
-from engram_probe.api import specs_from_user_record
+from engram_probe.memory.operations import specs_from_user_record
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter
 from engram_probe.audit.engine import AuditOptions, run_audit, heldout_texts

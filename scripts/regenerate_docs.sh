@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 USERS="${1:-../shared/data/reference_users}"
 OUT="${TMPDIR:-/tmp}/engram-regenerate"
 mkdir -p "$OUT"
-python -m engram_probe.model_card
+python -m engram_probe.training.model_card
 engram-probe recall --users "$USERS" --limit 20 \
   --modes none,unembed_isolated,opt_isolated,opt_together,joint_together \
   --json "$OUT/recall.json" --markdown docs/recall.md

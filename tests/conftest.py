@@ -18,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def shipped() -> Any:
-    from engram_probe.checkpoint import load_checkpoint
+    from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
     return load_checkpoint()
 

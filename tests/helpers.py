@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from engram_probe.arch.workbench import EngramTransformer
-from engram_probe.config import EngramConfig
+from engram_probe.contracts.workbench_config import EngramConfig
 
 
 def tiny_cfg(**overrides: Any) -> EngramConfig:
@@ -69,8 +69,9 @@ TINY_TEXTS = [
 
 def tiny_lm(seed: int = 0, **overrides: Any) -> Any:
     """A tiny random model with a real (small) BPE tokenizer, as a ``LoadedModel``."""
-    from engram_probe.checkpoint import LoadedModel, weights_digest
-    from engram_probe.hashing import build_canonical_map
+    from engram_probe.arch.loaded import LoadedModel
+    from engram_probe.arch.workbench_checkpoint import weights_digest
+    from engram_probe.contracts.workbench import build_canonical_map
     from engram_probe.tokenizer import EngramTokenizer
 
     tok = EngramTokenizer.train(TINY_TEXTS * 10, vocab_size=320)
@@ -117,7 +118,8 @@ NANOCHAT_TINY = Path(__file__).resolve().parent / "fixtures" / "nanochat_tiny"
 
 def write_tiny_workbench(out: Path) -> Path:
     """A tiny random workbench model directory at ``out``; returns its weights file."""
-    from engram_probe.checkpoint import WEIGHTS_FILE, save_checkpoint
+    from engram_probe.arch.workbench_checkpoint import save_checkpoint
+    from engram_probe.contracts.workbench_config import WEIGHTS_FILE
 
     lm = tiny_lm(seed=2)
     save_checkpoint(out, lm.model, lm.tokenizer, {})
@@ -138,7 +140,7 @@ class TinyArchitecture:
     docs_section: int  # its hook table in docs/hooks.md
 
 
-# one entry per architecture registered in engram_probe.loading (the conformance test checks the two agree)
+# one entry per architecture registered in engram_probe.arch.loading (the conformance test checks the two agree)
 TINY_ARCHITECTURES = {
     "workbench": TinyArchitecture(write_tiny_workbench, 0),
     "nanochat-engram": TinyArchitecture(write_tiny_nanochat, 1),

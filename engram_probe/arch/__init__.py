@@ -1,8 +1,8 @@
-"""The hooked Engram architectures, one module each, all on the seam in ``engram_probe.hooked_base``.
+"""The hooked Engram architectures, one module each, all on the seam in ``engram_probe.arch.base``.
 
 - ``workbench``: :class:`~engram_probe.arch.workbench.EngramTransformer`, the shipped model.
 - ``nanochat``: :class:`~engram_probe.arch.nanochat.NanochatEngram`, the paper's nanochat-engram GPT.
 
 Both build their Engram layers from the one read in ``engram_read``; shared maths is in ``layers``.
-How each recognises and loads a model directory is registered in ``engram_probe.loading``.
+How each recognises and loads a model directory is registered in ``engram_probe.arch.loading``.
 """

@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from engram_probe.arch.base import ArchConfig, RowOverlay
 from engram_probe.arch.layers import causal_dilated_conv, rms_norm, signed_sqrt_gate
-from engram_probe.hooked_base import ArchConfig, RowOverlay
-from engram_probe.tl_adapter import RecordingHookPoint, position_hook
+from engram_probe.arch.tl_adapter import RecordingHookPoint, position_hook
 
 # conv weight layouts: "kernel_first" is [kernel, d_model] with tap j reading t − j·dilation; "channels_first" is
 # torch's depthwise conv1d layout [d_model, 1, kernel], whose tap j reads t − (kernel−1−j)·dilation

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from engram_probe.tl_adapter import RecordingHookPoint, position_hook, query_hook
+from engram_probe.arch.tl_adapter import RecordingHookPoint, position_hook, query_hook
 
 
 def rms_norm(x: Tensor, eps: float) -> Tensor:

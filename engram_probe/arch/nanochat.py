@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from engram_probe.arch.base import EngramModelBase, RowOverlay
 from engram_probe.arch.engram_read import EngramRead, ReadLayout
 from engram_probe.arch.layers import RMSNorm, attention_hooks, causal_attention, rms_norm, rope_tables, rotate
 from engram_probe.arch.nanochat_config import (
@@ -30,10 +31,9 @@ from engram_probe.arch.nanochat_config import (
     VE_GATE_CHANNELS,
     NanochatConfig,
 )
+from engram_probe.arch.tl_adapter import RecordingHookPoint, position_hook
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import MultXorContract
-from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.tl_adapter import RecordingHookPoint, position_hook
 
 # the reference stores its short conv as torch's depthwise conv1d weight [d_model, 1, kernel]
 NANOCHAT_READ = ReadLayout(conv="channels_first", gate="signed_sqrt")

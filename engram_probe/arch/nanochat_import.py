@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from engram_probe.arch.loaded import ArchitectureLoader, LoadedModel, ModelFileError
 from engram_probe.arch.nanochat import NanochatEngram
 from engram_probe.arch.nanochat_config import NanochatConfig, UnsupportedConfig
+from engram_probe.arch.weights import is_finite
 from engram_probe.contracts.base import ContractError
 from engram_probe.contracts.compression import compressed_map, load_tokenizer
-from engram_probe.loaded import ArchitectureLoader, LoadedModel, ModelFileError
 from engram_probe.tokenizer import EngramTokenizer
-from engram_probe.weights import is_finite
 
 WEIGHTS, CONFIG, TOKENIZER = "model.pt", "config.json", "tokenizer.json"
 PICKLES = ("tokenizer.pkl", "engram_canonical_map.pkl")

@@ -15,12 +15,12 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from engram_probe.arch.base import EngramModelBase, RowOverlay
 from engram_probe.arch.engram_read import EngramRead, ReadLayout
 from engram_probe.arch.layers import RMSNorm, activation, attention_hooks, causal_attention, rope_tables, rotate
-from engram_probe.config import EngramConfig
-from engram_probe.hashing import NgramHasher
-from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.tl_adapter import RecordingHookPoint, position_hook
+from engram_probe.arch.tl_adapter import RecordingHookPoint, position_hook
+from engram_probe.contracts.workbench import NgramHasher
+from engram_probe.contracts.workbench_config import EngramConfig
 
 ROTARY_BASE = 10_000.0
 LONG_CONTEXT_FACTOR = 8  # rotary models audit up to this many times their training length

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from engram_probe.arch.base import EngramModelBase, RowOverlay
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.audit.proof import ChangedFraction, delta_matrix
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.audit.stream import residual_hooks, streamed_run
-from engram_probe.checkpoint import LoadedModel
-from engram_probe.config import DEFAULT_LAYER
-from engram_probe.hooked_base import EngramModelBase, RowOverlay
+from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, Progress, WriteSettings, recall, resolve_layer

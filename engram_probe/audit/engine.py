@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import lora_contrast, placement_contrasts
 from engram_probe.audit.lora import LoraResult, LoraSettings
 from engram_probe.audit.proof import ByteProof, change_sizes, delta_matrix
 from engram_probe.audit.readmap import CLASS_RULE, UNTOUCHED, classify_positions, conv_reach, read_map
 from engram_probe.audit.stream import figure_hooks, streamed_run
 from engram_probe.audit.switch import gate_range, gates, gold_ranks, value_path
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.overlay import PRECEDENCE_RULE, MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
 
-from engram_probe.hooked_base import EngramModelBase
+from engram_probe.arch.base import EngramModelBase
 from engram_probe.memory.writing import Progress, pad_batch
 
 ATTENTION_TARGETS = r"blocks\.\d+\.attn\.W_[QKVO]"

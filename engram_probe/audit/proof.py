@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from engram_probe.arch.base import EngramModelBase, RowOverlay
+from engram_probe.arch.tl_adapter import POSITION_AXIS, QUERY_AXIS
 from engram_probe.audit.allocator import keep_freed_buffers
 from engram_probe.audit.readmap import UNTOUCHED
-from engram_probe.hooked_base import EngramModelBase, RowOverlay
-from engram_probe.tl_adapter import POSITION_AXIS, QUERY_AXIS
 
 
 @dataclass

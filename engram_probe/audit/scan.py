@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.textio import read_chunks
 

@@ -16,8 +16,8 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from engram_probe.arch.base import EngramModelBase, RowOverlay
 from engram_probe.audit.proof import PairedRun, prepare_pair, residual_hooks
-from engram_probe.hooked_base import EngramModelBase, RowOverlay
 
 
 class HookComparison(Protocol):

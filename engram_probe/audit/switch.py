@@ -8,9 +8,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from engram_probe.arch.base import EngramModelBase
 from engram_probe.audit.proof import PairedRun
 from engram_probe.audit.readmap import ReadHit
-from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.writing import gold_rank
 from engram_probe.tokenizer import EngramTokenizer
 

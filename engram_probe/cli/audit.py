@@ -21,7 +21,7 @@ from engram_probe.cli.framework import (
 
 
 def _recall_args(p: argparse.ArgumentParser) -> None:
-    from engram_probe.config import DEFAULT_LAYER
+    from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 
     add_model_arg(p)
     p.add_argument("--users", required=True, help="folder of user files in the paper's format (or one file)")
@@ -40,7 +40,7 @@ def _recall_args(p: argparse.ArgumentParser) -> None:
 def cmd_recall(args: argparse.Namespace) -> None:
     """Write each user's facts per mode and print the recall table (optionally JSON and markdown files)."""
     from engram_probe.data.synthetic_users import load_users
-    from engram_probe.evaluation import evaluate_recall
+    from engram_probe.memory.evaluation import evaluate_recall
 
     lm = load_model_arg(args)
     try:
@@ -66,7 +66,7 @@ def cmd_recall(args: argparse.Namespace) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     if args.markdown:
-        from engram_probe.evaluation import render_recall_markdown
+        from engram_probe.memory.evaluation import render_recall_markdown
 
         command_line = "engram-probe recall " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["recall"] else "recall"
         Path(args.markdown).write_text(render_recall_markdown(out, command_line))
@@ -85,7 +85,7 @@ def load_memory_arg(args: argparse.Namespace, lm: Any) -> tuple[Any, dict[str, A
             return read_memory_file(path, lm.model, lm.weights_sha256), {"kind": "file", "path": path}
         if not (args.store and args.user):
             raise CliError("give --store and --user, or --memory FILE")
-        from engram_probe.api import open_store
+        from engram_probe.memory.operations import open_store
 
         store = open_store(args.store, lm, "read")
         return store.load(args.user), {"kind": "store", "path": str(Path(args.store).resolve()), "user": args.user}

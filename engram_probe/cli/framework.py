@@ -59,8 +59,8 @@ def add_model_arg(p: argparse.ArgumentParser) -> None:
 
 def load_model_arg(args: argparse.Namespace) -> Any:
     """The model ``--model`` names (the shipped one by default); a bad model directory is a one-line error."""
-    from engram_probe.checkpoint import ModelFileError
-    from engram_probe.loading import open_model
+    from engram_probe.arch.loaded import ModelFileError
+    from engram_probe.arch.loading import open_model
 
     try:
         return open_model(args.model, getattr(args, "trust_pickle", False))
@@ -86,7 +86,7 @@ def add_store_args(p: argparse.ArgumentParser, user: bool = True, mode: str = "r
 
 def open_store_arg(args: argparse.Namespace, mode: str = "read") -> tuple[Any, Any]:
     """The model and the store, opened in ``mode`` (read-only unless the command changes the store)."""
-    from engram_probe.api import open_store
+    from engram_probe.memory.operations import open_store
     from engram_probe.memory.store import StoreError
 
     lm = load_model_arg(args)

@@ -29,7 +29,7 @@ def warn_problems(store: Any, user_ids: list[str]) -> list[str]:
 
 
 def _write_args(p: argparse.ArgumentParser) -> None:
-    from engram_probe.config import DEFAULT_LAYER
+    from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 
     add_store_args(p, mode="create")
     p.add_argument("--prompt", action="append", help="trigger prompt (repeat for paraphrases)")
@@ -52,7 +52,7 @@ def cmd_write(args: argparse.Namespace) -> None:
     """Write ``--prompt``/``--answer`` (or every fact of ``--facts``) into the user's memory."""
     from dataclasses import replace
 
-    from engram_probe.api import specs_from_file, write_facts, write_summary
+    from engram_probe.memory.operations import specs_from_file, write_facts, write_summary
     from engram_probe.memory.writing import FactSpec, WriteSettings
 
     if bool(args.facts) == bool(args.prompt):

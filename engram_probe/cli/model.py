@@ -33,9 +33,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 @command("train", "train the default Engram model (and its no-Engram twin) from a generated corpus")(_train_args)
 def cmd_train(args: argparse.Namespace) -> None:
     """Generate the corpus, train the model (and its twin) and save it under ``--out``."""
-    from engram_probe.config import EngramConfig
-    from engram_probe.pretrain import PretrainPlan, build_default_model
-    from engram_probe.training import TrainSettings
+    from engram_probe.contracts.workbench_config import EngramConfig
+    from engram_probe.training.loop import TrainSettings
+    from engram_probe.training.shipped import PretrainPlan, build_default_model
 
     plan = PretrainPlan(
         n_docs=args.docs,
@@ -66,7 +66,7 @@ def _info_args(p: argparse.ArgumentParser) -> None:
 @command("info", "describe a model: digest, config, parameters, held-out loss")(_info_args)
 def cmd_info(args: argparse.Namespace) -> None:
     """Print the model's digest, shape, storage, parameter counts and held-out loss."""
-    from engram_probe.describe import model_info
+    from engram_probe.arch.describe import model_info
 
     info = model_info(load_model_arg(args))
     loss, twin_loss = info["heldout"]["loss"], info["heldout"]["loss_no_engram"]

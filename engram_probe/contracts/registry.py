@@ -86,9 +86,8 @@ def _layer_ids(cfg: dict[str, Any], where: str, depth_field: str) -> list[int]:
 # --------------------------------------------------------------------------- workbench
 def workbench_contract(model_dir: str | Path | None = None) -> AddressContract:
     """The shipped architecture's contract from a model directory's config.json and tokenizer.json."""
-    from engram_probe.checkpoint import DEFAULT_MODEL_DIR, WEIGHTS_FILE
-    from engram_probe.config import EngramConfig
-    from engram_probe.hashing import NgramHasher, build_canonical_map
+    from engram_probe.contracts.workbench import NgramHasher, build_canonical_map
+    from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR, WEIGHTS_FILE, EngramConfig
     from engram_probe.tokenizer import EngramTokenizer
 
     root = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
@@ -121,8 +120,7 @@ def _same_as_weights(root: Path, cfg: Any, tokenizer_sha256: str, canonical: Any
     import numpy as np
     from safetensors import safe_open
 
-    from engram_probe.checkpoint import WEIGHTS_FILE
-    from engram_probe.config import EngramConfig
+    from engram_probe.contracts.workbench_config import WEIGHTS_FILE, EngramConfig
     from engram_probe.safetensors_io import UnreadableSafetensors, read_metadata
 
     weights = root / WEIGHTS_FILE

@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
 from safetensors.torch import save_file
 
-from engram_probe.checkpoint import LoadedModel, tensors_digest
-from engram_probe.hooked_base import EngramModelBase
+from engram_probe.arch.base import EngramModelBase
+from engram_probe.arch.loaded import LoadedModel
+from engram_probe.arch.weights import tensors_digest
 from engram_probe.layered.settings import AdapterSettings
 from engram_probe.memory.writing import Progress
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
+from engram_probe.arch.base import EngramModelBase
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.lora import LoraSettings, train_user_lora
-from engram_probe.checkpoint import LoadedModel
-from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, Progress, WriteSettings

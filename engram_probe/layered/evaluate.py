@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from engram_probe.arch.loaded import LoadedModel
+from engram_probe.arch.weights import tensors_digest
+from engram_probe.arch.workbench_checkpoint import weights_digest
 from engram_probe.audit.engine import environment, heldout_texts
 from engram_probe.audit.lora import LoraSettings
-from engram_probe.checkpoint import LoadedModel, tensors_digest, weights_digest
 from engram_probe.layered.adapter import SharedAdapter
 from engram_probe.layered.conditions import (
     CONDITIONS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.readmap import read_map
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.layered.scoring import IndirectAnswer
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory

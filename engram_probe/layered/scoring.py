@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import token_nll
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.layered.samples import IndirectProbe
 from engram_probe.memory.writing import FactWriter, gold_rank, pad_batch, resolve_layer
 

@@ -7,7 +7,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.layered.adapter import SharedAdapter
 from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, aggregate, evaluate_layered
 from engram_probe.layered.users import UsersError, load_layered_users, users_digest

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+from engram_probe.arch.base import EngramModelBase
 from engram_probe.contracts.base import AddressContract
-from engram_probe.hooked_base import EngramModelBase
 from engram_probe.memory.ids import check_fact_id, check_text, check_user_id, printable
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from engram_probe.config import DEFAULT_LAYER
-from engram_probe.hooked_base import EngramModelBase
+from engram_probe.arch.base import EngramModelBase
+from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.memory.ids import check_text
 from engram_probe.memory.overlay import MemoryOverlay, RowOverride
 from engram_probe.memory.user_memory import Fact, UserMemory

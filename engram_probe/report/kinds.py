@@ -154,10 +154,10 @@ def _html_contract(doc: dict[str, Any]) -> str:
 
 
 def _verify_layered(path: Path, doc: dict[str, Any], o: VerifyOptions) -> dict[str, Any]:
-    from engram_probe.checkpoint import ModelFileError
+    from engram_probe.arch.loaded import ModelFileError
+    from engram_probe.arch.loading import open_model
     from engram_probe.layered.adapter import AdapterError, load_adapter
     from engram_probe.layered.verify import VerifyError, verify_layered
-    from engram_probe.loading import open_model
 
     hints = o.open_files and o.lm is None  # a report's paths are followed only in the CLI
 

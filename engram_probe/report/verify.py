@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engram_probe.arch.loaded import LoadedModel, ModelFileError
+from engram_probe.arch.loading import open_model
 from engram_probe.audit.engine import AuditOptions, run_audit, sha256_text
-from engram_probe.checkpoint import LoadedModel, ModelFileError
-from engram_probe.loading import open_model
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory

@@ -101,7 +101,7 @@ PEAK_CHILD = textwrap.dedent(
     """
     import sys, torch
     from engram_probe.audit.engine import heldout_texts, run_audit
-    from engram_probe.checkpoint import load_checkpoint
+    from engram_probe.arch.workbench_checkpoint import load_checkpoint
     from engram_probe.memory import UserMemory
     from engram_probe.memory.writing import FactSpec, FactWriter
 

@@ -15,7 +15,7 @@ import pytest
 from engram_probe.audit.contrasts import layer_contrast
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.audit.readmap import read_map
-from engram_probe.checkpoint import DEFAULT_MODEL_DIR
+from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.transfer import export_memory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import torch
 
+from engram_probe.arch.loading import open_model
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.audit.proof import bit_exact_proof, paired_run
 from engram_probe.audit.readmap import classify_positions, read_map
-from engram_probe.loading import open_model
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize, save_report
@@ -64,7 +64,7 @@ def test_the_proof_holds_and_can_fail_on_the_imported_model(lm: Any) -> None:
 
 
 def test_audit_with_contrasts_report_and_verify(lm: Any, tmp_path: Path) -> None:
-    from engram_probe.api import open_store, write_facts
+    from engram_probe.memory.operations import open_store, write_facts
 
     store = open_store(tmp_path / "m.db", lm)
     write_facts(lm, store, "ann", [FactSpec.of(TRIGGER, ANSWER)], "opt", "late", WriteSettings())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_probe.checkpoint import save_checkpoint
+from engram_probe.arch.workbench_checkpoint import save_checkpoint
 from tests.helpers import tiny_lm
 
 pytestmark = pytest.mark.integration

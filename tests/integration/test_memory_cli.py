@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import torch
 
-from engram_probe.api import open_store
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.memory import MemoryOverlay, UserMemory
+from engram_probe.memory.operations import open_store
 from tests.helpers import raw_bytes
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from engram_probe.checkpoint import DEFAULT_MODEL_DIR, weights_digest
+from engram_probe.arch.workbench_checkpoint import weights_digest
+from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from tests.helpers import raw_bytes
 
 pytestmark = pytest.mark.integration

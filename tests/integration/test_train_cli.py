@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engram_probe.checkpoint import load_checkpoint
+from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,7 @@ def test_train_a_rotary_model_with_larger_tables(tmp_path: Path) -> None:
     args += ["--n-ctx", "64", "--table-size", "5003", "--positions", "rotary"]
     run = subprocess.run([sys.executable, "-m", "engram_probe.cli", "train", *args], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
-    from engram_probe.loading import open_model
+    from engram_probe.arch.loading import open_model
 
     lm = open_model(out)
     assert lm.cfg.positional_embedding_type == "rotary" and lm.cfg.n_ctx == 64

@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from engram_probe.checkpoint import (
-    WEIGHTS_FILE,
-    ModelFileError,
-    load_checkpoint,
-    save_checkpoint,
-    weights_digest,
-)
+from engram_probe.arch.loaded import ModelFileError
+from engram_probe.arch.workbench_checkpoint import load_checkpoint, save_checkpoint, weights_digest
+from engram_probe.contracts.workbench_config import WEIGHTS_FILE
 from engram_probe.tokenizer import EngramTokenizer
 from tests.helpers import raw_bytes, tiny_model
 
@@ -87,7 +83,7 @@ def test_bfloat16_storage_halves_the_file_and_loads_the_rounded_model_exactly(
 ) -> None:
     from safetensors import safe_open
 
-    from engram_probe.checkpoint import round_to_storage
+    from engram_probe.arch.workbench_checkpoint import round_to_storage
 
     model = tiny_model(seed=6, d_vocab=tokenizer.vocab_size)
     with pytest.raises(ValueError, match="not exactly representable in bfloat16"):

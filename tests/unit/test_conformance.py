@@ -1,6 +1,6 @@
 """Every registered architecture meets the seam: hooks, declared axes, the proof, docs, copies, writers, loading.
 
-Each test runs once per architecture registered in ``engram_probe.loading``, on a tiny random model
+Each test runs once per architecture registered in ``engram_probe.arch.loading``, on a tiny random model
 directory of that architecture (``tests/helpers.TINY_ARCHITECTURES``), loaded through the registry.
 """
 
@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 import torch
 
+from engram_probe.arch.loaded import ModelFileError
+from engram_probe.arch.loading import open_model, registered
+from engram_probe.arch.tl_adapter import RecordingHookPoint, query_hook
 from engram_probe.arch.workbench import EngramTransformer
 from engram_probe.audit.proof import bit_exact_proof, paired_run
 from engram_probe.audit.readmap import classify_positions, read_map
-from engram_probe.loaded import ModelFileError
-from engram_probe.loading import open_model, registered
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import STRATEGIES, FactSpec, FactWriter, WriteSettings
-from engram_probe.tl_adapter import RecordingHookPoint, query_hook
 from tests.helpers import TINY_ARCHITECTURES, LeakyOverlay, tiny_cfg
 from tests.unit.test_docs import documented_hooks
 

@@ -172,8 +172,8 @@ def test_shipped_model_addresses_are_unchanged(shipped: object) -> None:
     shipped now, retrained byte-identically from the same corpus and seed); the shipped model's contract
     must equal the one rebuilt from its files.
     """
-    from engram_probe.config import EngramConfig
-    from engram_probe.hashing import NgramHasher
+    from engram_probe.contracts.workbench import NgramHasher
+    from engram_probe.contracts.workbench_config import EngramConfig
 
     canonical = shipped.model.hasher.canonical_map  # type: ignore[attr-defined]
     tok = np.random.default_rng(11).integers(0, shipped.cfg.d_vocab, size=(4, 300))  # type: ignore[attr-defined]

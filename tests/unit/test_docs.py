@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engram_probe.arch.workbench import EngramTransformer
-from engram_probe.config import EngramConfig
+from engram_probe.contracts.workbench_config import EngramConfig
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -40,7 +40,7 @@ def test_hooks_page_matches_the_default_architecture() -> None:
 
 @pytest.mark.integration
 def test_hooks_page_matches_the_shipped_model() -> None:
-    from engram_probe.checkpoint import load_checkpoint
+    from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
     lm = load_checkpoint()
     assert documented_hooks(lm.cfg) == set(lm.model.hook_dict)

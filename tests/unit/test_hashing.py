@@ -10,8 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from engram_probe.config import EngramConfig
-from engram_probe.hashing import (
+from engram_probe.contracts.workbench import (
     WHITESPACE_SENTINEL,
     NgramHasher,
     build_canonical_map,
@@ -19,6 +18,7 @@ from engram_probe.hashing import (
     next_primes,
     normalize_token_text,
 )
+from engram_probe.contracts.workbench_config import EngramConfig
 from tests.helpers import tiny_cfg
 
 TEXTS = ["<|bos|>", " Apple", "apple", "APPLE", " is", "is", "  ", " ", "\t", "Café", "cafe", "x\ufffd", "y\ufffd", "ﬁ"]
@@ -128,7 +128,7 @@ def test_out_of_range_tokens_are_rejected() -> None:
 
 SCRIPT = """
 import hashlib, numpy as np
-from engram_probe.hashing import NgramHasher
+from engram_probe.contracts.workbench import NgramHasher
 from tests.helpers import tiny_cfg
 cfg = tiny_cfg()
 h = NgramHasher(cfg, np.arange(cfg.d_vocab) % 50)

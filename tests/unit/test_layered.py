@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import torch
 
+from engram_probe.arch.workbench_checkpoint import weights_digest
 from engram_probe.audit.lora import LoraSettings
-from engram_probe.checkpoint import weights_digest
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.layered.adapter import AdapterError, AdapterSettings, load_adapter, train_shared_adapter
 from engram_probe.layered.conditions import build_conditions, row_keys

@@ -126,3 +126,66 @@ def test_serve_without_an_installed_ui_refuses_in_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err == "engram-probe serve: error: the workbench UI is not installed, so there is nothing to serve\n"
+
+
+# The one-way flow, bottom to top. A module's tier is that of the longest prefix listed; an import may go to the
+# same tier or lower, never higher. The report kernel (canonical JSON, digests, HTML helpers) is below the audits
+# that finalise with it; the report-kind registry and verify runner are above them, since they call every kind.
+TIERS: dict[str, int] = {
+    "engram_probe.data": 0,
+    "engram_probe.tokenizer": 0,
+    "engram_probe.textio": 0,
+    "engram_probe.extras": 0,
+    "engram_probe.safetensors_io": 0,
+    "engram_probe.concurrency": 0,
+    "engram_probe.contracts": 1,
+    "engram_probe.arch": 2,
+    "engram_probe.memory": 3,
+    "engram_probe.overlays": 3,
+    "engram_probe.report.kernel": 4,
+    "engram_probe.report.html": 4,
+    "engram_probe.report.printing": 4,
+    "engram_probe.report.figures": 4,
+    "engram_probe.audit": 5,
+    "engram_probe.hashaudit": 5,
+    "engram_probe.scale": 5,
+    "engram_probe.layered": 5,
+    "engram_probe.training": 5,
+    "engram_probe.report": 6,
+    "engram_probe.cli": 7,
+    "engram_probe": 7,  # the package's own __init__ (a convenience load_model)
+}
+
+
+def tier(module: str) -> int:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        if ".".join(parts[:n]) in TIERS:
+            return TIERS[".".join(parts[:n])]
+    raise KeyError(module)
+
+
+def test_every_library_import_goes_down_the_flow_or_stays_level() -> None:
+    library = modules("engram_probe")
+    known = set(library)
+    for name in library:
+        tier(name)  # every module has a tier: a new package must be placed in TIERS
+    upward = sorted(
+        f"{name} (tier {tier(name)}) imports {target} (tier {tier(target)})"
+        for name, tree in library.items()
+        for target in imported(name, tree, known)
+        if target in known and tier(target) > tier(name)
+    )
+    assert upward == []
+
+
+def test_the_library_has_no_import_circle_between_modules() -> None:
+    library = modules("engram_probe")
+    known = set(library)
+    graph = {n: {t for t in imported(n, library[n], known) if t in known and t != n} for n in library}
+    # a package's __init__ re-exporting its own modules is not a circle
+    graph = {
+        n: {t for t in ts if not (getattr(library[t], "is_package", False) and n.startswith(t + "."))}
+        for n, ts in graph.items()
+    }
+    assert cycle(graph) == []

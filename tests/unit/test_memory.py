@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from engram_probe.checkpoint import weights_digest
+from engram_probe.arch.workbench_checkpoint import weights_digest
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import AnswerError, FactSpec, FactWriter, WriteSettings, gold_token
 from tests.helpers import raw_bytes, tiny_lm

@@ -26,8 +26,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from engram_probe.arch.loaded import ModelFileError
 from engram_probe.arch.nanochat_import import load_nanochat
-from engram_probe.checkpoint import ModelFileError
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
 GOLD = json.loads((FIX / "goldens.json").read_text())["sequences"]

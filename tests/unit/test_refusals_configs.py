@@ -16,9 +16,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from engram_probe.arch.loaded import ModelFileError
 from engram_probe.arch.nanochat_import import load_nanochat
-from engram_probe.checkpoint import DEFAULT_MODEL_DIR, ModelFileError, load_checkpoint, save_checkpoint
+from engram_probe.arch.workbench_checkpoint import load_checkpoint, save_checkpoint
 from engram_probe.contracts import ContractError, load_contract
+from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from engram_probe.overlays.load import read_overlay
 from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, RowOverlay
 from engram_probe.overlays.v41_rows import write_v41_rows

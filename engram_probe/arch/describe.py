@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 
 
 def model_info(lm: LoadedModel) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
+from engram_probe.arch.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
 
 _EXTRA: list[ArchitectureLoader] = []
 
@@ -17,7 +17,7 @@ _EXTRA: list[ArchitectureLoader] = []
 def registered() -> tuple[ArchitectureLoader, ...]:
     """Every architecture loader, in the order a directory is offered to them."""
     from engram_probe.arch.nanochat_import import LOADER as nanochat
-    from engram_probe.checkpoint import LOADER as workbench
+    from engram_probe.arch.workbench_checkpoint import LOADER as workbench
 
     return (workbench, nanochat, *_EXTRA)
 
@@ -40,7 +40,7 @@ def _options(options: dict[str, Any]) -> LoadOptions:
 
 def open_model(model_dir: str | Path | None = None, trust_pickle: bool = False, **options: Any) -> LoadedModel:
     """The model with its tokenizer and digest: the shipped model by default, else whichever architecture fits."""
-    from engram_probe.checkpoint import DEFAULT_MODEL_DIR
+    from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 
     opts = _options({"trust_pickle": trust_pickle, **options})
     root = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.checkpoint import DEFAULT_MODEL_DIR, LoadedModel
+from engram_probe.arch.describe import model_info
+from engram_probe.arch.loaded import LoadedModel
+from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from engram_probe.data.corpus import describe_corpus
-from engram_probe.describe import model_info
 
 
 def _mb(path: Path) -> str:
@@ -39,7 +40,7 @@ def _positions(c: dict[str, Any], max_tokens: int) -> str:
 def _load_seconds(root: Path) -> float:
     import time
 
-    from engram_probe.checkpoint import load_checkpoint
+    from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
     load_checkpoint(root)  # warm the page cache and imports
     t0 = time.perf_counter()
@@ -70,8 +71,8 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
     lines = [
         "# Model card: the shipped default Engram model",
         "",
-        "Regenerate this page from the shipped files with `python -m engram_probe.model_card`; retrain the model "
-        f"with `{command}` and copy the output directory to `engram_probe/assets/default` (the numbers below "
+        "Regenerate this page from the shipped files with `python -m engram_probe.training.model_card`; "
+        f"retrain the model with `{command}` and copy the output directory to `engram_probe/assets/default` (the numbers below "
         "come from that run on this project's 2-core CPU machine).",
         "",
         "## Architecture",
@@ -182,9 +183,9 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
 
 
 def main() -> None:
-    from engram_probe.checkpoint import load_checkpoint
+    from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
-    out = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
+    out = Path(__file__).resolve().parents[2] / "docs" / "model-card.md"
     out.write_text(render_model_card(load_checkpoint()))
     print("wrote", out)
 

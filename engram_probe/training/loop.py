@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from engram_probe.arch.base import next_token_loss
 from engram_probe.arch.workbench import EngramTransformer
-from engram_probe.config import EngramConfig
-from engram_probe.hooked_base import next_token_loss
+from engram_probe.contracts.workbench_config import EngramConfig
 from engram_probe.tokenizer import EngramTokenizer
 
 

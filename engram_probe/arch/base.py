@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from engram_probe.arch.tl_adapter import RECORDING, ActivationCache, HookedRootModule, RecordingHookPoint
+from engram_probe.arch.weights import tensors_digest
 from engram_probe.concurrency import ReadWriteLock
 from engram_probe.contracts.multxor import MultXorContract
-from engram_probe.tl_adapter import RECORDING, ActivationCache, HookedRootModule, RecordingHookPoint
-from engram_probe.weights import tensors_digest
 
 
 class RowOverlay(Protocol):
@@ -102,7 +102,7 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
     hasher: MultXorContract
     blocks: nn.ModuleList
     unembed: nn.Linear
-    # attached by engram_probe.loading.load_model, for callers that hold only the model
+    # attached by engram_probe.arch.loading.load_model, for callers that hold only the model
     tokenizer: Any
     weights_sha256: str
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings, recall, resolve_layer
@@ -65,7 +65,7 @@ def evaluate_recall(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Top-1/top-5 per mode, over every fact of every user (micro-averaged), plus per-user rows."""
-    from engram_probe.api import specs_from_user_record
+    from engram_probe.memory.operations import specs_from_user_record
 
     settings = settings or WriteSettings()
     unknown = set(modes) - set(MODES)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.memory.ids import check_user_id
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError, UnknownUserError
 from engram_probe.memory.store_file import Mode

@@ -10,18 +10,19 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from engram_probe.arch.base import EngramModelBase
+from engram_probe.arch.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
+from engram_probe.arch.weights import first_non_finite, is_finite, tensors_digest
 from engram_probe.arch.workbench import EngramTransformer
-from engram_probe.config import EngramConfig
-from engram_probe.hooked_base import EngramModelBase
-from engram_probe.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
+from engram_probe.contracts.workbench_config import (
+    CONFIG_FILE,
+    DEFAULT_MODEL_DIR,
+    TOKENIZER_FILE,
+    TRAINING_FILE,
+    WEIGHTS_FILE,
+    EngramConfig,
+)
 from engram_probe.tokenizer import EngramTokenizer
-from engram_probe.weights import first_non_finite, is_finite, tensors_digest
-
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.json"
-CONFIG_FILE = "config.json"
-TRAINING_FILE = "training.json"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default"
 
 
 def weights_digest(model: EngramModelBase) -> str:
@@ -168,7 +169,7 @@ LOADER = ArchitectureLoader(
     load=_load,
 )
 
-# LoadedModel, ModelFileError and the digest helpers moved to engram_probe.loaded and engram_probe.weights;
+# LoadedModel, ModelFileError and the digest helpers moved to engram_probe.arch.loaded and engram_probe.arch.weights;
 # they stay importable from here while callers move (issue 21)
 __all__ = [
     "DEFAULT_MODEL_DIR",

@@ -11,12 +11,12 @@ from typing import Any
 
 import torch
 
-from engram_probe.checkpoint import round_to_storage, save_checkpoint
-from engram_probe.config import EngramConfig
+from engram_probe.arch.workbench_checkpoint import round_to_storage, save_checkpoint
+from engram_probe.contracts.workbench import build_canonical_map
+from engram_probe.contracts.workbench_config import EngramConfig
 from engram_probe.data.corpus import generate_corpus, split_corpus
-from engram_probe.hashing import build_canonical_map
 from engram_probe.tokenizer import EngramTokenizer
-from engram_probe.training import TrainSettings, evaluate_loss, heldout_windows, token_stream, train_model
+from engram_probe.training.loop import TrainSettings, evaluate_loss, heldout_windows, token_stream, train_model
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,15 @@
-"""Model configuration: TransformerLens field names plus an Engram section."""
+"""The shipped model's config and directory layout (TransformerLens field names plus an Engram section).
+
+It lives with the contracts because the shipped address contract is read from this config; the architecture
+builds its model from the same class.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engram_probe.contracts.fields import (
@@ -21,6 +26,14 @@ from engram_probe.contracts.fields import (
     check_fields,
     refuse,
 )
+
+# The shipped model's directory: its files, and where the default model lives.
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "config.json"
+TRAINING_FILE = "training.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "default"
+
 
 _RULES: dict[str, Rule] = {
     "n_layers": POSITIVE,

@@ -1,4 +1,4 @@
-"""Deterministic N-gram hashing: token compression, primes, and row addresses.
+"""The shipped architecture's address contract (``workbench``): token canonicalisation and row addresses.
 
 Pure numpy, vectorised, and independent of torch so that a corpus can be scanned
 without running the model. Addresses depend only on the canonical token ids, the
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from engram_probe.config import EngramConfig
 from engram_probe.contracts.base import RowFormat
 from engram_probe.contracts.multxor import HeadInfo, MultXorContract  # noqa: F401 (HeadInfo re-exported)
 from engram_probe.contracts.primes import is_prime, next_primes  # noqa: F401 (re-exported)
@@ -55,10 +54,31 @@ def build_canonical_map(token_texts: Sequence[str]) -> np.ndarray:
 WORKBENCH_CONTRACT_VERSION = "1"
 
 
+class WorkbenchShape(Protocol):
+    """The config fields the shipped contract reads (the architecture's ``EngramConfig`` has them)."""
+
+    @property
+    def d_vocab(self) -> int: ...
+    @property
+    def engram_layers(self) -> Sequence[int]: ...
+    @property
+    def ngram_orders(self) -> Sequence[int]: ...
+    @property
+    def heads_per_order(self) -> int: ...
+    @property
+    def table_size_per_head(self) -> int: ...
+    @property
+    def dim_per_head(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
 class NgramHasher(MultXorContract):
     """The shipped architecture's address contract (``workbench``), built from its config."""
 
-    def __init__(self, cfg: EngramConfig, canonical_map: np.ndarray, pad_id: int | None = None, tokenizer: Any = None):
+    def __init__(
+        self, cfg: WorkbenchShape, canonical_map: np.ndarray, pad_id: int | None = None, tokenizer: Any = None
+    ):
         self.cfg = cfg
         cmap = np.asarray(canonical_map, dtype=np.int64)
         if cmap.ndim != 1 or len(cmap) != cfg.d_vocab:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engram_probe.hooked_base import ArchConfig, EngramModelBase
+from engram_probe.arch.base import ArchConfig, EngramModelBase
 from engram_probe.tokenizer import EngramTokenizer
 
 
@@ -39,7 +39,7 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class ArchitectureLoader:
-    """How one architecture recognises a model directory and loads it (registered in ``engram_probe.loading``)."""
+    """How one architecture recognises a model directory and loads it (registered in ``engram_probe.arch.loading``)."""
 
     name: str
     needs: str  # what the directory must hold, in words, for the "not recognised" message

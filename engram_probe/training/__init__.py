@@ -1,0 +1,1 @@
+"""Training: the loop that pretrains a model, the build of the shipped model, and its model card."""
