@@ -9,10 +9,10 @@ import torch
 
 from benchmarks.common import emit, interleaved
 from benchmarks.fixtures import user_memory
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.engine import heldout_texts
 from engram_probe.audit.proof import bit_exact_proof, paired_run
 from engram_probe.audit.readmap import classify_positions, read_map
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 
 GOAL = 2.2
@@ -62,7 +62,7 @@ def measure(lm: LoadedModel, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
 
 def run(lm: LoadedModel) -> dict[str, Any]:
     """Both architectures in one run: the shipped model and the nanochat-engram fixture checkpoint."""
-    from engram_probe.loading import open_model
+    from engram_probe.arch.loading import open_model
 
     nanochat = open_model(NANOCHAT)
     rows = measure(lm, (32, 128, lm.cfg.n_ctx)) + measure(nanochat, (32, nanochat.cfg.n_ctx))

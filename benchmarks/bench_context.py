@@ -23,11 +23,11 @@ import numpy as np
 
 from benchmarks.common import emit
 from benchmarks.fixtures import fact_specs
-from engram_probe.api import specs_from_user_record
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.engine import heldout_texts, run_audit
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.contracts.workbench import NgramHasher
 from engram_probe.data.synthetic_users import generate_users
-from engram_probe.hashing import NgramHasher
+from engram_probe.memory.operations import specs_from_user_record
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactWriter
 
@@ -42,7 +42,7 @@ PEAK_CHILD = """
 import json, sys, time, torch
 from benchmarks.bench_context import _memories, probe_text
 from engram_probe.audit.engine import run_audit
-from engram_probe.checkpoint import load_checkpoint
+from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
 def peak():
     return int(next(s for s in open("/proc/self/status") if s.startswith("VmHWM")).split()[1]) * 1024

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import emit, interleaved
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.contracts import AddressContract, load_contract
 
 POSITIONS = 1 << 20

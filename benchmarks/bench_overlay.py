@@ -12,9 +12,9 @@ from safetensors.torch import load_file, save_file
 
 from benchmarks.common import emit, interleaved
 from benchmarks.fixtures import fact_specs, user_memory
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.engine import heldout_texts
 from engram_probe.audit.lora import LoraSettings, lora_state, train_user_lora
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import Fact, UserMemory

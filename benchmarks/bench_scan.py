@@ -12,8 +12,8 @@ import torch
 
 from benchmarks.common import emit
 from benchmarks.fixtures import user_memory
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.scan import RowIndex, scan_corpus
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.data.corpus import generate_corpus
 from engram_probe.memory.overlay import MemoryOverlay
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from benchmarks.common import emit
 from benchmarks.fixtures import user_memory
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import fact_recall
 from engram_probe.audit.lora import LoraSettings, train_user_lora
-from engram_probe.checkpoint import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.writing import WriteSettings
 

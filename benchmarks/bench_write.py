@@ -7,7 +7,7 @@ from typing import Any
 
 from benchmarks.common import emit
 from benchmarks.fixtures import fact_specs
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactWriter, recall

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from engram_probe.api import specs_from_user_record
-from engram_probe.checkpoint import LoadedModel
+from engram_probe.arch.loaded import LoadedModel
 from engram_probe.data.synthetic_users import generate_users
+from engram_probe.memory.operations import specs_from_user_record
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 

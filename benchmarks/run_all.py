@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from engram_probe.checkpoint import load_checkpoint
+from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
 NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context", "scale", "census")
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import gradio as gr
 
-from engram_probe.config import DEFAULT_LAYER
 from engram_probe.contracts import CONTRACT_NAMES
+from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from workbench import handlers as h
 from workbench import production as prod
 from workbench.access import check_binding, load_policy

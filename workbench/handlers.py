@@ -15,19 +15,19 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from engram_probe.api import write_facts, write_summary
+from engram_probe.arch.describe import model_info
 from engram_probe.audit.contrasts import fact_recall, lora_contrast, placement_contrasts
 from engram_probe.audit.engine import AuditOptions, ProbeError, encode_probe, heldout_texts, run_audit
 from engram_probe.audit.lora import LoraSettings
 from engram_probe.audit.readmap import classify_positions, read_map
-from engram_probe.describe import model_info
-from engram_probe.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
 from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
 from engram_probe.layered.evaluate import LAYERED_FORMAT
+from engram_probe.memory.operations import write_facts, write_summary
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
 from engram_probe.report.document import ReportError, finalize, save_report
+from engram_probe.report.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
 from engram_probe.report.kinds import verify_file
 from engram_probe.report.render import PdfError, html_to_pdf, write_html
 from engram_probe.report.verify import verify_report

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engram_probe.api import open_store, specs_from_user_record, write_facts
+from engram_probe.arch.loaded import LoadedModel
+from engram_probe.arch.loading import open_model
+from engram_probe.arch.workbench_checkpoint import weights_digest
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
-from engram_probe.checkpoint import LoadedModel, weights_digest
-from engram_probe.config import DEFAULT_LAYER
+from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.data.synthetic_users import generate_users
-from engram_probe.loading import open_model
+from engram_probe.memory.operations import open_store, specs_from_user_record, write_facts
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
