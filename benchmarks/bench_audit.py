@@ -11,7 +11,8 @@ from benchmarks.common import emit, interleaved
 from benchmarks.fixtures import user_memory
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.engine import heldout_texts
-from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.paired import paired_run
+from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory.overlay import MemoryOverlay
 

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from engram_probe.arch.base import EngramModelBase, RowOverlay
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
+from engram_probe.audit.paired import paired_run, residual_hooks
 from engram_probe.audit.proof import ChangedFraction, delta_matrix
 from engram_probe.audit.readmap import classify_positions, read_map
-from engram_probe.audit.stream import residual_hooks, streamed_run
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import Fact, UserMemory
@@ -268,8 +268,8 @@ def lora_contrast(
         ChangedFraction(untouched),
         ChangedFraction(untouched, exclude),
     )
-    on_probe = streamed_run(lm.model, probe, None, [lora_counts, lora_all], residual, edited_model=lora.model)
-    eng_probe = streamed_run(lm.model, probe, overlay, [engram_counts], residual)
+    on_probe = paired_run(lm.model, probe, None, [lora_counts, lora_all], residual, edited_model=lora.model)
+    eng_probe = paired_run(lm.model, probe, overlay, [engram_counts], residual)
     held_ids = lm.tokenizer.encode(heldout_texts[0])[: lm.model.max_tokens] if heldout_texts else []
     lora_untouched = lora_counts.result()
     engram_untouched = engram_counts.result()
@@ -298,9 +298,9 @@ def lora_contrast(
         held = torch.tensor([held_ids])
         all_pos = list(range(len(held_ids)))
         lora_held, eng_held = ChangedFraction(all_pos, exclude), ChangedFraction(all_pos, exclude)
-        streamed_run(lm.model, held, None, [lora_held], (), edited_model=lora.model)
+        paired_run(lm.model, held, None, [lora_held], (), edited_model=lora.model)
         hits = read_map(lm.model.hasher, overlay, held_ids)
-        streamed_run(lm.model, held, overlay, [eng_held], ())
+        paired_run(lm.model, held, overlay, [eng_held], ())
         out["lora"]["heldout_changed_fraction"] = lora_held.result()["changed_fraction"]
         out["engram"]["heldout_changed_fraction"] = eng_held.result()["changed_fraction"]
         out["engram"]["heldout_read_map_hits"] = len(hits)

@@ -16,9 +16,9 @@ import torch
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import lora_contrast, placement_contrasts
 from engram_probe.audit.lora import LoraResult, LoraSettings
+from engram_probe.audit.paired import figure_hooks, paired_run
 from engram_probe.audit.proof import ByteProof, change_sizes, delta_matrix
 from engram_probe.audit.readmap import CLASS_RULE, UNTOUCHED, classify_positions, conv_reach, read_map
-from engram_probe.audit.stream import figure_hooks, streamed_run
 from engram_probe.audit.switch import gate_range, gates, gold_ranks, value_path
 from engram_probe.memory.overlay import PRECEDENCE_RULE, MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
@@ -123,7 +123,7 @@ def run_audit(
     classes = classify_positions(len(ids), hits)
     # the proof is made hook by hook during the edited forward; only the hooks the figures read are kept
     byte_proof = ByteProof(classes)
-    run = streamed_run(lm.model, tokens, overlay, [byte_proof], figure_hooks(cfg.n_layers, cfg.engram_layers))
+    run = paired_run(lm.model, tokens, overlay, [byte_proof], figure_hooks(cfg.n_layers, cfg.engram_layers))
     proof = byte_proof.result()
     gate = gates(run, cfg.engram_layers)
     layer = memory.main_layer()

@@ -1,72 +1,16 @@
-"""Paired runs and the bit-exact proof: raw bytes of every hook at every untouched position."""
+"""The bit-exact proof and the change figures of a paired run: raw bytes of every hook at every untouched position."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from engram_probe.arch.base import EngramModelBase, RowOverlay
-from engram_probe.arch.tl_adapter import POSITION_AXIS, QUERY_AXIS
-from engram_probe.audit.allocator import keep_freed_buffers
+from engram_probe.audit.paired import PairedRun, residual_hooks
 from engram_probe.audit.readmap import UNTOUCHED
-
-
-@dataclass
-class PairedRun:
-    """Base and edited forwards of one identical token tensor, with every hook cached."""
-
-    tokens: Tensor
-    base: dict[str, Tensor]
-    edited: dict[str, Tensor]
-    threads: int
-    dtype: str
-    axes: Mapping[str, int] | None = None  # each hook's declared position axis (the model's ``hook_axes``)
-
-    def axis(self, name: str) -> int:
-        """The position axis of hook ``name``: as the model declared it, or the TransformerLens layout for a run
-        put together by hand without a model (shim for such runs, issue 21)."""
-        if self.axes is None:
-            return QUERY_AXIS if name.endswith(("hook_pattern", "hook_attn_scores")) else POSITION_AXIS
-        if name not in self.axes:
-            raise ValueError(f"hook {name} has no declared position axis in this run")
-        return self.axes[name]
-
-
-def prepare_pair(model: EngramModelBase, tokens: Tensor) -> tuple[Tensor, dict[int, Tensor], int]:
-    """Checked tokens, their addresses (one hashing pass, read by both runs) and the thread count to hold."""
-    if tokens.ndim != 2 or tokens.shape[0] != 1:
-        raise ValueError("paired runs take a single [1, pos] sequence")
-    keep_freed_buffers()
-    threads = torch.get_num_threads()
-    tokens = model.check_tokens(tokens)
-    return tokens, model.engram_addresses(tokens), threads
-
-
-@torch.no_grad()
-def paired_run(
-    model: EngramModelBase, tokens: Tensor, overlay: RowOverlay | None, edited_model: EngramModelBase | None = None
-) -> PairedRun:
-    """Run base and edited on the *same* tensor object, same dtype and thread count.
-
-    ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
-    """
-    tokens, addresses, threads = prepare_pair(model, tokens)
-    _, base = model.forward_recorded(tokens, addresses=addresses)
-    if edited_model is not None:
-        _, edited = edited_model.forward_recorded(tokens, addresses=addresses)
-    else:
-        _, edited = model.forward_recorded(tokens, overlay=overlay, addresses=addresses)
-    if torch.get_num_threads() != threads:
-        raise RuntimeError("thread count changed between the base and edited runs")
-    if set(base) != set(model.hook_dict) or set(edited) != set(base):
-        raise RuntimeError("a hook did not record: the cache does not cover every hook point")
-    return PairedRun(tokens, base, edited, threads, str(base["hook_logits"].dtype), dict(model.hook_axes))
-
 
 _BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
 
@@ -298,11 +242,6 @@ def changed_fraction(run: PairedRun, positions: Sequence[int], token_determined:
     for name in sorted(run.base):
         counter.add(name, run.base[name], run.edited[name], run.axis(name))
     return counter.result()
-
-
-def residual_hooks(n_layers: int) -> list[str]:
-    """The residual-stream hooks of a delta matrix: block-0 input, each block's output, the logits."""
-    return ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(n_layers)] + ["hook_logits"]
 
 
 def delta_matrix(run: PairedRun, n_layers: int) -> dict[str, Any]:

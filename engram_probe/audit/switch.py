@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from engram_probe.arch.base import EngramModelBase
-from engram_probe.audit.proof import PairedRun
+from engram_probe.audit.paired import PairedRun
 from engram_probe.audit.readmap import ReadHit
 from engram_probe.memory.writing import gold_rank
 from engram_probe.tokenizer import EngramTokenizer

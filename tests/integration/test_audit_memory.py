@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from engram_probe.audit.engine import run_audit
-from engram_probe.audit.proof import ByteProof, PairedRun, bit_exact_proof, change_sizes, delta_matrix, paired_run
+from engram_probe.audit.paired import PairedRun, figure_hooks, paired_run
+from engram_probe.audit.proof import ByteProof, bit_exact_proof, change_sizes, delta_matrix
 from engram_probe.audit.readmap import UNTOUCHED, classify_positions, read_map
-from engram_probe.audit.stream import figure_hooks, streamed_run
 from engram_probe.audit.switch import gates, gold_ranks, value_path
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter
@@ -40,7 +40,8 @@ def full_caches(shipped: Any, tokens: torch.Tensor, overlay: Any) -> PairedRun:
     """The straightforward reference: every hook of both runs, recorded by TransformerLens' run_with_cache."""
     _, base = shipped.model.run_with_cache(tokens)
     _, edited = shipped.model.run_with_cache(tokens, overlay=overlay)
-    return PairedRun(tokens, dict(base.cache_dict), dict(edited.cache_dict), torch.get_num_threads(), "torch.float32")
+    caches = dict(base.cache_dict), dict(edited.cache_dict)
+    return PairedRun(tokens, *caches, torch.get_num_threads(), "torch.float32", dict(shipped.model.hook_axes))
 
 
 def as_json(obj: Any) -> str:
@@ -77,7 +78,7 @@ def test_the_streamed_report_equals_what_two_full_caches_give(shipped: Any, memo
         assert row["gates"] == {str(L): {"before": g["before"][t], "after": g["after"][t]} for L, g in gate.items()}
         assert (row["gold_rank_before"], row["gold_rank_after"]) == (ranks["before"][t], ranks["after"][t])
     # and the streamed run kept no more than the figures read: no attention score or pattern of either run
-    run = streamed_run(shipped.model, tokens, overlay, [], figure_hooks(cfg.n_layers, cfg.engram_layers))
+    run = paired_run(shipped.model, tokens, overlay, [], figure_hooks(cfg.n_layers, cfg.engram_layers))
     assert set(run.base) == set(run.edited) == figure_hooks(cfg.n_layers, cfg.engram_layers)
     assert not any(name.endswith(("hook_pattern", "hook_attn_scores")) for name in run.base)
 
@@ -88,7 +89,7 @@ def test_the_streamed_proof_catches_a_leaky_overlay_exactly_as_the_kept_one(ship
     leaky = LeakyOverlay(MemoryOverlay([memory]))
     classes = classify_positions(len(ids), read_map(shipped.model.hasher, MemoryOverlay([memory]), ids))
     streamed = ByteProof(classes)
-    streamed_run(shipped.model, tokens, leaky, [streamed], ())
+    paired_run(shipped.model, tokens, leaky, [streamed], ())
     got = streamed.result()
     assert not got["identical"] and got["mismatch_count"] > 0
     # position 1 is nudged; attention carries the leak to every later untouched position, and nothing reaches 0

@@ -14,7 +14,8 @@ import torch
 
 from engram_probe.arch.loading import open_model
 from engram_probe.audit.engine import AuditOptions, run_audit
-from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.paired import paired_run
+from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from engram_probe.audit.engine import ProbeError, run_audit
-from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.paired import paired_run
+from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, conv_reach, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
@@ -110,19 +111,20 @@ def test_a_rotary_model_audits_a_probe_longer_than_its_training_length() -> None
 
 def test_the_batched_proof_compares_raw_bytes_not_values() -> None:
     """-0.0 equals 0.0 as a float but not as bytes; a NaN equals nothing as a float but itself as bytes."""
-    from engram_probe.audit.proof import PairedRun
+    from engram_probe.audit.paired import PairedRun
 
     base = {"blocks.0.hook_resid_post": torch.zeros(1, 4, 3), "blocks.0.attn.hook_pattern": torch.ones(1, 2, 4, 4)}
     same = {k: v.clone() for k, v in base.items()}
     base["blocks.0.hook_resid_post"][0, 3, 0] = float("nan")
     same["blocks.0.hook_resid_post"][0, 3, 0] = float("nan")
     classes = ["untouched"] * 4
-    ok = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, same, 1, "float32"), classes)
+    axes = {"blocks.0.hook_resid_post": 1, "blocks.0.attn.hook_pattern": 2}  # as the shipped model declares them
+    ok = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, same, 1, "float32", axes), classes)
     assert ok["identical"] and ok["pairs_compared"] == 8 and ok["values_compared"] == 4 * 3 + 4 * 8
     signed = {k: v.clone() for k, v in same.items()}
     signed["blocks.0.attn.hook_pattern"][0, 1, 2, 0] = -1.0
     signed["blocks.0.hook_resid_post"][0, 1, 2] = -0.0
-    bad = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, signed, 1, "float32"), classes)
+    bad = bit_exact_proof(PairedRun(torch.zeros(1, 4), base, signed, 1, "float32", axes), classes)
     assert {(m["hook"], m["position"]) for m in bad["mismatches"]} == {
         ("blocks.0.hook_resid_post", 1),
         ("blocks.0.attn.hook_pattern", 2),

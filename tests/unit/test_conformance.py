@@ -16,7 +16,8 @@ from engram_probe.arch.loaded import ModelFileError
 from engram_probe.arch.loading import open_model, registered
 from engram_probe.arch.tl_adapter import RecordingHookPoint, query_hook
 from engram_probe.arch.workbench import EngramTransformer
-from engram_probe.audit.proof import bit_exact_proof, paired_run
+from engram_probe.audit.paired import paired_run
+from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import STRATEGIES, FactSpec, FactWriter, WriteSettings

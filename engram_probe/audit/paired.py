@@ -1,4 +1,4 @@
-"""A paired run that compares the edited forward hook by hook as it runs, instead of keeping both runs whole.
+"""Paired runs: the base and edited forwards of one identical tensor, compared hook by hook as the edited run goes.
 
 The base forward is recorded in full. During the edited forward each hook value is handed, as
 it is produced, to the comparisons (the bit-exact proof, changed fractions) together with the
@@ -11,13 +11,47 @@ edited run advances.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 from torch import Tensor
 
 from engram_probe.arch.base import EngramModelBase, RowOverlay
-from engram_probe.audit.proof import PairedRun, prepare_pair, residual_hooks
+from engram_probe.audit.allocator import keep_freed_buffers
+
+
+@dataclass
+class PairedRun:
+    """Base and edited forwards of one identical token tensor, with every hook cached."""
+
+    tokens: Tensor
+    base: dict[str, Tensor]
+    edited: dict[str, Tensor]
+    threads: int
+    dtype: str
+    axes: Mapping[str, int]  # each hook's declared position axis (the model's ``hook_axes``)
+
+    def axis(self, name: str) -> int:
+        """The position axis of hook ``name``, as the model declared it."""
+        if name not in self.axes:
+            raise ValueError(f"hook {name} has no declared position axis in this run")
+        return self.axes[name]
+
+
+def prepare_pair(model: EngramModelBase, tokens: Tensor) -> tuple[Tensor, dict[int, Tensor], int]:
+    """Checked tokens, their addresses (one hashing pass, read by both runs) and the thread count to hold."""
+    if tokens.ndim != 2 or tokens.shape[0] != 1:
+        raise ValueError("paired runs take a single [1, pos] sequence")
+    keep_freed_buffers()
+    threads = torch.get_num_threads()
+    tokens = model.check_tokens(tokens)
+    return tokens, model.engram_addresses(tokens), threads
+
+
+def residual_hooks(n_layers: int) -> list[str]:
+    """The residual-stream hooks of a delta matrix: block-0 input, each block's output, the logits."""
+    return ["blocks.0.hook_resid_pre"] + [f"blocks.{i}.hook_resid_post" for i in range(n_layers)] + ["hook_logits"]
 
 
 class HookComparison(Protocol):
@@ -66,18 +100,19 @@ class _ComparingSlot(dict[str, Tensor]):
 
 
 @torch.no_grad()
-def streamed_run(
+def paired_run(
     model: EngramModelBase,
     tokens: Tensor,
     overlay: RowOverlay | None,
-    comparisons: Sequence[HookComparison],
-    keep: Collection[str],
+    comparisons: Sequence[HookComparison] = (),
+    keep: Collection[str] | None = None,
     edited_model: EngramModelBase | None = None,
 ) -> PairedRun:
-    """As ``paired_run`` (same tensor, addresses, dtype and thread count), feeding every hook to ``comparisons``.
+    """Run base and edited on the *same* tensor object, with the same addresses, dtype and thread count.
 
-    Each comparison sees every hook once, as (name, base value, edited value). The returned run
-    holds only the hooks named in ``keep``. ``edited_model`` replaces the overlay, as in ``paired_run``.
+    Each comparison sees every hook once, as (name, base value, edited value), while the edited run
+    produces it. The returned run holds the hooks named in ``keep`` (every hook when None).
+    ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
     """
     tokens, addresses, threads = prepare_pair(model, tokens)
     _, base = model.forward_recorded(tokens, addresses=addresses)
@@ -86,7 +121,7 @@ def streamed_run(
         raise RuntimeError("a hook did not record: the cache does not cover every hook point")
     dtype = str(base["hook_logits"].dtype)
     axes = dict(model.hook_axes)  # an edited copy (LoRA) has the same hooks; the base model's declaration counts
-    slot = _ComparingSlot(base, comparisons, keep, axes)
+    slot = _ComparingSlot(base, comparisons, names if keep is None else keep, axes)
     if edited_model is not None:
         edited_model.forward_recorded(tokens, addresses=addresses, slot=slot)
     else:
