@@ -258,10 +258,10 @@ verdict("cos(ΔEngram out, W_V·row) ≈ 1", "holds only in a scoped form" if c_
         """def gold_cos(mem):
     out = []
     for fact in mem.facts:
-        W_V = lm.model.engram_module(fact.layer).W_V.weight.detach()
+        weights = lm.model.writer_weights(fact.layer)  # the layer's W_V and the unembedding, as the writers read them
         e = fact.values.flatten()
-        u = lm.model.unembed.weight[fact.gold_token_id].detach()
-        out.append(float(torch.nn.functional.cosine_similarity(W_V @ e, u, dim=0)))
+        u = weights.unembed[fact.gold_token_id].detach()
+        out.append(float(torch.nn.functional.cosine_similarity(weights.value.detach() @ e, u, dim=0)))
     return pd.Series(out)
 g_opt, g_unembed = gold_cos(opt), gold_cos(unembed)
 verdict("cos(W_V·row, u_gold) is high", "holds only in a scoped form" if g_unembed.mean() > 0.9 > g_opt.mean()

@@ -42,14 +42,15 @@ def value_path(
 ) -> list[dict[str, Any]]:
     """At each (write site, layer): cos(delta Engram out, W_V e_after), branch norms, and a logit lens."""
     out = []
-    unembed = model.unembed.weight.detach()
     for t, layer in sorted({(h.position, h.layer) for h in hits}):
+        weights = model.writer_weights(layer)
+        unembed = weights.unembed.detach()
         p = f"blocks.{layer}.engram."
         d_out = run.edited[p + "hook_out"][0, t] - run.base[p + "hook_out"][0, t]
         d_value = run.edited[p + "hook_value"][0, t] - run.base[p + "hook_value"][0, t]
         d_conv = run.edited[p + "hook_conv"][0, t] - run.base[p + "hook_conv"][0, t]
         e_after = run.edited[p + "hook_rows"][0, t].flatten()
-        wv_e = model.engram_module(layer).W_V.weight.detach() @ e_after
+        wv_e = weights.value.detach() @ e_after
         d_final = run.edited["ln_final.hook_normalized"][0, t] - run.base["ln_final.hook_normalized"][0, t]
         d_logits = run.edited["hook_logits"][0, t] - run.base["hook_logits"][0, t]
         out.append(

@@ -214,11 +214,11 @@ class FactWriter:
 
     def unembed_rows(self, prepared: PreparedFact, layer: int) -> dict[int, Tensor]:
         """Closed form per trigger: scale * pinv(W_V) u_gold, split into per-head slices."""
-        module = self.model.engram_module(layer)
+        weights = self.model.writer_weights(layer)
         cfg = self.model.cfg
         with torch.no_grad():
-            u = self.model.unembed.weight[prepared.gold].detach().double()
-            e = torch.linalg.pinv(module.W_V.weight.detach().double()) @ (u / u.norm())
+            u = weights.unembed[prepared.gold].detach().double()
+            e = torch.linalg.pinv(weights.value.detach().double()) @ (u / u.norm())
             e = (self.settings.scale * e).float().view(cfg.n_engram_heads, cfg.dim_per_head)
         out: dict[int, Tensor] = {}
         for p in prepared.prompts:
