@@ -42,7 +42,8 @@ from engram_probe.memory.transfer import export_memory
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.audit.readmap import read_map
 from engram_probe.report import figures
-from engram_probe.report.document import finalize, save_report
+from engram_probe.report.document import finalize
+from engram_probe.report.printing import save_json_report as save_report
 from engram_probe.report.verify import verify_report
 
 pio.renderers.default = "plotly_mimetype"  # figure JSON in the notebook; no CDN

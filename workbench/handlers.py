@@ -26,10 +26,13 @@ from engram_probe.memory.operations import write_facts, write_summary
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import StoreError, UnknownUserError
 from engram_probe.memory.writing import AnswerError, FactSpec, WriteSettings
-from engram_probe.report.document import ReportError, finalize, save_report
+from engram_probe.report.document import finalize
 from engram_probe.report.figures import change_heatmap, gate_figure, layer_recall, lora_vs_engram, token_strip
+from engram_probe.report.kernel import ReportError
 from engram_probe.report.kinds import verify_file
-from engram_probe.report.render import PdfError, html_to_pdf, write_html
+from engram_probe.report.printing import PdfError, html_to_pdf
+from engram_probe.report.printing import save_json_report as save_report
+from engram_probe.report.render import write_html
 from engram_probe.report.verify import verify_report
 from engram_probe.scale.population_report import POPULATION_FORMAT
 from workbench.access import AccessError

@@ -17,10 +17,11 @@ from engram_probe.contracts import ContractError, load_contract
 from engram_probe.hashaudit.census import CLASSES
 from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
 from engram_probe.hashaudit.render import HIT_HEADERS, hit_table, token_strip, write_contract_html
-from engram_probe.hashaudit.report import build_report, save_contract_report
+from engram_probe.hashaudit.report import build_report
 from engram_probe.overlays import OverlayFileError
 from engram_probe.overlays.load import SIDECAR_SUFFIX
 from engram_probe.report.printing import PdfError, html_to_pdf
+from engram_probe.report.printing import save_json_report as save_contract_report
 from engram_probe.scale.shards import ShardError
 
 ERRORS = (ContractError, OverlayFileError, ShardError, ValueError, OSError, PdfError)

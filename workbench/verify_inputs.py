@@ -14,7 +14,7 @@ from typing import Any
 
 from engram_probe.hashaudit.jobs import file_sha256
 from engram_probe.hashaudit.report import verify_contract_report
-from engram_probe.report.document import body_digest
+from engram_probe.report.kernel import body_digest
 
 
 def verify_with_uploads(doc: dict[str, Any], uploads: list[str]) -> dict[str, Any]:

@@ -149,7 +149,8 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 @command("report", "render an existing JSON report as HTML and/or PDF")(_report_args)
 def cmd_report(args: argparse.Namespace) -> None:
     """Render an audit or contract report as HTML and/or PDF."""
-    from engram_probe.report.document import ReportError, load_report
+    from engram_probe.report.document import load_report
+    from engram_probe.report.kernel import ReportError
 
     contract_doc = _contract_report(args.report)
     if contract_doc is not None:

@@ -14,8 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from engram_probe.contracts.base import RowFormat
-from engram_probe.contracts.multxor import HeadInfo, MultXorContract  # noqa: F401 (HeadInfo re-exported)
-from engram_probe.contracts.primes import is_prime, next_primes  # noqa: F401 (re-exported)
+from engram_probe.contracts.multxor import MultXorContract
 
 # Marks a token whose text is only whitespace, so that stripping does not merge it
 # with the empty string (a private-use code point, never produced by real text).

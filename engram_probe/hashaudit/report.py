@@ -7,7 +7,6 @@ from typing import Any
 from engram_probe.contracts.base import AddressContract
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
 from engram_probe.report.kernel import body_digest, canonical_json, created_at, environment, finalize
-from engram_probe.report.printing import save_json_report as save_contract_report  # noqa: F401 (re-exported)
 from engram_probe.scale.engine import Placement, Progress
 
 CONTRACT_REPORT_FORMAT = "engram-probe-contract-report/1"

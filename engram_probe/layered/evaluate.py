@@ -25,12 +25,12 @@ from engram_probe.layered.conditions import (
     write_rows,
 )
 from engram_probe.layered.evidence import RULE, never_read_share, probe_reads
-from engram_probe.layered.report import body_digest
 from engram_probe.layered.samples import direct_specs, indirect_probes
 from engram_probe.layered.scoring import answer_indirect, direct_ranks, heldout_loss, summarise
 from engram_probe.layered.users import users_digest
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import WriteSettings
+from engram_probe.report.kernel import body_digest
 
 LAYERED_FORMAT = "engram-probe-layered/1"
 UserProgress = Callable[[int, int, str], None]

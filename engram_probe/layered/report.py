@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.report.html import escape, html_page, table
-from engram_probe.report.kernel import body_digest  # noqa: F401 (old import path, still used by layered/evaluate.py)
 from engram_probe.report.printing import html_to_pdf, save_json_report
 
 METRICS = [

@@ -8,8 +8,7 @@ from typing import Any
 
 from engram_probe.audit.engine import REPORT_FORMAT
 from engram_probe.report import kernel
-from engram_probe.report.kernel import ReportError, body_digest, canonical_json, read_json_file  # noqa: F401 (old import path)
-from engram_probe.report.printing import save_json_report as save_report  # noqa: F401 (re-exported)
+from engram_probe.report.kernel import ReportError, read_json_file
 
 
 def finalize(report: dict[str, Any]) -> dict[str, Any]:

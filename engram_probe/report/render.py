@@ -9,7 +9,6 @@ from plotly.offline import get_plotlyjs
 
 from engram_probe.report.figures import all_figures
 from engram_probe.report.html import escape, html_page, write_page
-from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, PdfError, html_to_pdf  # noqa: F401 (re-exported)
 
 
 def _table(rows: list[tuple[str, Any]]) -> str:

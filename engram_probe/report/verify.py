@@ -13,8 +13,8 @@ from engram_probe.audit.engine import AuditOptions, run_audit, sha256_text
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
-from engram_probe.report.document import ReportError, load_report
-from engram_probe.report.kernel import body_digest, differences
+from engram_probe.report.document import load_report
+from engram_probe.report.kernel import ReportError, body_digest, differences
 
 # Fields that legitimately differ between two runs of the same audit.
 VOLATILE = frozenset({"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"})

@@ -72,8 +72,8 @@ def render_model_card(lm: LoadedModel, recall: dict[str, Any] | None = None) -> 
         "# Model card: the shipped default Engram model",
         "",
         "Regenerate this page from the shipped files with `python -m engram_probe.training.model_card`; "
-        f"retrain the model with `{command}` and copy the output directory to `engram_probe/assets/default` (the numbers below "
-        "come from that run on this project's 2-core CPU machine).",
+        f"retrain the model with `{command}` and copy the output directory to `engram_probe/assets/default` "
+        "(the numbers below come from that run on this project's 2-core CPU machine).",
         "",
         "## Architecture",
         "",

@@ -171,7 +171,7 @@ def test_cli_verify_of_a_moved_store_says_so_and_verifies_with_the_store_given(
     url, state = served
     doc = _report(url, tmp_path)
     moved = dict(doc, memory=dict(doc["memory"], source=dict(doc["memory"]["source"], path=str(tmp_path / "gone.db"))))
-    from engram_probe.report.document import body_digest
+    from engram_probe.report.kernel import body_digest
 
     moved["digests"] = dict(moved["digests"])
     moved["digests"]["report"] = body_digest(moved)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engram_probe.report.render import CHROMIUM, CHROMIUM_ARGS
+from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

@@ -19,8 +19,10 @@ from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.transfer import export_memory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
-from engram_probe.report.document import finalize, save_report
-from engram_probe.report.render import CHROMIUM, CHROMIUM_ARGS, html_to_pdf, write_html
+from engram_probe.report.document import finalize
+from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, html_to_pdf
+from engram_probe.report.printing import save_json_report as save_report
+from engram_probe.report.render import write_html
 from engram_probe.report.verify import verify_report
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,8 @@ from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
-from engram_probe.report.document import finalize, save_report
+from engram_probe.report.document import finalize
+from engram_probe.report.printing import save_json_report as save_report
 from engram_probe.report.verify import verify_report
 from tests.helpers import LeakyOverlay
 

@@ -13,7 +13,8 @@ from engram_probe.audit.proof import bit_exact_proof
 from engram_probe.audit.readmap import classify_positions, conv_reach, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
-from engram_probe.report.document import body_digest, finalize
+from engram_probe.report.document import finalize
+from engram_probe.report.kernel import body_digest
 from tests.helpers import LeakyOverlay, tiny_lm
 
 
