@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from engram_probe.contracts.multxor import MultXorContract
+from engram_probe.contracts.base import AddressContract
+from engram_probe.edited_rows import EditedRows
 from engram_probe.memory.overlay import MemoryOverlay
 
 WRITE_SITE, DOWNSTREAM, UNTOUCHED = "write_site", "downstream", "untouched"
@@ -24,12 +25,14 @@ CLASS_RULE = (
 
 @dataclass(frozen=True)
 class ReadHit:
-    """One (position, layer, head) whose address is an edited row."""
+    """One read of an edited row: at ``position``, ``column`` (its n-gram ``order`` and ``head`` within that
+    order) of Engram layer ``layer`` reads ``row``, which ``users`` write for ``facts``."""
 
     position: int
     layer: int
-    head: int
+    column: int
     order: int
+    head: int
     row: int
     users: tuple[str, ...]
     facts: tuple[str, ...]
@@ -40,34 +43,30 @@ class ReadHit:
         return d
 
 
-def read_map(hasher: MultXorContract, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
-    """Every (position, layer, head) of a token sequence that reads one of the overlay's rows."""
+def read_map(contract: AddressContract, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
+    """Every (position, layer, column) of a token sequence that reads one of the overlay's rows.
+
+    The reads come from the contract read map's index (:class:`~engram_probe.edited_rows.EditedRows`); the
+    owners are the memories' own (the facts that wrote each row)."""
     ids = np.asarray(token_ids, dtype=np.int64)
     if ids.ndim != 1:
         raise ValueError("read_map takes one token sequence")
-    hits: list[ReadHit] = []
-    for layer in hasher.layers:
-        if layer not in overlay.layers:
-            continue
-        rows_here = overlay.layers[layer][0].numpy()
-        addr = hasher.addresses(ids, layer)
-        pos, head = np.nonzero(np.isin(addr, rows_here))
-        for p, h in zip(pos.tolist(), head.tolist(), strict=True):
-            row = int(addr[p, h])
-            owners = overlay.owners_of((layer, row))
-            info = hasher.heads[layer][h]
-            hits.append(
-                ReadHit(
-                    position=p,
-                    layer=layer,
-                    head=h,
-                    order=info.order,
-                    row=row,
-                    users=tuple(u for u, _ in owners),
-                    facts=tuple(f for _, fs in owners for f in fs),
-                )
+    index = EditedRows(contract, [], bare_rows=overlay.rows())
+    hits = []
+    for rd in index.edited_reads(ids):
+        owners = overlay.owners_of((rd.layer, rd.row))
+        hits.append(
+            ReadHit(
+                position=rd.position,
+                layer=rd.layer,
+                column=rd.column.column,
+                order=rd.column.order,
+                head=rd.column.head,
+                row=rd.row,
+                users=tuple(u for u, _ in owners),
+                facts=tuple(f for _, fs in owners for f in fs),
             )
-    hits.sort(key=lambda h: (h.position, h.layer, h.head))
+        )
     return hits
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.hashaudit.index import EditedRows, FactRead
+from engram_probe.edited_rows import EditedRows, FactRead
 from engram_probe.overlays.rowset import RowOverlay
 
 CLASSES = (

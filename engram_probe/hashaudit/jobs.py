@@ -14,8 +14,8 @@ from typing import Any
 
 from engram_probe.contracts import AddressContract, ContractError, load_contract
 from engram_probe.contracts.registry import read_gguf_metadata
+from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.census import row_census
-from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
 from engram_probe.hashaudit.storage import lora_shape, storage_report
 from engram_probe.overlays import RowOverlay, read_overlay

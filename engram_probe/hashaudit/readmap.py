@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.hashaudit.index import EditedRows
+from engram_probe.edited_rows import EditedRows
 
 LOCALITY_RULE = (
     "Derived, not measured: in a causal model, position t depends only on tokens 0..t. A position before "
@@ -45,31 +45,24 @@ def contract_read_map(contract: AddressContract, index: EditedRows, ids: list[in
     tokens = contract.token_strings(ids)
     hashed = contract.hash_inputs(arr)
     hits: list[dict[str, Any]] = []
-    for layer in contract.layers:
-        addr = contract.addresses(arr, layer)
-        cols = contract.columns(layer)
-        for t, c in zip(*np.nonzero(index.hit_mask(layer, addr)), strict=True):
-            t, c = int(t), int(c)
-            row = int(addr[t, c])
-            col = cols[c]
-            ngram_ids = contract.ngram_from(hashed, t, col.order)
-            users, facts = index.owners((layer, row))
-            hits.append(
-                {
-                    "position": t,
-                    "token": tokens[t],
-                    "layer": layer,
-                    "column": c,
-                    "order": col.order,
-                    "head": col.head,
-                    "row": row,
-                    "ngram_ids": list(ngram_ids),
-                    "ngram": [tokens[t - s] if t - s >= 0 else "<start>" for s in range(col.order)][::-1],
-                    "users": users,
-                    "facts": facts,
-                }
-            )
-    hits.sort(key=lambda h: (h["position"], h["layer"], h["column"]))
+    for rd in index.edited_reads(arr):
+        t, col = rd.position, rd.column
+        users, facts = index.owners((rd.layer, rd.row))
+        hits.append(
+            {
+                "position": t,
+                "token": tokens[t],
+                "layer": rd.layer,
+                "column": col.column,
+                "order": col.order,
+                "head": col.head,
+                "row": rd.row,
+                "ngram_ids": list(contract.ngram_from(hashed, t, col.order)),
+                "ngram": [tokens[t - s] if t - s >= 0 else "<start>" for s in range(col.order)][::-1],
+                "users": users,
+                "facts": facts,
+            }
+        )
     first = hits[0]["position"] if hits else None
     n = len(ids)
     return {

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.hashaudit.index import fact_reads
+from engram_probe.edited_rows import fact_reads
 from engram_probe.overlays.rowset import FactTrigger, RowOverlay, normalise_rows
 
 

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
+from engram_probe.edited_rows import EditedRows
 from engram_probe.overlays.rowset import RowOverlay
 from engram_probe.scale.counts import EXAMPLE_FIELDS, ScanCounts
 from engram_probe.scale.engine import Placement, Progress, run_shards
-from engram_probe.scale.scan_index import ScanIndex
 from engram_probe.scale.scan_map import ShardScanner
 from engram_probe.scale.shards import Shard, find_shards
 
@@ -37,7 +37,7 @@ SAMPLE_RULE = (
 class ScanTask:
     """The picklable map function: a shard in, its counts as JSON out (one scanner per worker)."""
 
-    def __init__(self, contract: AddressContract, index: ScanIndex, examples: int):
+    def __init__(self, contract: AddressContract, index: EditedRows, examples: int):
         self.contract, self.index, self.examples = contract, index, examples
         self._scanner: ShardScanner | None = None
 
@@ -50,7 +50,7 @@ class ScanTask:
         return self._scanner.scan(shard, progress).to_json()
 
 
-def job_digest(contract: AddressContract, index: ScanIndex, examples: int) -> str:
+def job_digest(contract: AddressContract, index: EditedRows, examples: int) -> str:
     """What a saved shard result depends on: the contract, the edited rows and owners, the sample size."""
     return hashlib.sha256(f"scan/1\0{contract.digest()}\0{index.digest()}\0{examples}".encode()).hexdigest()
 
@@ -70,7 +70,7 @@ def scan_shards(
     if examples < 0:
         raise ValueError("--examples must be 0 or more")
     shards = find_shards(list(corpus))
-    index = ScanIndex(contract, overlays)
+    index = EditedRows(contract, overlays)
     digest = job_digest(contract, index, examples)
     t0 = time.perf_counter()
     outcomes = run_shards(ScanTask(contract, index, examples), shards, digest, place, resume, progress)

@@ -15,8 +15,8 @@ from typing import cast
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract, ContractError
+from engram_probe.edited_rows import EditedRows
 from engram_probe.scale.counts import ScanCounts, sample_keys
-from engram_probe.scale.scan_index import ScanIndex
 from engram_probe.scale.shards import Batch, Shard, ShardError, read_batches
 from engram_probe.scale.token_ids import first_outside, id_limit, out_of_range
 
@@ -75,7 +75,7 @@ def _slot_candidates(slots: np.ndarray, keys: np.ndarray, k: int, n_slots: int) 
 class ShardScanner:
     """Scans shards against one index; built once per worker and reused for every shard."""
 
-    def __init__(self, contract: AddressContract, index: ScanIndex, examples: int = 5):
+    def __init__(self, contract: AddressContract, index: EditedRows, examples: int = 5):
         self.contract, self.index, self.k = contract, index, examples
         self.back = lookback(contract)
         self.limit = id_limit(contract)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from engram_probe.contracts import load_contract
+from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.census import row_census
-from engram_probe.hashaudit.index import EditedRows
 from engram_probe.hashaudit.readmap import contract_read_map
 from engram_probe.hashaudit.synthetic import overlay_for_facts
 from engram_probe.overlays import FactTrigger, RowOverlay, read_overlay

@@ -142,6 +142,7 @@ TIERS: dict[str, int] = {
     "engram_probe.arch": 2,
     "engram_probe.memory": 3,
     "engram_probe.overlays": 3,
+    "engram_probe.edited_rows": 4,  # the one edited-row index: the read maps, census and scans look rows up there
     "engram_probe.report.kernel": 4,
     "engram_probe.report.html": 4,
     "engram_probe.report.printing": 4,
@@ -189,3 +190,21 @@ def test_the_library_has_no_import_circle_between_modules() -> None:
         for n, ts in graph.items()
     }
     assert cycle(graph) == []
+
+
+def package_of(module: str) -> str:
+    """The top-level package of a library module (``engram_probe.scale.scan`` -> ``engram_probe.scale``)."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_two_packages_of_one_tier_import_each_other() -> None:
+    library = modules("engram_probe")
+    known = set(library)
+    edges = {
+        (package_of(name), package_of(target))
+        for name, tree in library.items()
+        for target in imported(name, tree, known)
+        if target in known and package_of(name) != package_of(target) and tier(name) == tier(target)
+    }
+    assert ("engram_probe.hashaudit", "engram_probe.scale") in edges  # the check sees same-tier imports
+    assert sorted(f"{a} <-> {b}" for a, b in edges if (b, a) in edges and a < b) == []

@@ -17,13 +17,13 @@ import pytest
 
 from engram_probe.contracts.registry import workbench_contract
 from engram_probe.data.corpus import generate_corpus
+from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.synthetic import overlay_for_facts
 from engram_probe.overlays.rowset import FactTrigger
 from engram_probe.scale.counts import ScanCounts
 from engram_probe.scale.engine import Placement
 from engram_probe.scale.population import block_records, population_census
 from engram_probe.scale.scan import ScanTask, scan_shards
-from engram_probe.scale.scan_index import ScanIndex
 from engram_probe.scale.scan_map import ShardScanner
 from engram_probe.scale.shards import SAFE_CUT, find_shards
 from tests.unit.test_hash_audits import brute_hits
@@ -144,7 +144,7 @@ def test_a_rerun_skips_finished_shards_and_redoes_the_failed_one(
 def test_merging_is_order_free_and_caps_the_sample(tmp_path: Path) -> None:
     paths = _write_formats(tmp_path)
     overlays = _overlays()
-    task = ScanTask(WB, ScanIndex(WB, overlays), examples=2)
+    task = ScanTask(WB, EditedRows(WB, overlays), examples=2)
     a, b = (ScanCounts.from_json(task(s)) for s in find_shards([paths["jsonl_ids"]]))
     ab, ba = a.merge(b, 2), b.merge(a, 2)
     assert ab.to_json() == ba.to_json() and ab.tokens == a.tokens + b.tokens
@@ -202,7 +202,7 @@ def test_in_process_progress_moves_within_a_shard(tmp_path: Path, monkeypatch: p
 
 
 def test_the_sample_is_each_facts_k_smallest_keys_over_all_its_hits(tmp_path: Path) -> None:
-    from engram_probe.hashaudit.index import fact_reads
+    from engram_probe.edited_rows import fact_reads
     from engram_probe.scale.counts import sample_keys
 
     paths = _write_formats(tmp_path)
