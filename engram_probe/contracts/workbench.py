@@ -14,23 +14,26 @@ from typing import Any, Protocol
 import numpy as np
 
 from engram_probe.contracts.base import RowFormat
+from engram_probe.contracts.compression import REPLACEMENT_CHAR, SPACE_SENTINEL
 from engram_probe.contracts.multxor import MultXorContract
-
-# Marks a token whose text is only whitespace, so that stripping does not merge it
-# with the empty string (a private-use code point, never produced by real text).
-WHITESPACE_SENTINEL = "\ue000"
-REPLACEMENT_CHAR = "\ufffd"
 
 
 def normalize_token_text(text: str) -> str:
-    """Canonical form of one token's text: NFKC, strip accents, lowercase, collapse spaces."""
+    """Canonical form of one token's text under the workbench contract: NFKC, strip accents, lowercase, collapse
+    whitespace; a whitespace-only token becomes the space sentinel.
+
+    This is not the DeepSeek normaliser of ``contracts/compression.py``, and must not be replaced by it: the two
+    differ on 2,352 code points (Python's wider notion of whitespace, and a lone combining mark, which becomes the
+    empty string here but keeps its text there), including tokens of the shipped tokenizer, so the shipped
+    model's canonical map and every address digest depend on this rule (``tests/unit/test_hashing.py``).
+    """
     norm = unicodedata.normalize("NFKC", text)
     norm = unicodedata.normalize("NFD", norm)
     norm = "".join(ch for ch in norm if not unicodedata.combining(ch))
     norm = norm.lower()
     norm = " ".join(norm.split()) if norm.strip() else norm
     if norm and not norm.strip():
-        return WHITESPACE_SENTINEL
+        return SPACE_SENTINEL
     return norm.strip()
 
 

@@ -10,12 +10,11 @@ import sys
 import numpy as np
 import pytest
 
+from engram_probe.contracts.compression import SPACE_SENTINEL, token_normalizer
+from engram_probe.contracts.primes import is_prime, next_primes
 from engram_probe.contracts.workbench import (
-    WHITESPACE_SENTINEL,
     NgramHasher,
     build_canonical_map,
-    is_prime,
-    next_primes,
     normalize_token_text,
 )
 from engram_probe.contracts.workbench_config import EngramConfig
@@ -33,8 +32,8 @@ def test_normalisation_collapses_case_accents_and_space() -> None:
     assert normalize_token_text(" Apple") == normalize_token_text("APPLE") == "apple"
     assert normalize_token_text("Café") == "cafe"
     assert normalize_token_text("ﬁ") == "fi"  # NFKC ligature
-    assert normalize_token_text("  ") == WHITESPACE_SENTINEL
-    assert normalize_token_text("\t") == WHITESPACE_SENTINEL
+    assert normalize_token_text("  ") == SPACE_SENTINEL
+    assert normalize_token_text("\t") == SPACE_SENTINEL
 
 
 def test_canonical_map_merges_equal_forms_and_keeps_partial_bytes_apart() -> None:
@@ -149,3 +148,23 @@ def test_identical_in_a_fresh_process() -> None:
     assert there == here
     assert digest == h.digest()
     assert json.dumps(h.multipliers[0].tolist())  # multipliers are plain ints, serialisable
+
+
+def test_the_workbench_normaliser_is_its_own_rule_not_deepseeks_and_the_shipped_map_depends_on_it() -> None:
+    """The two normalisers differ by design; folding one into the other would change the shipped addresses."""
+    from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
+    from engram_probe.tokenizer import EngramTokenizer
+
+    deepseek = token_normalizer()
+
+    def key(text: str) -> str:  # the DeepSeek-style key: an empty normal form keeps the token's own text
+        return deepseek.normalize_str(text) or text
+
+    assert normalize_token_text("\x0b") == SPACE_SENTINEL and key("\x0b") == "\x0b"
+    assert normalize_token_text("\u0301") == "" and key("\u0301") == "\u0301"
+    texts = EngramTokenizer.load(DEFAULT_MODEL_DIR / "tokenizer.json").token_texts()
+    ours = build_canonical_map(texts)
+    keys: dict[str, int] = {}
+    theirs = [keys.setdefault(key(t) if "\ufffd" not in t else f"id:{i}", len(keys)) for i, t in enumerate(texts)]
+    assert len(set(ours.tolist())) != len(keys)  # the shipped tokenizer has tokens the two rules group differently
+    assert ours.tolist() != theirs
