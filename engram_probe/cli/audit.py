@@ -1,4 +1,7 @@
-"""``engram-probe recall|audit|report|verify|scan|contrast``: measure, audit and check a memory on a model."""
+"""``engram-probe recall|audit|report|verify|scan|contrast``: measure, audit and check a memory on a model.
+
+``scan`` is an alias of ``contract scan --contract workbench``: one scan implementation (``engram_probe.scale``).
+"""
 
 from __future__ import annotations
 
@@ -104,6 +107,27 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", metavar="OUT", default=None, help="also write standalone HTML")
     p.add_argument("--pdf", metavar="OUT", default=None, help="also write a PDF (needs Debian chromium)")
     p.add_argument("--contrast", action="store_true", help="add wrong-layer, wrong-address and LoRA contrasts")
+    p.add_argument(
+        "--heldout",
+        metavar="FILE",
+        default=None,
+        help="held-out texts for the contrasts: a .json list of texts, or a text file with one text per line "
+        "(default: the pinned default set)",
+    )
+
+
+def heldout_arg(args: argparse.Namespace, contrast: bool) -> Any:
+    """The operator's held-out set (``--heldout``), read and checked before the model loads; None: the default."""
+    from engram_probe.audit.heldout import HeldoutError, read_heldout_file
+
+    if not args.heldout:
+        return None
+    if not contrast:
+        raise CliError("--heldout is read only by the contrasts: add --contrast, or leave --heldout out")
+    try:
+        return read_heldout_file(args.heldout)
+    except HeldoutError as exc:
+        raise CliError(str(exc)) from exc
 
 
 @command("audit", "audit a probe text against a user's memory and write the report")(_audit_args)
@@ -112,6 +136,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
     from engram_probe.report.document import finalize
 
+    heldout = heldout_arg(args, args.contrast)
     lm = load_model_arg(args)
     memory, source = load_memory_arg(args, lm)
     bar = progress_bar("contrasts")
@@ -121,7 +146,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
             memory,
             args.text,
             source,
-            AuditOptions(contrast=args.contrast),
+            AuditOptions(contrast=args.contrast, heldout=heldout),
             args.fact,
             progress=bar if args.contrast else None,
         )
@@ -217,32 +242,54 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _scan_args(p: argparse.ArgumentParser) -> None:
     add_model_arg(p)
-    p.add_argument("--store")
-    p.add_argument("--user")
-    p.add_argument("--memory")
-    p.add_argument("--corpus", required=True, help="UTF-8 text file")
-    p.add_argument("--examples", type=int, default=5)
+    p.add_argument("--store", help="SQLite memory store")
+    p.add_argument("--user", help="user id in the store (default: every user in it)")
+    p.add_argument("--memory", help="exported memory file (instead of --store)")
+    p.add_argument(
+        "--corpus",
+        required=True,
+        help="a UTF-8 text file, or a shard or folder of shards as `contract scan --corpus` takes them",
+    )
+    p.add_argument("--examples", type=int, default=5, help="sampled hits kept per fact (default 5)")
     p.add_argument("--json", action="store_true")
 
 
-@command("scan", "hash-only blast radius of a memory over a text corpus (no forward pass)")(_scan_args)
-def cmd_scan(args: argparse.Namespace) -> None:
-    """Count the corpus positions that read a row the memory edits."""
-    from engram_probe.audit.scan import scan_corpus
+SCAN_HELP = (
+    "hash-only blast radius of a memory over a corpus (no forward pass): an alias of "
+    "`engram-probe contract scan --contract workbench --config MODEL`"
+)
 
-    lm = load_model_arg(args)
-    memory, _ = load_memory_arg(args, lm)
-    bar = progress_bar("scan", unit="B")
-    try:
-        out = scan_corpus(lm, memory, args.corpus, args.examples, bar)
-    except FileNotFoundError as exc:
-        raise CliError(str(exc)) from exc
-    finally:
-        bar.close()
-    human = f"{out['positions_hit']:,} of {out['corpus']['tokens']:,} tokens can read an edited row\n" + "\n".join(
-        f"  {f['positions']:>8,}  {f['trigger']!r} -> {f['answer']!r}" for f in out["facts"]
+
+@command("scan", SCAN_HELP)(_scan_args)
+def cmd_scan(args: argparse.Namespace) -> None:
+    """``contract scan --contract workbench`` on the model's own contract, with the memory as its overlay."""
+    from engram_probe.cli.contract import cmd_contract
+
+    if not (args.memory or args.store):
+        raise CliError("give --store (and --user), or --memory FILE")
+    if args.memory and args.store:
+        raise CliError("give --store or --memory, not both")
+    cmd_contract(
+        argparse.Namespace(
+            action="scan",
+            contract="workbench",
+            config=args.model,
+            tokenizer=None,
+            overlay=[args.memory] if args.memory else [],
+            store=args.store,
+            user=[args.user] if args.user else None,
+            lora_rank=16,
+            corpus=[args.corpus],
+            scheduler=None,
+            workers=None,
+            resume=None,
+            examples=args.examples,
+            json=args.json,
+            report=None,
+            html=None,
+            pdf=None,
+        )
     )
-    emit(args, out, human)
 
 
 @command("contrast", "wrong-layer, wrong-address and per-user LoRA contrasts for a user's facts")(_audit_args)
@@ -264,11 +311,13 @@ def cmd_contrast(args: argparse.Namespace) -> None:
 def _run_contrast(args: argparse.Namespace) -> dict[str, Any]:
     from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
 
+    heldout = heldout_arg(args, True)
     lm = load_model_arg(args)
     memory, source = load_memory_arg(args, lm)
     bar = progress_bar("contrasts")
     try:
-        body = run_audit(lm, memory, args.text, source, AuditOptions(contrast=True), args.fact, progress=bar)
+        options = AuditOptions(contrast=True, heldout=heldout)
+        body = run_audit(lm, memory, args.text, source, options, args.fact, progress=bar)
     except (ProbeError, KeyError) as exc:
         raise CliError(str(exc)) from exc
     finally:

@@ -63,9 +63,9 @@ def layer_primes(
 
 @dataclass(frozen=True)
 class HeadInfo:
-    """Where one hash head (column) of one Engram layer lives in that layer's table."""
+    """A column under its old names (``head`` is the column, ``head_in_order`` the head): see :meth:`head_of_row`."""
 
-    head: int
+    head: int  # the column, 0..heads-1 across all orders
     order: int
     head_in_order: int
     prime: int
@@ -137,9 +137,6 @@ class MultXorContract(AddressContract):
             self._columns[L] = cols
         self._sizes = {L: np.array([c.size for c in cs], dtype=np.int64) for L, cs in self._columns.items()}
         self._offsets = {L: np.array([c.offset for c in cs], dtype=np.int64) for L, cs in self._columns.items()}
-        self._heads = {
-            L: [HeadInfo(c.column, c.order, c.head, c.size, c.offset) for c in cs] for L, cs in self._columns.items()
-        }
 
     # --------------------------------------------------------------- structure
     def columns(self, layer: int) -> list[Column]:
@@ -216,7 +213,7 @@ class MultXorContract(AddressContract):
             out[col.column] += col.offset
         return out
 
-    # --------------------------------------------------------------- per-head views (the audit engine's names)
+    # --------------------------------------------------------------- the shipped model's names
     @property
     def canonical_map(self) -> np.ndarray:
         """Raw id -> compressed id (identity when the contract takes compressed ids)."""
@@ -224,22 +221,13 @@ class MultXorContract(AddressContract):
             return np.arange(self.compressed_vocab, dtype=np.int64)
         return self.compressed_map
 
-    @property
-    def heads(self) -> dict[int, list[HeadInfo]]:
-        return self._heads
-
-    def mixes(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """The XOR mix of each suffix n-gram: [..., T, n_orders] (int64)."""
-        return np.stack(self.order_mixes(token_ids, layer), axis=-1)
-
-    def addresses_by_head(self, token_ids: np.ndarray, layer: int) -> np.ndarray:
-        """Global row ids, head-major: [n_engram_heads, ..., T] (each head's slice contiguous)."""
-        return self.addresses_by_column(token_ids, layer)
-
     def head_of_row(self, layer: int, row: int) -> HeadInfo:
-        """The hash head whose slice of the table contains ``row``."""
+        """The column whose slice of the table contains ``row``, under its old field names.
+
+        Kept only while the address contrast and the UI's write table still read ``prime`` from it; new code
+        uses :meth:`column_of_row` (``size`` is the prime)."""
         c = self.column_of_row(layer, row)
-        return self.heads[layer][c.column]
+        return HeadInfo(c.column, c.order, c.head, c.size, c.offset)
 
     def address_digest(self) -> str:
         """SHA-256 over the canonical map, multipliers and primes (the round-1 ``hash_sha256``)."""

@@ -244,10 +244,11 @@ def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) ->
         text=True,
     )
     assert scan.returncode == 0, scan.stderr
-    res = json.loads(scan.stdout)
-    tea = next(f for f in res["facts"] if f["trigger"] == TRIGGER)
-    assert tea["positions"] >= 6 and tea["examples"][0]["token"].strip() == "is"
-    assert res["corpus"]["tokens"] > 50 * 10 and 0 < res["fraction_hit"] < 0.5
+    res = json.loads(scan.stdout)["result"]  # the contract scan's report (scan is its alias)
+    tea_id = next(f.fact_id for f in memory.facts if f.triggers[0] == TRIGGER)
+    tea = next(f for f in res["facts"] if f["fact"] == f"alice/{tea_id}")
+    assert tea["hits"] >= 6 and len(tea["examples"]) == 5
+    assert res["tokens"] > 50 * 10 and 0 < res["fraction_hit"] < 0.5
 
 
 def long_probe(shipped: Any, n_tokens: int) -> str:
