@@ -86,3 +86,13 @@ def conv_reach(n_positions: int, hits: Sequence[ReadHit], kernel: int, dilation:
         if src:
             out[t] = src
     return out
+
+
+def hit_in_format_1(hit: dict[str, Any]) -> dict[str, Any]:
+    """A read-map hit as audit reports of format ``engram-probe-report/1`` wrote it: ``head`` was the column.
+
+    Verify compares a re-run with an old report through this, so reports written before the vocabulary change
+    still verify; new reports say ``column``, ``order`` and ``head`` (within the order)."""
+    old = {k: v for k, v in hit.items() if k != "column"}
+    old["head"] = hit["column"]
+    return old
