@@ -40,13 +40,14 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: bool = False) -> None:
     if overlays:
+        from engram_probe.overlays.registry import formats_help
+
         p.add_argument(
             "--overlay",
             action="append",
             default=[],
             metavar="FILE",
-            help=".pleo, V4.1 row-override .safetensors or workbench memory export (repeatable); "
-            "facts come from the file or from FILE.facts.json beside it",
+            help=f"{formats_help()} (repeatable); facts come from the file or from FILE.facts.json beside it",
         )
         p.add_argument("--store", metavar="DB", help="a workbench memory store: its users' memories are overlays too")
         p.add_argument(

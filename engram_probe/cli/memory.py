@@ -173,18 +173,25 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     add_store_args(p, user=False, mode="create")
-    p.add_argument("--file", required=True, help="safetensors memory file")
+    from engram_probe.overlays.registry import formats_help
+
+    p.add_argument(
+        "--file",
+        required=True,
+        help=f"the memory file: {formats_help()}; an overlay of another tool needs this model's contract and "
+        "facts (FILE.facts.json beside it) for every row",
+    )
     p.add_argument("--as-user", default=None, help="import under another user id")
 
 
 @command("import", "import a user's memory file after validating it against the model")(_import_args)
 def cmd_import(args: argparse.Namespace) -> None:
-    """Validate a memory file against the model and add it to the store."""
-    from engram_probe.memory.transfer import import_memory
+    """Validate a memory file (or another tool's overlay for this model's contract) and add it to the store."""
+    from engram_probe.overlays.bridge import import_file
 
     lm, store = open_store_arg(args, "create")
     try:
-        entry = import_memory(store, args.file, lm.model, lm.weights_sha256, args.as_user)
+        entry = import_file(store, args.file, lm, args.as_user)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")

@@ -133,8 +133,9 @@ def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None 
     if meta.get("format") != FORMAT:
         raise OverlayFileError(f"{p.name}: not a V4.1 row-override file (format {meta.get('format')!r})")
     if meta.get("contract_sha256") not in (None, contract.digest()):
+        written = f"{meta['contract']} " if meta.get("contract") else ""
         raise OverlayFileError(
-            f"{p.name}: written under contract {meta['contract_sha256'][:12]}…, not {contract.name} "
+            f"{p.name}: written under contract {written}{meta['contract_sha256'][:12]}…, not {contract.name} "
             f"{contract.digest()[:12]}…"
         )
     by_layer: dict[int, dict[str, torch.Tensor]] = {}

@@ -1,0 +1,89 @@
+"""This project's memory export (``engram-probe export``) read as a row overlay, without the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from engram_probe.contracts.base import AddressContract
+from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.safetensors_io import UnreadableSafetensors, read_all
+
+WORKBENCH_FORMAT = "engram-probe-memory/1"
+
+
+def model_view_ids(contract: AddressContract, text: str, layer: int, rows: set[int], where: str) -> tuple[int, ...]:
+    """The trigger's ids as the model saw them (with or without a leading BOS): the ones whose last position reads
+    exactly the fact's stored rows. A fact whose rows match neither is refused."""
+    ids = list(contract.encode(text))
+    candidates = [ids]
+    tok = getattr(contract, "tokenizer", None)
+    bos = tok.token_to_id("<|bos|>") if tok is not None and hasattr(tok, "token_to_id") else None
+    if bos is not None and (not ids or ids[0] != bos):
+        candidates.append([bos, *ids])
+    for cand in candidates:
+        if cand and set(contract.addresses(np.asarray(cand), layer)[-1].tolist()) == rows:
+            return tuple(cand)
+    raise OverlayFileError(f"{where}: the stored rows of trigger {text!r} are not the rows its last position reads")
+
+
+def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
+    """This project's memory export, read without the model: rows, values and the facts' triggers."""
+    try:
+        meta, tensors = read_all(path, "np")
+    except UnreadableSafetensors as exc:
+        raise OverlayFileError(f"{path.name}: not a readable safetensors file, or truncated ({exc})") from exc
+    written_under = meta.get("contract", "workbench")
+    if written_under != contract.name:
+        raise OverlayFileError(
+            f"{path.name} is a memory of a {written_under} model; audit it with --contract {written_under}"
+        )
+    if meta.get("contract_sha256") not in (None, contract.digest()):
+        raise OverlayFileError(
+            f"{path.name}: written under contract {written_under} {meta['contract_sha256'][:12]}…, not "
+            f"{contract.name} {contract.digest()[:12]}…"
+        )
+    try:
+        metas = json.loads(meta["facts"])
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise OverlayFileError(f"{path.name}: unreadable fact metadata") from exc
+    owner = user or meta.get("user_id") or path.stem
+    items = []
+    for i, m in enumerate(metas):
+        ids, vals = tensors.get(f"fact.{i:05d}.row_ids"), tensors.get(f"fact.{i:05d}.values")
+        if ids is None or vals is None or ids.ndim != 2 or ids.shape[1] != 2:
+            raise OverlayFileError(f"{path.name}: fact {i} has no valid row_ids/values tensors")
+        items.append((m, ids, vals))
+    return overlay_from_fact_rows(contract, owner, str(path), items, meta.get("contract_sha256"))
+
+
+def overlay_from_fact_rows(
+    contract: AddressContract,
+    owner: str,
+    source: str,
+    items: list[tuple[dict, np.ndarray, np.ndarray]],
+    contract_sha256: str | None = None,
+) -> RowOverlay:
+    """A workbench user's rows as an overlay: ``items`` are (fact metadata, [k, 2] (layer, row), [k, dim])."""
+    where = Path(source).name
+    by_layer: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+    facts = []
+    for m, ids, vals in items:
+        for layer in np.unique(ids[:, 0]).tolist():
+            sel = ids[:, 0] == layer
+            by_layer.setdefault(int(layer), ([], []))[0].append(ids[sel, 1])
+            by_layer[int(layer)][1].append(vals[sel])
+        trigger = m["triggers"][0]
+        layer = int(m["layer"])
+        trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), where)
+        facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), trigger))
+    layers = {}
+    for layer, (row_parts, value_parts) in by_layer.items():
+        # within a user, the most recently written fact wins a shared row: keep the last occurrence
+        r, v = np.concatenate(row_parts), np.concatenate(value_parts)
+        last = {int(x): j for j, x in enumerate(r.tolist())}
+        keep = np.array(sorted(last.values()), dtype=np.int64)
+        layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], where)[:2]
+    return RowOverlay(owner, source, WORKBENCH_FORMAT, layers, facts, contract_sha256)
