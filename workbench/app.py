@@ -1,4 +1,4 @@
-"""Gradio layout: nine tabs, each a thin view over ``workbench.handlers`` (and its siblings)."""
+"""Gradio layout: nine tabs, each a thin view over a handler module (users_tab, audit_views, contrast_views, ...)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import gradio as gr
 
 from engram_probe.contracts import CONTRACT_NAMES
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
-from engram_probe.overlays.registry import formats_help
-from workbench import handlers as h
+from workbench import export_tab, users_tab
 from workbench import production as prod
 from workbench.access import check_binding, load_policy
 from workbench.layered_tab import layered_tab
+from workbench.pickers import Pickers
 from workbench.state import WorkbenchState, make_state
 from workbench.tables import waiting
+from workbench.view_tabs import view_tabs
 
 INTRO = (
     "# Engram Workbench\n"
@@ -28,22 +29,16 @@ INTRO = (
 
 def build_app(state: WorkbenchState) -> gr.Blocks:
     # with operator accounts the lists are filled per operator after login, so no user id is in the page itself
-    users = [] if state.access.enabled else h.user_choices(state)
+    users = [] if state.access.enabled else users_tab.user_choices(state)
     first = users[0] if users else None
-    probe = state.demo_probes.get(first or "", "My name is")
-
-    def user_pick(prefix: str) -> gr.Dropdown:
-        return gr.Dropdown(users, value=first, label="User", elem_id=f"{prefix}-user", allow_custom_value=True)
-
-    def user_and_probe(prefix: str) -> tuple[gr.Dropdown, gr.Textbox]:
-        return user_pick(prefix), gr.Textbox(value=probe, label="Probe text", elem_id=f"{prefix}-text", lines=2)
+    pick = Pickers(users, first, state.demo_probes.get(first or "", "My name is"))
 
     with gr.Blocks(title="Engram Workbench") as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
             with gr.Tab("Model & users", id="tab-model"):
                 user1 = gr.Dropdown(users, value=first, label="User", elem_id="user-pick", allow_custom_value=True)
-                card = gr.Markdown(h.model_card(state), elem_id="model-card")
+                card = gr.Markdown(users_tab.model_card(state), elem_id="model-card")
                 facts = gr.Dataframe(
                     waiting("Pick a user to list their facts."), label="Facts", elem_id="facts-table", interactive=False
                 )
@@ -52,8 +47,8 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
                 def show(uid: str | None, request: gr.Request) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        c, df, s = h.show_user(state, uid)
-                        return c, df, s, gr.update(choices=h.user_choices(state))
+                        c, df, s = users_tab.show_user(state, uid)
+                        return c, df, s, gr.update(choices=users_tab.user_choices(state))
 
                 user1.change(show, [user1], [card, facts, status1, user1], api_name="show_user")
                 refresh.click(show, [user1], [card, facts, status1, user1], api_name="refresh")
@@ -93,7 +88,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     progress: gr.Progress = gr.Progress(),
                 ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.write_fact(state, uid, prompt, answer, strategy, layer, progress)
+                        return users_tab.write_fact(state, uid, prompt, answer, strategy, layer, progress)
 
                 w_go.click(
                     do_write,
@@ -103,119 +98,10 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     concurrency_limit=4,
                 )
 
-            with gr.Tab("Where it switches on", id="tab-switch"):
-                s_user, s_text = user_and_probe("switch")
-                s_go = gr.Button("Show", variant="primary", elem_id="switch-go")
-                s_strip = gr.Plot(label="Read map", elem_id="switch-strip")
-                s_gate = gr.Plot(label="Gate α", elem_id="switch-gate")
-                s_table = gr.Dataframe(
-                    waiting("Press Show to list the positions that read the user’s rows."),
-                    label="At the write sites",
-                    elem_id="switch-table",
-                    interactive=False,
-                )
-                s_status = gr.Markdown(elem_id="switch-status")
-
-                def do_switch(
-                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
-                ) -> tuple[Any, ...]:
-                    with state.access.acting(request):
-                        return h.switch_on(state, uid, text, progress)
-
-                s_go.click(
-                    do_switch,
-                    [s_user, s_text],
-                    [s_strip, s_gate, s_table, s_status],
-                    api_name="switch_on",
-                    concurrency_limit=4,
-                )
-
-            with gr.Tab("Locality proof", id="tab-proof"):
-                p_user, p_text = user_and_probe("proof")
-                p_go = gr.Button("Prove", variant="primary", elem_id="proof-go")
-                p_verdict = gr.Markdown(elem_id="proof-verdict")
-                p_heat = gr.Plot(label="Change per position and layer", elem_id="proof-heatmap")
-                p_table = gr.Dataframe(
-                    waiting("Press Prove to classify every position and compare its bytes."),
-                    label="Position classes",
-                    elem_id="proof-table",
-                    interactive=False,
-                )
-
-                def do_proof(
-                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
-                ) -> tuple[Any, ...]:
-                    with state.access.acting(request):
-                        return h.locality_proof(state, uid, text, progress)
-
-                p_go.click(
-                    do_proof,
-                    [p_user, p_text],
-                    [p_heat, p_table, p_verdict],
-                    api_name="locality_proof",
-                    concurrency_limit=4,
-                )
-
-            with gr.Tab("Wrong layer", id="tab-layer"):
-                l_user = user_pick("layer")
-                with gr.Row():
-                    l_n = gr.Slider(1, 20, value=6, step=1, label="Facts to re-write", elem_id="layer-n")
-                    l_strategy = gr.Radio(
-                        ["user's own", "unembed", "opt", "joint"],
-                        value="user's own",
-                        label="Strategy for the re-writes (same budget at both layers)",
-                        elem_id="layer-strategy",
-                    )
-                l_go = gr.Button("Compare layers", variant="primary", elem_id="layer-go")
-                l_fig = gr.Plot(label="Recall", elem_id="layer-fig")
-                l_table = gr.Dataframe(
-                    waiting("Press Compare layers to re-write the facts in each Engram layer."),
-                    elem_id="layer-table",
-                    interactive=False,
-                )
-                l_status = gr.Markdown(elem_id="layer-status")
-
-                def do_layers(
-                    uid: str, n: float, strategy: str, request: gr.Request, progress: gr.Progress = gr.Progress()
-                ) -> tuple[Any, ...]:
-                    with state.access.acting(request):
-                        return h.wrong_layer(state, uid, n, strategy, progress)
-
-                l_go.click(
-                    do_layers,
-                    [l_user, l_n, l_strategy],
-                    [l_fig, l_table, l_status],
-                    api_name="wrong_layer",
-                    concurrency_limit=2,
-                )
-
-            with gr.Tab("LoRA contamination", id="tab-lora"):
-                r_user, r_text = user_and_probe("lora")
-                r_go = gr.Button("Compare with a per-user LoRA", variant="primary", elem_id="lora-go")
-                r_fig = gr.Plot(label="Engram vs LoRA", elem_id="lora-fig")
-                r_table = gr.Dataframe(
-                    waiting("Press Compare to train a per-user LoRA and compare it with the rows."),
-                    elem_id="lora-table",
-                    interactive=False,
-                )
-                r_status = gr.Markdown(elem_id="lora-status")
-
-                def do_lora(
-                    uid: str, text: str, request: gr.Request, progress: gr.Progress = gr.Progress()
-                ) -> tuple[Any, ...]:
-                    with state.access.acting(request):
-                        return h.lora_contamination(state, uid, text, progress)
-
-                r_go.click(
-                    do_lora,
-                    [r_user, r_text],
-                    [r_fig, r_table, r_status],
-                    api_name="lora_contamination",
-                    concurrency_limit=2,
-                )
+            s_user, p_user, l_user, r_user = view_tabs(state, pick)
 
             with gr.Tab("Export", id="tab-export"):
-                e_user, e_text = user_and_probe("export")
+                e_user, e_text = pick.user_and_probe("export")
                 e_contrast = gr.Checkbox(
                     False, label="Include contrasts (slower: trains a LoRA)", elem_id="export-contrast"
                 )
@@ -239,7 +125,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     uid: str, text: str, contrast: bool, request: gr.Request, progress: gr.Progress = gr.Progress()
                 ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.export_report(state, uid, text, contrast, progress)
+                        return export_tab.export_report(state, uid, text, contrast, progress)
 
                 e_go.click(
                     do_export,
@@ -251,7 +137,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
                 def do_verify(request: gr.Request, upload: Any, inputs: Any = None) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return h.verify_upload(state, upload, inputs)
+                        return export_tab.verify_upload(state, upload, inputs)
 
                 v_go.click(
                     do_verify,
@@ -265,8 +151,8 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 gr.Markdown(
                     "Hash-only audits of other Engram models from their **address contract**: no weights, no "
                     "forward pass. Pick a contract (V4.1-Flash and Qwen3.8-Flash-Next have presets), optionally "
-                    "upload its config / GGUF metadata and tokenizer, and upload overlays "
-                    f"({formats_help(markdown=True)}) with their `.facts.json` sidecars."
+                    "upload its config / GGUF metadata and tokenizer, and upload overlays (`.pleo` with its "
+                    "`.pleo.facts.json`, V4.1 row-override `.safetensors`, or a workbench memory export)."
                 )
                 with gr.Row():
                     m_contract = gr.Dropdown(
@@ -361,14 +247,17 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
         def refresh_choices(request: gr.Request) -> tuple[Any, ...]:
             with state.access.acting(request):
-                choices = h.user_choices(state)
+                choices = users_tab.user_choices(state)
             return tuple(gr.update(choices=choices) for _ in pickers)
 
         def on_load(uid: str | None, request: gr.Request) -> tuple[Any, ...]:
             with state.access.acting(request):
-                choices = h.user_choices(state)
+                choices = users_tab.user_choices(state)
                 uid = uid if uid in choices else (choices[0] if choices else None)
-                c, df, s = h.show_user(state, uid) if uid else (h.model_card(state), None, "No users to show yet.")
+                if uid:
+                    c, df, s = users_tab.show_user(state, uid)
+                else:
+                    c, df, s = users_tab.model_card(state), None, "No users to show yet."
             picks = [gr.update(choices=choices, value=uid) for _ in pickers]
             return (c, df if df is not None else gr.update(), s, *picks)
 

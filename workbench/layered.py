@@ -25,7 +25,8 @@ from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condi
 from engram_probe.layered.samples import adapter_corpus
 from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS, UsersError, load_layered_users
 from engram_probe.report.printing import PdfError
-from workbench.handlers import _progress, warn
+from workbench.handling import progress_of as _progress
+from workbench.handling import warn
 from workbench.state import WorkbenchState
 
 ERRORS = (AdapterError, UsersError, PdfError, ValueError, KeyError, OSError)

@@ -15,6 +15,7 @@ import torch
 
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import lora_contrast, placement_contrasts
+from engram_probe.audit.heldout import HeldoutSet, default_heldout
 from engram_probe.audit.lora import LoraResult, LoraSettings
 from engram_probe.audit.paired import figure_hooks, paired_run
 from engram_probe.audit.proof import ByteProof, change_sizes, delta_matrix
@@ -29,12 +30,17 @@ REPORT_FORMAT = "engram-probe-report/1"
 
 @dataclass(frozen=True)
 class AuditOptions:
+    """What an audit is asked to measure; ``heldout`` None means the default held-out set."""
+
     contrast: bool = False
     contrast_facts: int = 12
     write_settings: WriteSettings = WriteSettings()
     lora_settings: LoraSettings = LoraSettings()
-    heldout_docs: int = 8
-    heldout_seed: int = 12345
+    heldout: HeldoutSet | None = None
+
+    def heldout_set(self) -> HeldoutSet:
+        """The held-out texts the contrasts measure contamination on."""
+        return self.heldout or default_heldout()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -42,19 +48,18 @@ class AuditOptions:
             "contrast_facts": self.contrast_facts,
             "write_settings": self.write_settings.__dict__,
             "lora_settings": self.lora_settings.__dict__,
-            "heldout_docs": self.heldout_docs,
-            "heldout_seed": self.heldout_seed,
+            "heldout": self.heldout_set().record(),
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> AuditOptions:
+    def from_dict(cls, d: dict[str, Any], heldout: HeldoutSet | None = None) -> AuditOptions:
+        """Options read back from a report; the held-out texts cannot be, so the caller re-derives them."""
         return cls(
             contrast=bool(d.get("contrast", False)),
             contrast_facts=int(d.get("contrast_facts", 12)),
             write_settings=WriteSettings(**d.get("write_settings", {})),
             lora_settings=LoraSettings(**d.get("lora_settings", {})),
-            heldout_docs=int(d.get("heldout_docs", 8)),
-            heldout_seed=int(d.get("heldout_seed", 12345)),
+            heldout=heldout,
         )
 
 
@@ -95,7 +100,7 @@ def encode_probe(lm: LoadedModel, text: str) -> list[int]:
 
 
 def heldout_texts(n: int, seed: int) -> list[str]:
-    """Unrelated text for contamination checks: fresh generator output, never seen in training."""
+    """Fresh generator output, never seen in training (filler text; audits use a pinned ``HeldoutSet``)."""
     from engram_probe.data.corpus import generate_corpus
 
     return [d for d in generate_corpus(n * 3, seed=seed) if "\n" not in d][:n] or generate_corpus(n, seed=seed)
@@ -224,9 +229,7 @@ def contrasts(
     progress: Progress | None,
 ) -> dict[str, Any]:
     placement = placement_contrasts(lm, memory, options.contrast_facts, options.write_settings, progress)
-    untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
-    held = heldout_texts(options.heldout_docs, options.heldout_seed)
-    lora_part, _ = lora_contrast(lm, memory, ids, untouched, held, options.lora_settings, lora, progress)
+    lora_part = probe_lora_contrast(lm, memory, ids, options, lora, progress, classes)
     return {
         **placement,
         "lora": lora_part["lora"],
@@ -234,3 +237,25 @@ def contrasts(
         "heldout_loss": lora_part["heldout_loss"],
         "excluded_hooks_rule": lora_part["excluded_hooks_rule"],
     }
+
+
+def probe_lora_contrast(
+    lm: LoadedModel,
+    memory: UserMemory,
+    ids: Sequence[int],
+    options: AuditOptions | None = None,
+    lora: LoraResult | None = None,
+    progress: Progress | None = None,
+    classes: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The LoRA contrast of one probe on the options' held-out set (the audit's and the UI's LoRA tab's).
+
+    ``classes`` are the probe's position classes when the caller has them; otherwise the read map gives them.
+    """
+    options = options or AuditOptions()
+    if classes is None:
+        classes = classify_positions(len(ids), read_map(lm.model.hasher, MemoryOverlay([memory]), list(ids)))
+    untouched = [t for t, c in enumerate(classes) if c == UNTOUCHED]
+    held = options.heldout_set().texts
+    part, _ = lora_contrast(lm, memory, ids, untouched, held, options.lora_settings, lora, progress)
+    return part

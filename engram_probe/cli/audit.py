@@ -107,6 +107,27 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", metavar="OUT", default=None, help="also write standalone HTML")
     p.add_argument("--pdf", metavar="OUT", default=None, help="also write a PDF (needs Debian chromium)")
     p.add_argument("--contrast", action="store_true", help="add wrong-layer, wrong-address and LoRA contrasts")
+    p.add_argument(
+        "--heldout",
+        metavar="FILE",
+        default=None,
+        help="held-out texts for the contrasts: a .json list of texts, or a text file with one text per line "
+        "(default: the pinned default set)",
+    )
+
+
+def heldout_arg(args: argparse.Namespace, contrast: bool) -> Any:
+    """The operator's held-out set (``--heldout``), read and checked before the model loads; None: the default."""
+    from engram_probe.audit.heldout import HeldoutError, read_heldout_file
+
+    if not args.heldout:
+        return None
+    if not contrast:
+        raise CliError("--heldout is read only by the contrasts: add --contrast, or leave --heldout out")
+    try:
+        return read_heldout_file(args.heldout)
+    except HeldoutError as exc:
+        raise CliError(str(exc)) from exc
 
 
 @command("audit", "audit a probe text against a user's memory and write the report")(_audit_args)
@@ -115,6 +136,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
     from engram_probe.report.document import finalize
 
+    heldout = heldout_arg(args, args.contrast)
     lm = load_model_arg(args)
     memory, source = load_memory_arg(args, lm)
     bar = progress_bar("contrasts")
@@ -124,7 +146,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
             memory,
             args.text,
             source,
-            AuditOptions(contrast=args.contrast),
+            AuditOptions(contrast=args.contrast, heldout=heldout),
             args.fact,
             progress=bar if args.contrast else None,
         )
@@ -289,11 +311,13 @@ def cmd_contrast(args: argparse.Namespace) -> None:
 def _run_contrast(args: argparse.Namespace) -> dict[str, Any]:
     from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
 
+    heldout = heldout_arg(args, True)
     lm = load_model_arg(args)
     memory, source = load_memory_arg(args, lm)
     bar = progress_bar("contrasts")
     try:
-        body = run_audit(lm, memory, args.text, source, AuditOptions(contrast=True), args.fact, progress=bar)
+        options = AuditOptions(contrast=True, heldout=heldout)
+        body = run_audit(lm, memory, args.text, source, options, args.fact, progress=bar)
     except (ProbeError, KeyError) as exc:
         raise CliError(str(exc)) from exc
     finally:

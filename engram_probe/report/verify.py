@@ -9,7 +9,15 @@ from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel, ModelFileError
 from engram_probe.arch.loading import open_model
-from engram_probe.audit.engine import AuditOptions, run_audit, sha256_text
+from engram_probe.audit.engine import AuditOptions, heldout_texts, run_audit, sha256_text
+from engram_probe.audit.heldout import (
+    LEGACY_DEFAULT,
+    HeldoutError,
+    HeldoutSet,
+    default_heldout,
+    read_heldout_file,
+    texts_digest,
+)
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
@@ -70,6 +78,41 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
     raise ReportError("the report names no memory source that can be re-loaded")
 
 
+def load_heldout(
+    options: dict[str, Any], path: str | Path | None = None, use_hints: bool = True
+) -> tuple[HeldoutSet, dict[str, int] | None]:
+    """The held-out texts a report's contrasts used, and for a report from before they were an input its old fields.
+
+    The default set is the pinned one; a file is the operator's ``path`` or (CLI only) the report's hint, and its
+    texts must hash to the recorded digest. Old reports name how their texts were generated: 8 documents of seed
+    12345 are the default set, other values are generated again (those reports depend on the generator).
+    """
+    record = options.get("heldout")
+    if record is None:
+        n, seed = int(options.get("heldout_docs", 8)), int(options.get("heldout_seed", 12345))
+        legacy = {"heldout_docs": n, "heldout_seed": seed}
+        if (n, seed) == LEGACY_DEFAULT:
+            return default_heldout(), legacy
+        texts = tuple(heldout_texts(n, seed))
+        return HeldoutSet(texts, texts_digest(texts), "generated"), legacy
+    source = record.get("source") if isinstance(record, dict) else None
+    kind = source.get("kind") if isinstance(source, dict) else None
+    if kind == "default":
+        held = default_heldout()
+    elif kind == "file" and isinstance(source, dict):
+        hint = source.get("path")
+        chosen = path or (hint if use_hints and isinstance(hint, str) and Path(hint).is_file() else None)
+        if chosen is None:
+            raise ReportError(
+                "the report's held-out texts came from a file that is not at the place it names (or cannot be "
+                "opened here); give that held-out file to verify against"
+            )
+        held = read_heldout_file(chosen)
+    else:
+        raise ReportError("the report's options.heldout names no held-out source that can be re-loaded")
+    return held, None
+
+
 def verify_report(
     path: str | Path,
     model_dir: str | Path | None = None,
@@ -78,12 +121,14 @@ def verify_report(
     store: MemoryStore | None = None,
     store_path: str | Path | None = None,
     memory_path: str | Path | None = None,
+    heldout_path: str | Path | None = None,
 ) -> dict[str, Any]:
     """Return {ok, checks, mismatches}; ``ok`` is False on any mismatch or failure to re-run.
 
     With ``lm`` and ``store`` (the web UI) nothing named in the report is opened: the server's own
     model and store are used and matched by digest. Otherwise (the CLI) the operator's ``model_dir``,
-    ``store_path`` or ``memory_path`` are used, or the report's paths as hints; stores open read-only.
+    ``store_path``, ``memory_path`` or ``heldout_path`` are used, or the report's paths as hints; stores open
+    read-only.
     """
     server = lm is not None
     checks: list[dict[str, Any]] = []
@@ -136,11 +181,26 @@ def verify_report(
         memory.digest() == doc["memory"]["sha256"] == doc["digests"].get("memory"),
         f"re-loaded memory {memory.digest()[:16]}…, report names {str(doc['memory']['sha256'])[:16]}…",
     )
+    recorded = doc.get("options", {})
+    try:
+        held, legacy = load_heldout(recorded, heldout_path, use_hints=not server)
+    except (HeldoutError, ReportError) as exc:
+        check("held-out texts", False, f"cannot re-load the held-out texts: {exc}")
+        return {"ok": False, "checks": checks, "mismatches": []}
+    if legacy is None:
+        named = str(recorded["heldout"].get("sha256"))
+        check(
+            "held-out digest",
+            held.sha256 == named,
+            f"re-loaded held-out texts {held.sha256[:16]}… ({len(held.texts)} texts), report names {named[:16]}…",
+        )
     if not all(c["ok"] for c in checks):
         return {"ok": False, "checks": checks, "mismatches": []}
-    options = AuditOptions.from_dict(doc.get("options", {}))
+    options = AuditOptions.from_dict(recorded, held)
     fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
     fresh = json.loads(json.dumps(fresh))  # the same JSON types as the saved report (tuples become lists)
+    if legacy is not None:  # compared in the form the old report recorded them
+        fresh["options"] = {k: v for k, v in fresh["options"].items() if k != "heldout"} | legacy
     env = doc.get("environment", {})
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]

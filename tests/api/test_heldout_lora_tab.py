@@ -1,0 +1,38 @@
+"""The UI's LoRA tab and the CLI's contrast report give the same held-out figures for the same user and probe."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from engram_probe.memory.operations import write_facts
+from engram_probe.memory.writing import FactSpec, WriteSettings
+from workbench.contrast_views import lora_contamination
+from workbench.state import make_state
+
+MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "audit_report_v1" / "model"
+PROBE = "Hello there. My name is Ada."
+
+
+def test_the_lora_tab_shows_the_held_out_figures_of_the_cli_report(tmp_path: Path) -> None:
+    state = make_state(MODEL, tmp_path / "work", demo=False)
+    write_facts(state.lm, state.store, "ann", [FactSpec.of("My name is", "Ada")], "opt", "early", WriteSettings())
+    _, table, status = lora_contamination(state, "ann", PROBE)
+    assert not status.startswith("⚠"), status
+    report = tmp_path / "r.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "engram_probe.cli", "audit", "--model", str(MODEL), "--store", str(state.store.path)]
+        + ["--user", "ann", "--text", PROBE, "--contrast", "--json", str(report)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    c = json.loads(report.read_text(encoding="utf-8"))["contrasts"]
+    assert c["heldout_loss"]["texts"] == 8
+    loss = table["held-out loss change (nats/token)"].tolist()
+    changed = table["held-out text values changed"].tolist()
+    assert loss == [float(f"{c['heldout_loss'][k]:.6g}") for k in ("engram_delta", "lora_delta")]
+    assert changed == [float(f"{c[k]['heldout_changed_fraction']:.6g}") for k in ("engram", "lora")]
+    assert table["recall top-1"].tolist() == [c["engram"]["recall_top1"], c["lora"]["recall_top1"]]
