@@ -11,6 +11,7 @@ import gradio as gr
 
 from engram_probe.contracts import CONTRACT_NAMES
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
+from engram_probe.overlays.registry import formats_help
 from workbench import export_tab, users_tab
 from workbench import production as prod
 from workbench.access import check_binding, load_policy
@@ -151,8 +152,8 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 gr.Markdown(
                     "Hash-only audits of other Engram models from their **address contract**: no weights, no "
                     "forward pass. Pick a contract (V4.1-Flash and Qwen3.8-Flash-Next have presets), optionally "
-                    "upload its config / GGUF metadata and tokenizer, and upload overlays (`.pleo` with its "
-                    "`.pleo.facts.json`, V4.1 row-override `.safetensors`, or a workbench memory export)."
+                    "upload its config / GGUF metadata and tokenizer, and upload overlays "
+                    f"({formats_help(markdown=True)}) with their `.facts.json` sidecars."
                 )
                 with gr.Row():
                     m_contract = gr.Dropdown(
