@@ -25,7 +25,9 @@ from engram_probe.memory.overlay import PRECEDENCE_RULE, MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
 
-REPORT_FORMAT = "engram-probe-report/1"
+REPORT_FORMAT = "engram-probe-report/2"
+# earlier formats that still verify: /1 wrote a read-map hit's column as ``head`` (see ``hit_in_format_1``)
+OLDER_REPORT_FORMATS = ("engram-probe-report/1",)
 
 
 @dataclass(frozen=True)

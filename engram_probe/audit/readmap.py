@@ -96,3 +96,14 @@ def hit_in_format_1(hit: dict[str, Any]) -> dict[str, Any]:
     old = {k: v for k, v in hit.items() if k != "column"}
     old["head"] = hit["column"]
     return old
+
+
+def in_format_1(report: dict[str, Any]) -> dict[str, Any]:
+    """An audit report body with its read-map hits (``read_map`` and each position's ``hits``) in format /1's form,
+    and that format's name, so that a re-run compares field by field with a report written in format /1."""
+    out = dict(report, format="engram-probe-report/1")
+    out["read_map"] = [hit_in_format_1(h) for h in report.get("read_map", [])]
+    out["positions"] = [
+        dict(p, hits=[hit_in_format_1(h) for h in p["hits"]]) if "hits" in p else p for p in report.get("positions", [])
+    ]
+    return out

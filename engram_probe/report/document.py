@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from engram_probe.audit.engine import REPORT_FORMAT
+from engram_probe.audit.engine import OLDER_REPORT_FORMATS, REPORT_FORMAT
 from engram_probe.report import kernel
 from engram_probe.report.kernel import ReportError, read_json_file
 
@@ -30,7 +30,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
     """An audit report read from ``path``, refused with a one-line ReportError if it is not one."""
     p = Path(path)
     doc = read_json_file(p)
-    if not isinstance(doc, dict) or doc.get("format") != REPORT_FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") not in (REPORT_FORMAT, *OLDER_REPORT_FORMATS):
         fmt = doc.get("format") if isinstance(doc, dict) else None
         raise ReportError(f"{p.name} is not an engram-probe report (format {fmt!r})")
     for key in ("digests", "model", "memory", "probe", "summary"):

@@ -50,6 +50,10 @@ class ReportKind:
     sections: tuple[str, ...]
     verify: Verifier
     render_html: Renderer
+    older: tuple[str, ...] = ()  # earlier ``format`` strings of this kind that still verify
+
+    def formats(self) -> tuple[str, ...]:
+        return (self.format, *self.older)
 
 
 _KINDS: dict[str, ReportKind] = {}
@@ -58,15 +62,16 @@ _KINDS: dict[str, ReportKind] = {}
 def register(kind: ReportKind) -> ReportKind:
     """Add a kind; a second kind with the same name or format is refused."""
     for other in _KINDS.values():
-        if kind.name == other.name or kind.format == other.format:
+        if kind.name == other.name or set(kind.formats()) & set(other.formats()):
             raise ValueError(f"report kind {kind.name!r} ({kind.format}) is already registered")
-    _KINDS[kind.format] = kind
+    for fmt in kind.formats():
+        _KINDS[fmt] = kind
     return kind
 
 
 def kinds() -> list[ReportKind]:
     """Every registered kind, in registration order."""
-    return list(_KINDS.values())
+    return list(dict.fromkeys(_KINDS.values()))
 
 
 def kind_of(doc: Any, name: str = "the report") -> ReportKind:
@@ -211,10 +216,11 @@ def _html_population(doc: dict[str, Any]) -> str:
 AUDIT = register(
     ReportKind(
         "audit",
-        "engram-probe-report/1",
+        "engram-probe-report/2",
         ("digests", "model", "memory", "probe", "summary"),
         _verify_audit,
         _html_audit,
+        older=("engram-probe-report/1",),  # read-map hits said head for the column
     )
 )
 CONTRACT = register(

@@ -9,7 +9,7 @@ from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel, ModelFileError
 from engram_probe.arch.loading import open_model
-from engram_probe.audit.engine import AuditOptions, heldout_texts, run_audit, sha256_text
+from engram_probe.audit.engine import OLDER_REPORT_FORMATS, AuditOptions, heldout_texts, run_audit, sha256_text
 from engram_probe.audit.heldout import (
     LEGACY_DEFAULT,
     HeldoutError,
@@ -18,6 +18,7 @@ from engram_probe.audit.heldout import (
     read_heldout_file,
     texts_digest,
 )
+from engram_probe.audit.readmap import in_format_1
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
@@ -201,6 +202,8 @@ def verify_report(
     fresh = json.loads(json.dumps(fresh))  # the same JSON types as the saved report (tuples become lists)
     if legacy is not None:  # compared in the form the old report recorded them
         fresh["options"] = {k: v for k, v in fresh["options"].items() if k != "heldout"} | legacy
+    if doc.get("format") in OLDER_REPORT_FORMATS:
+        fresh = in_format_1(fresh)
     env = doc.get("environment", {})
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]
