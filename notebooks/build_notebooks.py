@@ -67,9 +67,9 @@ print(f"gold token {fact.gold_token!r}: rank {result.recall_before[0]['rank']} -
         "code",
         """rows = []
 for layer, row in fact.rows:
-    h = lm.model.hasher.head_of_row(layer, row)
-    rows.append({"layer": layer, "order": h.order, "head": h.head, "row": row, "prime": h.prime,
-                 "row - offset": row - h.offset})
+    c = lm.model.hasher.column_of_row(layer, row)
+    rows.append({"layer": layer, "column": c.column, "order": c.order, "head": c.head, "row": row, "prime": c.size,
+                 "row - offset": row - c.offset})
 addresses = pd.DataFrame(rows)
 go.Figure(go.Table(header=dict(values=list(addresses.columns)),
                    cells=dict(values=[addresses[c] for c in addresses.columns]))).update_layout(height=480)""",

@@ -57,7 +57,7 @@ def show_user(state: WorkbenchState, user_id: str | None) -> tuple[str, pd.DataF
 def write_fact(
     state: WorkbenchState, user_id: str, prompt: str, answer: str, strategy: str, layer: str, progress: Any = None
 ) -> tuple[str, pd.DataFrame, str]:
-    cols = ["layer", "row", "head", "order"]
+    cols = ["layer", "row", "column", "order", "head"]
     try:
         uid = (user_id or "").strip()
         if not uid:
@@ -83,8 +83,8 @@ def write_fact(
     out = write_summary(result, entry)
     rows = []
     for layer_id, row in out["rows"]:
-        info = state.lm.model.hasher.head_of_row(layer_id, row)
-        rows.append([layer_id, row, info.head, info.order])
+        c = state.lm.model.hasher.column_of_row(layer_id, row)
+        rows.append([layer_id, row, c.column, c.order, c.head])
     r = out["recall"]
     md = (
         f"Wrote fact `{out['fact_id']}` for **{uid}** with **{strategy}** into Engram layer {out['layer']}: "

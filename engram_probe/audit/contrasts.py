@@ -114,10 +114,10 @@ def shifted_rows(lm: LoadedModel, fact: Fact, avoid: set[tuple[int, int]]) -> Fa
     hasher = lm.model.hasher
     new_ids = []
     for layer, row in fact.rows:
-        info = hasher.head_of_row(layer, row)
-        local = row - info.offset
-        for step in range(1, info.prime):
-            cand = info.offset + (local + step) % info.prime
+        column = hasher.column_of_row(layer, row)
+        local = row - column.offset
+        for step in range(1, column.size):
+            cand = column.offset + (local + step) % column.size
             if (layer, cand) not in avoid:
                 break
         new_ids.append([layer, cand])

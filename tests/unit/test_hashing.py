@@ -69,8 +69,8 @@ def test_addresses_stay_inside_their_head_slice() -> None:
         assert np.all(addr >= lo) and np.all(addr < hi)
         assert addr.max() < h.table_rows(layer)
         for row in np.unique(addr)[:20]:
-            info = h.head_of_row(layer, int(row))
-            assert info.offset <= row < info.offset + info.prime
+            c = h.column_of_row(layer, int(row))
+            assert c.offset <= row < c.offset + c.size
 
 
 def test_case_and_whitespace_variants_share_addresses() -> None:
