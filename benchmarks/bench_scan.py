@@ -15,8 +15,8 @@ from benchmarks.fixtures import user_memory
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.contracts.registry import workbench_contract
 from engram_probe.data.corpus import generate_corpus
-from engram_probe.edited_rows import EditedRows
 from engram_probe.memory.overlay import MemoryOverlay
+from engram_probe.overlays.edited_rows import EditedRows
 from engram_probe.overlays.load import overlay_from_fact_rows
 from engram_probe.scale.scan import scan_shards
 

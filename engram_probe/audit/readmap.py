@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.edited_rows import EditedRows
 from engram_probe.memory.overlay import MemoryOverlay
+from engram_probe.overlays.edited_rows import EditedRows
 
 WRITE_SITE, DOWNSTREAM, UNTOUCHED = "write_site", "downstream", "untouched"
 CLASS_RULE = (
@@ -46,7 +46,7 @@ class ReadHit:
 def read_map(contract: AddressContract, overlay: MemoryOverlay, token_ids: Sequence[int] | np.ndarray) -> list[ReadHit]:
     """Every (position, layer, column) of a token sequence that reads one of the overlay's rows.
 
-    The reads come from the contract read map's index (:class:`~engram_probe.edited_rows.EditedRows`); the
+    The reads come from the contract read map's index (:class:`~engram_probe.overlays.edited_rows.EditedRows`); the
     owners are the memories' own (the facts that wrote each row)."""
     ids = np.asarray(token_ids, dtype=np.int64)
     if ids.ndim != 1:

@@ -22,6 +22,9 @@ class ContractError(ValueError):
     """A contract, config or tokenizer that cannot be used; the message names the field."""
 
 
+RowKey = tuple[int, int]  # (layer, row): one row of one Engram table
+
+
 @dataclass(frozen=True)
 class Column:
     """One hash column (an (order, head) pair) of one table."""

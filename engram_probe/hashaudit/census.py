@@ -16,8 +16,8 @@ from typing import Any, cast
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.edited_rows import EditedRows, FactRead
-from engram_probe.overlays.rowset import RowOverlay
+from engram_probe.overlays.edited_rows import EditedRows, FactRead
+from engram_probe.overlays.rowset import OverlayRows
 
 CLASSES = (
     "own_fact_only",
@@ -61,7 +61,7 @@ def _tokens(contract: AddressContract, ngram: tuple[int, ...]) -> list[str]:
     return contract.token_strings(ids)
 
 
-def row_census(contract: AddressContract, overlays: list[RowOverlay]) -> dict[str, Any]:
+def row_census(contract: AddressContract, overlays: list[OverlayRows]) -> dict[str, Any]:
     """The census of one or more overlays under one contract (hash only, no weights)."""
     users = [o.user for o in overlays]
     dup = [u for u, n in Counter(users).items() if n > 1]

@@ -14,11 +14,11 @@ from typing import Any
 
 from engram_probe.contracts import AddressContract, ContractError, load_contract
 from engram_probe.contracts.registry import read_gguf_metadata
-from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.readmap import contract_read_map, rows_of_sequence
 from engram_probe.hashaudit.storage import lora_shape, storage_report
-from engram_probe.overlays import RowOverlay, read_overlay
+from engram_probe.overlays import OverlayRows, read_overlay
+from engram_probe.overlays.edited_rows import EditedRows
 from engram_probe.overlays.load import overlays_from_store
 from engram_probe.scale.engine import Placement, Progress
 from engram_probe.scale.scan import scan_shards
@@ -108,7 +108,7 @@ def store_digests(path: str, users: list[str] | None) -> dict[str, Any]:
         return {"path": path, "users": {u: memory_digest(store.load(u)) for u in (users or store.user_ids())}}
 
 
-def open_overlays(contract: AddressContract, inputs: JobInputs) -> list[RowOverlay]:
+def open_overlays(contract: AddressContract, inputs: JobInputs) -> list[OverlayRows]:
     files = [read_overlay(o.path, contract, o.user, o.facts) for o in inputs.overlays]
     stored = overlays_from_store(contract, inputs.store, inputs.store_users) if inputs.store else []
     return files + stored

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.edited_rows import EditedRows
+from engram_probe.overlays.edited_rows import EditedRows
 
 LOCALITY_RULE = (
     "Derived, not measured: in a causal model, position t depends only on tokens 0..t. A position before "

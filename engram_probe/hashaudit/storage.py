@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.overlays.rowset import RowOverlay
+from engram_probe.overlays.rowset import OverlayRows
 
 LORA_FORMULA = "bytes = r × Σ_targets (d_in + d_out) × n_layers × 2 (bf16); targets: Q, K, V, O as d_model × d_model"
 
@@ -35,7 +35,7 @@ def lora_bytes(shape: LoraShape, rank: int) -> int:
 
 
 def storage_report(
-    contract: AddressContract, overlays: list[RowOverlay], shape: LoraShape | None, rank: int = 16
+    contract: AddressContract, overlays: list[OverlayRows], shape: LoraShape | None, rank: int = 16
 ) -> dict[str, Any]:
     """Rows × bytes per row for each user, and a rank-r LoRA of the same model, with the formulas shown."""
     fmt = contract.row_format

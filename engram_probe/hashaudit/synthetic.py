@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.edited_rows import fact_reads
-from engram_probe.overlays.rowset import FactTrigger, RowOverlay, normalise_rows
+from engram_probe.overlays.edited_rows import fact_reads
+from engram_probe.overlays.rowset import FactTrigger, OverlayRows, normalise_rows
 
 
 def seeded_values(key: str, n: int, dim: int, scale: float = 0.05) -> np.ndarray:
@@ -19,7 +19,7 @@ def seeded_values(key: str, n: int, dim: int, scale: float = 0.05) -> np.ndarray
 
 def overlay_for_facts(
     contract: AddressContract, user: str, facts: list[FactTrigger], layers: list[int] | None = None
-) -> RowOverlay:
+) -> OverlayRows:
     """The rows each fact's trigger reads, with values seeded per (user, fact); a later fact wins a shared row."""
     tables = layers or [contract.layers[-1]]
     per_layer: dict[int, dict[int, np.ndarray]] = {}
@@ -32,4 +32,4 @@ def overlay_for_facts(
     for layer, rows in per_layer.items():
         r = np.array(sorted(rows), dtype=np.int64)
         out[layer] = normalise_rows(contract, layer, r, np.stack([rows[x] for x in r.tolist()]), user)[:2]
-    return RowOverlay(user, "synthetic", "synthetic", out, list(facts))
+    return OverlayRows(user, "synthetic", "synthetic", out, list(facts))

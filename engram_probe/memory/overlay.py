@@ -10,7 +10,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from engram_probe.memory.user_memory import KEY_SHIFT, RowKey, UserMemory, last_wins
+from engram_probe.contracts.base import RowKey
+from engram_probe.memory.user_memory import KEY_SHIFT, UserMemory, last_wins
 
 PRECEDENCE_RULE = (
     "On a row that several users' memories own, the memory listed later in the overlay wins "

@@ -17,7 +17,8 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor
 
-RowKey = tuple[int, int]  # (layer, row id)
+from engram_probe.contracts.base import RowKey
+
 KEY_SHIFT = 32  # packed key = layer << 32 | row
 
 

@@ -27,7 +27,7 @@ from engram_probe.memory.transfer import ImportRejected, file_sha256, import_mem
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.overlays.load import read_overlay
 from engram_probe.overlays.registry import OverlayFormat, detect, get_format
-from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay
+from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import WORKBENCH_FORMAT
 
 IMPORTED = "imported"  # the strategy of a bridged fact: written by another tool, not by this workbench
@@ -40,7 +40,7 @@ class Bridged:
 
     memory: UserMemory
     format: OverlayFormat
-    overlay: RowOverlay | None  # None for our own memory export, which is read without the overlay form
+    overlay: OverlayRows | None  # None for our own memory export, which is read without the overlay form
 
 
 def model_contract(lm: LoadedModel) -> AddressContract:
@@ -52,7 +52,7 @@ def model_contract(lm: LoadedModel) -> AddressContract:
     return contract
 
 
-def check_contract(overlay: RowOverlay, lm: LoadedModel) -> None:
+def check_contract(overlay: OverlayRows, lm: LoadedModel) -> None:
     """Refuse an overlay bound to another contract than the loaded model's, naming both."""
     ours = lm.model.hasher
     if overlay.contract_sha256 is not None and overlay.contract_sha256 != ours.digest():
@@ -63,7 +63,7 @@ def check_contract(overlay: RowOverlay, lm: LoadedModel) -> None:
         )
 
 
-def _fact_rows(contract: AddressContract, overlay: RowOverlay, fact: FactTrigger) -> dict[int, np.ndarray]:
+def _fact_rows(contract: AddressContract, overlay: OverlayRows, fact: FactTrigger) -> dict[int, np.ndarray]:
     """Per table, the overlay's rows this fact's trigger reads at its last position (sorted)."""
     ids = np.asarray(fact.trigger_ids, dtype=np.int64)
     out = {}
@@ -88,7 +88,7 @@ def _trigger_text(lm: LoadedModel, fact: FactTrigger) -> str:
 
 
 def overlay_memory(
-    overlay: RowOverlay, lm: LoadedModel, fmt_name: str | None = None, user: str | None = None
+    overlay: OverlayRows, lm: LoadedModel, fmt_name: str | None = None, user: str | None = None
 ) -> UserMemory:
     """The overlay as a user memory of ``lm`` (under ``user``, default the file's); refused when its contract
     differs or a row has no fact."""

@@ -1,4 +1,4 @@
-"""Open any registered overlay file as a :class:`RowOverlay`, with its facts from the file or a sidecar."""
+"""Open any registered overlay file as a :class:`OverlayRows`, with its facts from the file or a sidecar."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engram_probe.contracts.base import AddressContract, ContractError
 from engram_probe.overlays.registry import read_rows
-from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay
+from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import overlay_from_fact_rows
 
 SIDECAR_SUFFIX = ".facts.json"
@@ -52,7 +52,7 @@ def read_facts_json(path: str | Path, contract: AddressContract, user: str) -> t
 
 def overlays_from_store(
     contract: AddressContract, path: str | Path, users: list[str] | None = None
-) -> list[RowOverlay]:
+) -> list[OverlayRows]:
     """Users' memories in a workbench SQLite store, as overlays (every user, or the ones named)."""
     from engram_probe.memory.store import MemoryStore  # imports torch: only when a store is given
 
@@ -76,7 +76,7 @@ def overlays_from_store(
 
 def read_overlay(
     path: str | Path, contract: AddressContract, user: str | None = None, facts: str | Path | None = None
-) -> RowOverlay:
+) -> OverlayRows:
     """Open an overlay file of any registered format (see ``registry``) with its facts; validate it fully."""
     overlay, _ = read_rows(path, contract, user)
     p = Path(path)

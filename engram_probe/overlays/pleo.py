@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.overlays.rowset import OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.overlays.rowset import OverlayFileError, OverlayRows, normalise_rows
 
 MAGIC = b"PLEO"
 HEADER = struct.Struct("<4sII")
 FORMAT = "pleo"
 
 
-def read_pleo(path: str | Path, contract: AddressContract, user: str | None = None) -> RowOverlay:
+def read_pleo(path: str | Path, contract: AddressContract, user: str | None = None) -> OverlayRows:
     """Parse and validate a ``.pleo`` file completely before returning anything."""
     p = Path(path)
     try:
@@ -49,10 +49,10 @@ def read_pleo(path: str | Path, contract: AddressContract, user: str | None = No
     layer = contract.layers[0]
     rows, values, dups = normalise_rows(contract, layer, rows, values, p.name)
     notes = [f"{dups} identical duplicate rows dropped"] if dups else []
-    return RowOverlay(user or p.stem, str(p), FORMAT, {layer: (rows, values)} if len(rows) else {}, notes=notes)
+    return OverlayRows(user or p.stem, str(p), FORMAT, {layer: (rows, values)} if len(rows) else {}, notes=notes)
 
 
-def write_pleo(overlay: RowOverlay, path: str | Path, contract: AddressContract) -> Path:
+def write_pleo(overlay: OverlayRows, path: str | Path, contract: AddressContract) -> Path:
     """Write the overlay's single table as a ``.pleo`` (rows ascending), atomically."""
     if set(overlay.layers) - {contract.layers[0]}:
         raise OverlayFileError(f".pleo holds {contract.name}'s one table; this overlay writes {sorted(overlay.layers)}")

@@ -13,22 +13,22 @@ from pathlib import Path
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays import pleo
-from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, RowOverlay
+from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import WORKBENCH_FORMAT, read_workbench_memory
 from engram_probe.safetensors_io import UnreadableSafetensors, read_metadata
 
 HEAD_BYTES = 16  # what a sniff sees of the file's start
 
 Sniff = Callable[[Path, bytes], bool]
-Reader = Callable[[Path, AddressContract, "str | None"], RowOverlay]
-Writer = Callable[[RowOverlay, Path, AddressContract], Path]
+Reader = Callable[[Path, AddressContract, "str | None"], OverlayRows]
+Writer = Callable[[OverlayRows, Path, AddressContract], Path]
 
 
 @dataclass(frozen=True)
 class OverlayFormat:
     """One overlay file format: what it is called, what it looks like, and how to recognise, read and write it."""
 
-    name: str  # the format id files carry (and ``RowOverlay.format``)
+    name: str  # the format id files carry (and ``OverlayRows.format``)
     label: str  # a few words for help text, e.g. "V4.1 row-override .safetensors"
     looks_like: str  # one plain sentence: how to tell a file of this format
     suffixes: tuple[str, ...]
@@ -89,7 +89,9 @@ def unrecognised(path: Path) -> OverlayFileError:
     return OverlayFileError(f"{path.name}: unknown overlay format {fmt!r}; {known_formats()}")
 
 
-def read_rows(path: str | Path, contract: AddressContract, user: str | None = None) -> tuple[RowOverlay, OverlayFormat]:
+def read_rows(
+    path: str | Path, contract: AddressContract, user: str | None = None
+) -> tuple[OverlayRows, OverlayFormat]:
     """Recognise the file, read it whole under ``contract``, and say which format it was."""
     p = Path(path)
     if not p.is_file():
@@ -134,13 +136,13 @@ def _safetensors_sniff(name: str) -> Sniff:
     return sniff
 
 
-def _read_v41(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
+def _read_v41(path: Path, contract: AddressContract, user: str | None) -> OverlayRows:
     from engram_probe.overlays.v41_rows import read_v41_rows  # imports torch: only when needed
 
     return read_v41_rows(path, contract, user)
 
 
-def _write_v41(overlay: RowOverlay, path: Path, contract: AddressContract) -> Path:
+def _write_v41(overlay: OverlayRows, path: Path, contract: AddressContract) -> Path:
     from engram_probe.overlays.v41_rows import write_v41_rows
 
     # FP8 blocks are 32 values wide: narrower rows (the workbench's 16) are written as float32

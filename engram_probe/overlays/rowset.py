@@ -46,7 +46,7 @@ class FactTrigger:
 
 
 @dataclass
-class RowOverlay:
+class OverlayRows:
     """One user's row overrides: per table, sorted unique row ids and their float32 values."""
 
     user: str

@@ -19,7 +19,7 @@ from safetensors.torch import save
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays.pleo import atomic_write
-from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, OverlayRows, normalise_rows
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 FORMAT = V41_FORMAT
@@ -71,7 +71,7 @@ def fp8_refusal(
     return None
 
 
-def write_v41_rows(overlay: RowOverlay, path: str | Path, contract: AddressContract, encoding: str = "fp8") -> Path:
+def write_v41_rows(overlay: OverlayRows, path: str | Path, contract: AddressContract, encoding: str = "fp8") -> Path:
     """Write the overlay as a V4.1 row-override file (``encoding`` "fp8" or "float32"), atomically."""
     if encoding not in ("fp8", "float32"):
         raise OverlayFileError(f"unknown encoding {encoding!r}: use fp8 or float32")
@@ -121,7 +121,7 @@ def _facts(meta: dict[str, str], user: str, where: str) -> list[FactTrigger]:
         raise OverlayFileError(f"{where}: unreadable facts metadata ({exc})") from exc
 
 
-def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None = None) -> RowOverlay:
+def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None = None) -> OverlayRows:
     """Parse and validate a V4.1 row-override file completely before returning anything."""
     p = Path(path)
     if not p.is_file():
@@ -177,4 +177,4 @@ def read_v41_rows(path: str | Path, contract: AddressContract, user: str | None 
         layers[layer] = (r, v)
     who = user or meta.get("user") or p.stem
     notes = [f"{dups} identical duplicate rows dropped"] if dups else []
-    return RowOverlay(who, str(p), FORMAT, layers, _facts(meta, who, p.name), meta.get("contract_sha256"), notes)
+    return OverlayRows(who, str(p), FORMAT, layers, _facts(meta, who, p.name), meta.get("contract_sha256"), notes)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, RowOverlay, normalise_rows
+from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows, normalise_rows
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 WORKBENCH_FORMAT = "engram-probe-memory/1"
@@ -29,7 +29,7 @@ def model_view_ids(contract: AddressContract, text: str, layer: int, rows: set[i
     raise OverlayFileError(f"{where}: the stored rows of trigger {text!r} are not the rows its last position reads")
 
 
-def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> RowOverlay:
+def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> OverlayRows:
     """This project's memory export, read without the model: rows, values and the facts' triggers."""
     try:
         meta, tensors = read_all(path, "np")
@@ -65,7 +65,7 @@ def overlay_from_fact_rows(
     source: str,
     items: list[tuple[dict, np.ndarray, np.ndarray]],
     contract_sha256: str | None = None,
-) -> RowOverlay:
+) -> OverlayRows:
     """A workbench user's rows as an overlay: ``items`` are (fact metadata, [k, 2] (layer, row), [k, dim])."""
     where = Path(source).name
     by_layer: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
@@ -86,4 +86,4 @@ def overlay_from_fact_rows(
         last = {int(x): j for j, x in enumerate(r.tolist())}
         keep = np.array(sorted(last.values()), dtype=np.int64)
         layers[layer] = normalise_rows(contract, layer, r[keep], v[keep], where)[:2]
-    return RowOverlay(owner, source, WORKBENCH_FORMAT, layers, facts, contract_sha256)
+    return OverlayRows(owner, source, WORKBENCH_FORMAT, layers, facts, contract_sha256)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
-from engram_probe.edited_rows import EditedRows
-from engram_probe.overlays.rowset import RowOverlay
+from engram_probe.overlays.edited_rows import EditedRows
+from engram_probe.overlays.rowset import OverlayRows
 from engram_probe.scale.counts import EXAMPLE_FIELDS, ScanCounts
 from engram_probe.scale.engine import Placement, Progress, run_shards
 from engram_probe.scale.scan_map import ShardScanner
@@ -57,7 +57,7 @@ def job_digest(contract: AddressContract, index: EditedRows, examples: int) -> s
 
 def scan_shards(
     contract: AddressContract,
-    overlays: list[RowOverlay],
+    overlays: list[OverlayRows],
     corpus: list[str | Path],
     place: Placement = Placement(),
     resume: str | Path | None = None,

@@ -15,7 +15,7 @@ from typing import cast
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract, ContractError
-from engram_probe.edited_rows import EditedRows
+from engram_probe.overlays.edited_rows import EditedRows
 from engram_probe.scale.counts import ScanCounts, sample_keys
 from engram_probe.scale.shards import Batch, Shard, ShardError, read_batches
 from engram_probe.scale.token_ids import first_outside, id_limit, out_of_range

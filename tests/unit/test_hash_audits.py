@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from engram_probe.contracts import load_contract
-from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.census import row_census
 from engram_probe.hashaudit.readmap import contract_read_map
 from engram_probe.hashaudit.synthetic import overlay_for_facts
-from engram_probe.overlays import FactTrigger, RowOverlay, read_overlay
+from engram_probe.overlays import FactTrigger, OverlayRows, read_overlay
+from engram_probe.overlays.edited_rows import EditedRows
 from engram_probe.scale.scan import scan_shards
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
@@ -58,7 +58,7 @@ def test_census_classes_content_collision_conflict() -> None:
 
 def test_same_values_are_shared_without_conflict_and_unattributed_rows_are_counted() -> None:
     alice = overlay_for_facts(QWEN, "alice", [FactTrigger("alice", "f", (1, 2, 3))])
-    twin = RowOverlay("bob", "t", "pleo", dict(alice.layers), [])  # same rows and values, no facts
+    twin = OverlayRows("bob", "t", "pleo", dict(alice.layers), [])  # same rows and values, no facts
     census = row_census(QWEN, [alice, twin])
     assert census["summary"]["rows_written_by_several_users"] == 16 and census["summary"]["conflicting_rows"] == 0
     assert census["summary"]["unattributed_rows"] == {"alice": 0, "bob": 16}

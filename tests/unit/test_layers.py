@@ -142,7 +142,6 @@ TIERS: dict[str, int] = {
     "engram_probe.arch": 2,
     "engram_probe.memory": 3,
     "engram_probe.overlays": 3,
-    "engram_probe.edited_rows": 4,  # the one edited-row index: the read maps, census and scans look rows up there
     "engram_probe.report.kernel": 4,
     "engram_probe.report.html": 4,
     "engram_probe.report.printing": 4,

@@ -16,7 +16,7 @@ from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.transfer import ImportRejected
 from engram_probe.overlays.bridge import IMPORTED, import_file, model_contract, overlay_memory, read_user_memory
 from engram_probe.overlays.pleo import write_pleo
-from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, RowOverlay
+from engram_probe.overlays.rowset import V41_FORMAT, FactTrigger, OverlayFileError, OverlayRows
 from engram_probe.overlays.v41_rows import write_v41_rows
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ TRIGGERS = {"pet": ("My dog is", (1,)), "city": ("I live in", (1, 4))}
 PROBE = "My dog is happy, and I live in Lisbon."
 
 
-def foreign_overlay(shipped: Any, user: str, facts: dict[str, tuple[str, tuple[int, ...]]]) -> RowOverlay:
+def foreign_overlay(shipped: Any, user: str, facts: dict[str, tuple[str, tuple[int, ...]]]) -> OverlayRows:
     """Rows for each trigger, as another tool would write them: the rows its last position reads, random values."""
     contract = model_contract(shipped)
     rng = np.random.default_rng(7)
@@ -38,7 +38,7 @@ def foreign_overlay(shipped: Any, user: str, facts: dict[str, tuple[str, tuple[i
                 by_layer.setdefault(layer, {}).setdefault(r, rng.standard_normal(16).astype(np.float32) * 0.5)
         triggers.append(FactTrigger(user, fact_id, tuple(ids), layers, text))
     tables = {L: (np.array(sorted(rows)), np.stack([rows[r] for r in sorted(rows)])) for L, rows in by_layer.items()}
-    return RowOverlay(user, "built here", V41_FORMAT, tables, triggers, contract.digest())
+    return OverlayRows(user, "built here", V41_FORMAT, tables, triggers, contract.digest())
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -48,7 +48,7 @@ def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return out
 
 
-def expected_hits(shipped: Any, overlay: RowOverlay, text: str) -> set[tuple[int, int, int]]:
+def expected_hits(shipped: Any, overlay: OverlayRows, text: str) -> set[tuple[int, int, int]]:
     """(position, layer, row) of every read of an overlay row, computed from the contract alone."""
     ids = np.asarray(shipped.tokenizer.encode(text))
     out = set()

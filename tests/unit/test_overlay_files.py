@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from engram_probe.contracts import load_contract
-from engram_probe.overlays import OverlayFileError, RowOverlay, read_overlay
+from engram_probe.overlays import OverlayFileError, OverlayRows, read_overlay
 from engram_probe.overlays.pleo import write_pleo
 from engram_probe.overlays.v41_rows import FORMAT, dequantize_fp8, quantize_fp8, write_v41_rows
 
@@ -22,10 +22,10 @@ QWEN = load_contract("qwen3.8-ple")
 V41 = load_contract("deepseek-v4.1", FIX / "v41_tiny" / "config.json", FIX / "v41_tiny" / "tokenizer.json")
 
 
-def tiny_pleo_overlay() -> RowOverlay:
+def tiny_pleo_overlay() -> OverlayRows:
     v0 = np.arange(160, dtype=np.float32) * 0.5
     v1 = -np.arange(160, dtype=np.float32) / 4 + 0.0  # + 0.0 turns -0.0 into +0.0, as the reference writer does
-    return RowOverlay("u", "t", "pleo", {0: (np.array([7, 320001445]), np.stack([v0, v1]))})
+    return OverlayRows("u", "t", "pleo", {0: (np.array([7, 320001445]), np.stack([v0, v1]))})
 
 
 def test_pleo_bytes_match_the_independent_writer(tmp_path: Path) -> None:

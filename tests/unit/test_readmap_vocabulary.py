@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from engram_probe.audit.readmap import hit_in_format_1, read_map
-from engram_probe.edited_rows import EditedRows
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
+from engram_probe.overlays.edited_rows import EditedRows
 from tests.helpers import tiny_lm
 
 TEXT = "The cat sat on the mat. My name is Ada, and my name is Ada."

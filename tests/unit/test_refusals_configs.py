@@ -22,7 +22,7 @@ from engram_probe.arch.workbench_checkpoint import load_checkpoint, save_checkpo
 from engram_probe.contracts import ContractError, load_contract
 from engram_probe.contracts.workbench_config import DEFAULT_MODEL_DIR
 from engram_probe.overlays.load import read_overlay
-from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, RowOverlay
+from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, OverlayRows
 from engram_probe.overlays.v41_rows import write_v41_rows
 from engram_probe.tokenizer import EngramTokenizer
 from tests.helpers import tiny_model
@@ -300,7 +300,7 @@ V41 = load_contract("deepseek-v4.1", V41_DIR / "config.json", V41_DIR / "tokeniz
 def test_a_value_that_overflows_fp8_is_refused_at_write_as_an_overflow(tmp_path: Path) -> None:
     values = np.zeros((1, 32), np.float32)
     values[0, 3] = 3.4e38  # rounds to 256 x 2^120 = 2^128 in FP8, past the largest float32
-    overlay = RowOverlay("u", "mem", V41_FORMAT, {2: (np.array([7]), values)})
+    overlay = OverlayRows("u", "mem", V41_FORMAT, {2: (np.array([7]), values)})
     with pytest.raises(OverlayFileError) as exc:
         write_v41_rows(overlay, tmp_path / "u.safetensors", V41)
     assert "row 7 value 3 (written as 3.4e+38) is 256 x 2^120 in FP8, beyond the largest float32" in one_line(exc)

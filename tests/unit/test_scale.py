@@ -17,8 +17,8 @@ import pytest
 
 from engram_probe.contracts.registry import workbench_contract
 from engram_probe.data.corpus import generate_corpus
-from engram_probe.edited_rows import EditedRows
 from engram_probe.hashaudit.synthetic import overlay_for_facts
+from engram_probe.overlays.edited_rows import EditedRows
 from engram_probe.overlays.rowset import FactTrigger
 from engram_probe.scale.counts import ScanCounts
 from engram_probe.scale.engine import Placement
@@ -202,7 +202,7 @@ def test_in_process_progress_moves_within_a_shard(tmp_path: Path, monkeypatch: p
 
 
 def test_the_sample_is_each_facts_k_smallest_keys_over_all_its_hits(tmp_path: Path) -> None:
-    from engram_probe.edited_rows import fact_reads
+    from engram_probe.overlays.edited_rows import fact_reads
     from engram_probe.scale.counts import sample_keys
 
     paths = _write_formats(tmp_path)

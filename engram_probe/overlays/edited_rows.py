@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from engram_probe.contracts.base import AddressContract, Column
-from engram_probe.overlays.rowset import FactTrigger, RowOverlay
+from engram_probe.contracts.base import AddressContract, Column, RowKey
+from engram_probe.overlays.rowset import FactTrigger, OverlayRows
 
-RowKey = tuple[int, int]  # (layer, row)
 DENSE_MAX_ROWS = 1 << 24  # up to this many table rows, a slot map (4 B a row); above, a bitmap (1 bit a row)
 
 
@@ -139,7 +138,7 @@ class EditedRows:
     owners as integer pairs. A fact's read of a row that no overlay writes is not an edited-row hit.
     """
 
-    def __init__(self, contract: AddressContract, overlays: list[RowOverlay], bare_rows: Iterable[RowKey] = ()):
+    def __init__(self, contract: AddressContract, overlays: list[OverlayRows], bare_rows: Iterable[RowKey] = ()):
         """Index ``overlays``; ``bare_rows`` are edited rows with no writer or fact named (the forward audit's
         memories name their owners themselves)."""
         self.contract = contract
