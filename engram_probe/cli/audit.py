@@ -260,6 +260,25 @@ SCAN_HELP = (
 )
 
 
+# the hash-only contract of each other architecture, for the scan alias's refusal
+_CONTRACT_OF_ARCHITECTURE = {"nanochat-engram": "user-as-engram", "engram-peft": "engram-peft"}
+
+
+def _scan_model_is_a_workbench_model(model: str | None) -> None:
+    """The alias scans with the workbench contract; another architecture's folder is refused in one line."""
+    if model is None:
+        return
+    from engram_probe.arch.loading import registered
+
+    root = Path(model)
+    found = next((loader.name for loader in registered() if root.is_dir() and loader.recognises(root)), None)
+    if found is None or found == "workbench":
+        return  # the contract's own reader gives the message for a folder that is no model at all
+    contract = _CONTRACT_OF_ARCHITECTURE.get(found)
+    hint = f"; scan it with engram-probe contract scan --contract {contract}" if contract else ""
+    raise CliError(f"{root} is a {found} model; scan reads the workbench contract of a workbench model{hint}")
+
+
 @command("scan", SCAN_HELP)(_scan_args)
 def cmd_scan(args: argparse.Namespace) -> None:
     """``contract scan --contract workbench`` on the model's own contract, with the memory as its overlay."""
@@ -269,6 +288,7 @@ def cmd_scan(args: argparse.Namespace) -> None:
         raise CliError("give --store (and --user), or --memory FILE")
     if args.memory and args.store:
         raise CliError("give --store or --memory, not both")
+    _scan_model_is_a_workbench_model(args.model)
     cmd_contract(
         argparse.Namespace(
             action="scan",

@@ -66,3 +66,15 @@ def test_scan_without_a_memory_is_one_clear_line(capsys: pytest.CaptureFixture[s
     code = main(["scan", "--corpus", "corpus.txt"])
     err = capsys.readouterr().err
     assert code == 2 and err == "engram-probe scan: error: give --store (and --user), or --memory FILE\n"
+
+
+def test_scan_of_another_architectures_folder_is_refused_in_one_line_naming_its_contract(
+    inputs: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    nanochat = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
+    code = main(["scan", "--model", str(nanochat), "--memory", inputs["memory"], "--corpus", inputs["corpus"]])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert "is a nanochat-engram model" in err and "contract scan --contract user-as-engram" in err
