@@ -23,7 +23,8 @@ from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 FORMAT = "engram-probe-memory/1"
-STRATEGIES = ("unembed", "opt", "joint")
+# the workbench's write strategies, and "imported": a fact another tool wrote, bridged from its overlay file
+STRATEGIES = ("unembed", "opt", "joint", "imported")
 
 
 class ImportRejected(StoreError):

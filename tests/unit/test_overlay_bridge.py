@@ -101,6 +101,13 @@ def test_a_pleo_with_its_facts_sidecar_is_bridged_and_its_audit_proof_passes(shi
     assert {(h["position"], h["layer"], h["row"]) for h in body["read_map"]} == expected_hits(shipped, overlay, PROBE)
     # gold is what the edited model says after the trigger, as the fact's settings state
     assert body["gold"]["fact_id"] == "pet" and "top-1" in bridged.memory.facts[0].settings["gold"]
+    # a bridged user exports and reads back as our own memory file, the same memory to the digest
+    from engram_probe.memory.transfer import export_memory, read_memory_file
+
+    exported = tmp_path / "dave.safetensors"
+    export_memory(bridged.memory, exported, shipped.weights_sha256, shipped.model.hasher)
+    again = read_memory_file(exported, shipped.model, shipped.weights_sha256)
+    assert again.digest() == bridged.memory.digest() and again.facts[0].strategy == "imported"
 
 
 def test_a_row_file_of_another_contract_is_refused_naming_both(shipped: Any, tmp_path: Path) -> None:
