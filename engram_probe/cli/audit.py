@@ -217,6 +217,12 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapter", default=None, help="layered reports: the shared adapter file the report was made with")
     p.add_argument("--config", default=None, help="population reports: the contract's config (default: its preset)")
     p.add_argument("--tokenizer", default=None, help="population reports: the contract's tokenizer")
+    p.add_argument(
+        "--heldout",
+        default=None,
+        help="audit reports: the held-out texts file the contrasts used (default: the pinned set, or the file at the "
+        "path the report names, matched by digest)",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -233,6 +239,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         adapter_path=args.adapter,
         config_path=args.config,
         tokenizer_path=args.tokenizer,
+        heldout_path=args.heldout,
     )
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")

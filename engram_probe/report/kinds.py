@@ -34,6 +34,7 @@ class VerifyOptions:
     adapter: Any = None  # layered reports: a SharedAdapter already loaded against ``lm``
     config_path: str | Path | None = None  # population reports: the contract's config, where not its preset
     tokenizer_path: str | Path | None = None  # population reports: the contract's tokenizer
+    heldout_path: str | Path | None = None  # audit reports: the held-out texts file the contrasts used
     progress: Any = None
 
 
@@ -102,7 +103,7 @@ def verify_file(path: str | Path, **options: Any) -> dict[str, Any]:
     """Verify a report of any registered kind: {ok, checks, mismatches}; ``ok`` is False on any failure.
 
     ``options`` are ``VerifyOptions`` fields (model_dir, store_path, memory_path, lm, store, open_files,
-    adapter_path, adapter, config_path, tokenizer_path, progress); a kind uses those it needs.
+    adapter_path, adapter, config_path, tokenizer_path, heldout_path, progress); a kind uses those it needs.
     """
     known = {f.name for f in fields(VerifyOptions)}
     unknown = sorted(set(options) - known)
@@ -137,7 +138,15 @@ def _verify_audit(path: Path, _doc: dict[str, Any], o: VerifyOptions) -> dict[st
 
     if not o.open_files and o.lm is None:  # without files of its own, only a loaded model can re-run an audit
         return _failed("model", "not re-run here: an audit is re-run only against a model loaded by the caller")
-    return verify_report(path, o.model_dir, lm=o.lm, store=o.store, store_path=o.store_path, memory_path=o.memory_path)
+    return verify_report(
+        path,
+        o.model_dir,
+        lm=o.lm,
+        store=o.store,
+        store_path=o.store_path,
+        memory_path=o.memory_path,
+        heldout_path=o.heldout_path,
+    )
 
 
 def _html_audit(doc: dict[str, Any]) -> str:

@@ -158,9 +158,13 @@ def test_the_cli_records_an_operators_heldout_file_and_verify_re_reads_it_by_dig
     }
     assert doc["contrasts"]["heldout_loss"]["texts"] == 2
     assert "VERIFIED" in cli("verify", str(report), *memory[:2]).stdout
+    kept = tmp_path / "kept.json"  # the operator's own copy of the same texts, in the other file form
+    kept.write_text(json.dumps(list(texts)), encoding="utf-8")
     held.write_text("The ferry left at noon.\n")  # the file at the hinted path is not the one the report used
     out = cli("verify", str(report), *memory[:2], code=1).stdout
     assert "[FAIL] held-out digest" in out and "NOT VERIFIED" in out
+    # given the right texts with --heldout, the same report verifies again
+    assert "VERIFIED" in cli("verify", str(report), *memory[:2], "--heldout", str(kept)).stdout
 
 
 def test_the_cli_refuses_a_bad_heldout_file_in_one_line_before_loading_the_model(tmp_path: Path) -> None:
