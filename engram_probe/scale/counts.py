@@ -37,7 +37,7 @@ def sample_keys(
 
 @dataclass
 class ScanCounts:
-    """Hit counts of one or more shards, against one :class:`~engram_probe.scale.scan_index.ScanIndex`."""
+    """Hit counts of one or more shards, against one :class:`~engram_probe.overlays.edited_rows.EditedRows`."""
 
     tokens: int = 0
     sequences: int = 0
