@@ -1,9 +1,12 @@
-"""Compressed token maps of the DeepSeek-V4.1 and user-as-engram contracts, from a ``tokenizer.json``.
+"""Compressed token maps of the DeepSeek-V4.1, user-as-engram and engram-peft contracts, from a ``tokenizer.json``.
 
-Both decode each raw id on its own (special tokens kept), normalise the text with the same
+All three decode each raw id on its own (special tokens kept), normalise the text with the same
 HF ``tokenizers`` normaliser sequence, and hand out compressed ids in first-appearance order.
-They differ only in the key of a token whose text holds U+FFFD (a partial UTF-8 sequence):
-V4.1 keys it by its raw token string, the paper by a key unique to the raw id.
+They differ in the key of a token whose text holds U+FFFD (a partial UTF-8 sequence): V4.1 keys
+it by its raw token string kept apart from every text key, the paper by a key unique to the raw
+id, engram-peft by its raw token string in the same key space as the texts (so the raw token
+``¡`` and the text ``¡`` share an id). engram-peft also maps only the base vocabulary (added
+tokens left out).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from engram_probe.contracts.base import ContractError
 
 REPLACEMENT_CHAR = "\ufffd"
 SPACE_SENTINEL = "\ue000"
-PartialRule = Literal["raw-token", "unique"]
+PartialRule = Literal["raw-token", "unique", "raw-token-shared"]
 
 
 def load_tokenizer(path: str | Path) -> Any:
@@ -58,17 +61,22 @@ def token_normalizer() -> Any:
     )
 
 
-def compressed_map(tokenizer: Any, partial: PartialRule) -> np.ndarray:
-    """Raw id -> compressed id for every id of the tokenizer (int64)."""
+def _partial_key(tokenizer: Any, raw: int, partial: PartialRule) -> str:
+    if partial == "unique":
+        return f"\x00id:{raw}"
+    token = tokenizer.id_to_token(raw) or ""
+    return "\x00partial:" + token if partial == "raw-token" else token
+
+
+def compressed_map(tokenizer: Any, partial: PartialRule, added_tokens: bool = True) -> np.ndarray:
+    """Raw id -> compressed id for every id of the tokenizer (int64); ``added_tokens=False``: base vocabulary only."""
     norm = token_normalizer()
-    size = tokenizer.get_vocab_size(with_added_tokens=True)
+    size = tokenizer.get_vocab_size(with_added_tokens=added_tokens)
     keys: dict[str, int] = {}
     out = np.empty(size, dtype=np.int64)
     for raw in range(size):
         text = tokenizer.decode([raw], skip_special_tokens=False)
-        if REPLACEMENT_CHAR in text:
-            key = "\x00partial:" + (tokenizer.id_to_token(raw) or "") if partial == "raw-token" else f"\x00id:{raw}"
-        else:
-            key = norm.normalize_str(text) or text
+        partial_text = REPLACEMENT_CHAR in text
+        key = _partial_key(tokenizer, raw, partial) if partial_text else norm.normalize_str(text) or text
         out[raw] = keys.setdefault(key, len(keys))
     return out

@@ -6,6 +6,11 @@ s < n is the n-gram's mix; column (n, h) reads ``mix % prime + offset``. Primes 
 smallest unused primes above ``base_size − 1`` (one set across all layers, orders and heads);
 offsets are each layer's exclusive prefix sum of its primes. Positions before the start, and
 (where the model has them) masked DEAD positions, block every longer n-gram and read the pad id.
+
+The window is named by ``window``. ``"suffix"`` (every model above) hashes the n tokens ending at p,
+newest first: ``c[p−s]·mult[s]``. ``"prefix"`` (engram-peft) hashes the first n tokens of the longest
+order's window ending at p, oldest first: ``c[p−(N−1)+j]·mult[j]`` for j < n, N the longest order, so
+with orders (2, 3) the bigram is (p−2, p−1) and leaves out the current token.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from engram_probe.contracts.primes import next_primes
 INT64_MAX = int(np.iinfo(np.int64).max)
 LAYER_SEED_STRIDE = 10007
 DEAD = -1  # a masked position's compressed id
+WINDOWS = ("suffix", "prefix")
 
 
 def multiplier_bound(compressed_vocab: int) -> int:
@@ -94,8 +100,14 @@ class MultXorContract(AddressContract):
         compressed_map: np.ndarray | None = None,
         allows_dead: bool = False,
         tokenizer: Any = None,
+        window: str = "suffix",
     ):
         self.name, self.version, self.source = name, version, source
+        if window not in WINDOWS:
+            raise ContractError(f"{name}: the n-gram window must be one of {', '.join(WINDOWS)}, got {window!r}")
+        if window != "suffix" and allows_dead:
+            raise ContractError(f"{name}: masked (DEAD) positions are defined for the suffix window only")
+        self.window = window
         self.layers = tuple(int(x) for x in layers)
         self.orders = tuple(int(n) for n in orders)
         if any(n < 2 for n in self.orders) or list(self.orders) != sorted(set(self.orders)):
@@ -179,7 +191,7 @@ class MultXorContract(AddressContract):
         return self.compress(token_ids)
 
     def order_mixes(self, token_ids: np.ndarray, layer: int) -> list[np.ndarray]:
-        """The XOR mix of each order's suffix n-gram: one contiguous [..., T] int64 array per order."""
+        """The XOR mix of each order's n-gram (see ``window``): one contiguous [..., T] int64 array per order."""
         self.check_layer(layer)
         c = self.compress(token_ids)
         m = self.multipliers[layer]
@@ -194,7 +206,9 @@ class MultXorContract(AddressContract):
         done = 0
         for order in self.orders:
             for s in range(done, order):
-                src = padded[..., base - s : base - s + t]
+                # suffix: shift s is c[p-s]; prefix: shift s is c[p-base+s] (oldest first)
+                start = base - s if self.window == "suffix" else s
+                src = padded[..., start : start + t]
                 if blocked is not None:
                     blocked |= src < 0  # a DEAD or missing source blocks this and every longer n-gram
                     src = np.where(blocked, self.pad_id, src)
@@ -212,6 +226,12 @@ class MultXorContract(AddressContract):
             np.remainder(mixes[order_index[col.order]], col.size, out=out[col.column])
             out[col.column] += col.offset
         return out
+
+    def ngram_from(self, hashed: np.ndarray, position: int, order: int) -> tuple[int, ...]:
+        if self.window == "suffix":
+            return super().ngram_from(hashed, position, order)
+        first = position - (self.max_ngram - 1)
+        return tuple(int(hashed[first + j]) if first + j >= 0 else -1 for j in reversed(range(order)))
 
     # --------------------------------------------------------------- the shipped model's names
     @property
@@ -240,9 +260,14 @@ class MultXorContract(AddressContract):
 
     # --------------------------------------------------------------- identity
     def spec(self) -> dict[str, Any]:
-        return {
+        mix = (
+            "mix_n(p) = XOR_{s<n} c[p-s]*mult[L][s]"
+            if self.window == "suffix"
+            else "mix_n(p) = XOR_{j<n} c[p-(N-1)+j]*mult[L][j], N = the longest order"
+        )
+        out = {
             "family": self.family,
-            "rule": "mix_n(p) = XOR_{s<n} c[p-s]*mult[L][s]; row = mix_n % prime[L][n][h] + offset[L][col]; "
+            "rule": f"{mix}; row = mix_n % prime[L][n][h] + offset[L][col]; "
             "col = index of (n, h) in order-major order; c = compressed id, pad before the start"
             + (" and from the first DEAD (-1) source on" if self.allows_dead else ""),
             "layers": list(self.layers),
@@ -260,6 +285,9 @@ class MultXorContract(AddressContract):
             "pad_id": self.pad_id,
             "dead_positions": self.allows_dead,
         }
+        if self.window != "suffix":  # the suffix window's contracts keep the JSON (and digest) they always had
+            out["window"] = self.window
+        return out
 
     def checks(self) -> list[Check]:
         out = []

@@ -6,6 +6,7 @@
 | ``user-as-engram`` | the checkpoint's config.json + a tokenizer.json | none |
 | ``deepseek-v4.1`` | config.json (``text_config`` engram fields) [+ tokenizer.json] | DeepSeek-V4.1-Flash |
 | ``qwen3.8-ple`` | a GGUF file, or a JSON of its ``qwen4exp.ple.*`` keys | Qwen3.8-Flash-Next |
+| ``engram-peft`` | an engram-peft adapter folder (or its config.json) [+ the base's tokenizer.json] | none |
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from engram_probe.contracts.ple import PleContract
 from engram_probe.contracts.primes import consecutive_primes
 from engram_probe.extras import require
 
-CONTRACT_NAMES = ("workbench", "user-as-engram", "deepseek-v4.1", "qwen3.8-ple")
+CONTRACT_NAMES = ("workbench", "user-as-engram", "deepseek-v4.1", "qwen3.8-ple", "engram-peft")
 
 # DeepSeek-V4.1-Flash, text_config of the released config.json (see docs/production-models.md).
 V41_FLASH = {
@@ -336,13 +337,28 @@ def qwen_contract(config: str | Path | None, tokenizer: str | Path | None) -> Ad
     )
 
 
+# --------------------------------------------------------------------------- engram-peft
+def peft_contract(config: str | Path | None, tokenizer: str | Path | None) -> AddressContract:
+    """An engram-peft adapter's contract: its folder (or config.json) and the base model's tokenizer.json."""
+    from engram_probe.contracts.engram_peft import engram_peft_contract
+
+    if config is None:
+        raise ContractError("engram-peft has no preset: give --config (the adapter folder's config.json)")
+    return engram_peft_contract(config, tokenizer)
+
+
 def load_contract(name: str, config: str | Path | None = None, tokenizer: str | Path | None = None) -> AddressContract:
     """Build a named contract from the model's files, or from its preset where ``config`` is None."""
     if name == "workbench":
         if tokenizer is not None:
             raise ContractError("the workbench contract takes a model directory as --config; its tokenizer is inside")
         return workbench_contract(config)
-    builders = {"user-as-engram": paper_contract, "deepseek-v4.1": v41_contract, "qwen3.8-ple": qwen_contract}
+    builders = {
+        "user-as-engram": paper_contract,
+        "deepseek-v4.1": v41_contract,
+        "qwen3.8-ple": qwen_contract,
+        "engram-peft": peft_contract,
+    }
     if name not in builders:
         raise ContractError(f"unknown contract {name!r}; known: {', '.join(CONTRACT_NAMES)}")
     return builders[name](config, tokenizer)
