@@ -281,18 +281,24 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
+def v41_file(overlay: object, path: Path, c: EngramPeftContract) -> Path:
+    """The overlay as a V4.1 row-override file (float32 rows), through the overlay registry's own writer."""
+    from engram_probe.overlays.registry import get_format
+    from engram_probe.overlays.rowset import V41_FORMAT
+
+    write = get_format(V41_FORMAT).write
+    assert write is not None
+    return write(overlay, path, c)  # type: ignore[arg-type]
+
+
 def test_cli_show_and_readmap_on_the_fixture(tmp_path: Path) -> None:
     from engram_probe.hashaudit.synthetic import overlay_for_facts
     from engram_probe.overlays import FactTrigger
-    from engram_probe.overlays.registry import get_format
-    from engram_probe.overlays.rowset import V41_FORMAT
 
     c = contract("llama_engram")
     trigger = c.encode(" the menu")
     overlay = overlay_for_facts(c, "ada", [FactTrigger("ada", "menu", tuple(trigger), (2,))], [2])
-    write = get_format(V41_FORMAT).write
-    assert write is not None
-    path = write(overlay, tmp_path / "ada.safetensors", c)
+    path = v41_file(overlay, tmp_path / "ada.safetensors", c)
     files = ["--contract", "engram-peft", "--config", str(FIX / "llama_engram" / "config.json")]
     files += ["--tokenizer", str(FIX / "llama" / "tokenizer.json")]
     shown = cli("contract", "show", *files, "--json")
@@ -310,3 +316,26 @@ def test_cli_show_and_readmap_on_the_fixture(tmp_path: Path) -> None:
     assert last == set(c.addresses(np.array(ids), 2)[-1].tolist())
     bad = cli("contract", "show", "--contract", "engram-peft", "--config", str(FIX / "llama_engram" / "config.json"))
     assert bad.returncode != 0 and "needs --tokenizer" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_census_on_the_cli_and_a_scan_find_the_rows_the_contract_reads(tmp_path: Path) -> None:
+    from engram_probe.hashaudit.synthetic import overlay_for_facts
+    from engram_probe.overlays import FactTrigger
+    from engram_probe.scale.scan import scan_shards
+
+    c = contract("qwen3_engram")
+    trigger = tuple(c.encode(" a table"))
+    overlay = overlay_for_facts(c, "bo", [FactTrigger("bo", "table", trigger, (1,))], [1])
+    corpus = [c.encode(t) for t in META["texts"]] + [[420, *trigger]]  # the added token passes through raw
+    (tmp_path / "ids.jsonl").write_text("".join(json.dumps(s) + "\n" for s in corpus), encoding="utf-8")
+    edited = set(overlay.layers[1][0].tolist())
+    expected = sum(bool(edited & set(r)) for s in corpus for r in c.addresses(np.array(s), 1).tolist())
+    out = scan_shards(c, [overlay], [tmp_path / "ids.jsonl"])
+    assert out["positions_hit"] == expected and expected >= 1
+    path = v41_file(overlay, tmp_path / "bo.safetensors", c)
+    files = ["--config", str(FIX / "qwen3_engram" / "config.json")]
+    files += ["--tokenizer", str(FIX / "qwen3" / "tokenizer.json")]
+    run = cli("contract", "census", "--contract", "engram-peft", *files, "--overlay", str(path), "--json")
+    assert run.returncode == 0, run.stderr
+    census = json.loads(run.stdout)["result"]
+    assert census["summary"]["rows_written"] == len(edited) == c.n_columns(1)
