@@ -132,16 +132,36 @@ def write_tiny_nanochat(out: Path) -> Path:
     return out / "model.pt"
 
 
+ENGRAM_PEFT = Path(__file__).resolve().parent / "fixtures" / "engram_peft"
+
+
+def write_tiny_engram_peft(out: Path) -> Path:
+    """A copy of the tiny Qwen3 base at ``out`` and of its engram-peft adapter beside it; returns the adapter file."""
+    shutil.copytree(ENGRAM_PEFT / "qwen3", out)
+    shutil.copytree(ENGRAM_PEFT / "qwen3_ple", engram_peft_adapter(out))
+    return engram_peft_adapter(out) / "engram_adapters.safetensors"
+
+
+def engram_peft_adapter(base: Path) -> Path:
+    return base.with_name(base.name + "_engram")
+
+
+def no_options(root: Path) -> dict[str, Any]:
+    return {}
+
+
 @dataclass(frozen=True)
 class TinyArchitecture:
     """How the conformance test gets a tiny model directory of one registered architecture."""
 
     write: Callable[[Path], Path]  # writes the directory, returns its weights file
     docs_section: int  # its hook table in docs/hooks.md
+    options: Callable[[Path], dict[str, Any]] = no_options  # the loading options its directory needs
 
 
 # one entry per architecture registered in engram_probe.arch.loading (the conformance test checks the two agree)
 TINY_ARCHITECTURES = {
     "workbench": TinyArchitecture(write_tiny_workbench, 0),
     "nanochat-engram": TinyArchitecture(write_tiny_nanochat, 1),
+    "engram-peft": TinyArchitecture(write_tiny_engram_peft, 2, lambda root: {"engram": engram_peft_adapter(root)}),
 }

@@ -14,9 +14,9 @@ from torch import Tensor, nn
 from engram_probe.arch.tl_adapter import RecordingHookPoint, position_hook, query_hook
 
 
-def rms_norm(x: Tensor, eps: float) -> Tensor:
-    """RMSNorm without learnable weights."""
-    return F.rms_norm(x, (x.shape[-1],), eps=eps)
+def rms_norm(x: Tensor, eps: float, weight: Tensor | None = None) -> Tensor:
+    """RMSNorm over the last axis, with a learned scale when ``weight`` is given."""
+    return F.rms_norm(x, (x.shape[-1],), weight=weight, eps=eps)
 
 
 def activation(name: str) -> Callable[[Tensor], Tensor]:
@@ -32,10 +32,12 @@ def activation(name: str) -> Callable[[Tensor], Tensor]:
     return table[name]
 
 
-def signed_sqrt_gate(h: Tensor, k: Tensor, eps: float) -> Tensor:
-    """alpha = sigmoid(sign(g) sqrt(|g|)), g = <rms(h), rms(k)> / sqrt(d)."""
+def signed_sqrt_gate(
+    h: Tensor, k: Tensor, eps: float, h_weight: Tensor | None = None, k_weight: Tensor | None = None
+) -> Tensor:
+    """alpha = sigmoid(sign(g) sqrt(|g|)), g = <rms(h), rms(k)> / sqrt(d) (each norm with its learned scale, if any)."""
     d = h.shape[-1]
-    g = (rms_norm(h, eps) * rms_norm(k, eps)).sum(-1) / math.sqrt(d)
+    g = (rms_norm(h, eps, h_weight) * rms_norm(k, eps, k_weight)).sum(-1) / math.sqrt(d)
     g = torch.sign(g) * torch.sqrt(torch.clamp(g.abs(), min=1e-6))
     return torch.sigmoid(g)
 
@@ -51,6 +53,13 @@ def causal_dilated_conv(x: Float[Tensor, "batch pos d"], weight: Float[Tensor, "
         shifted = F.pad(x[:, : t - shift], (0, 0, shift, 0))
         y = y + weight[j] * shifted
     return y
+
+
+def depthwise_causal_conv1d(x: Float[Tensor, "batch channels pos"], weight: Tensor, dilation: int) -> Tensor:
+    """torch's depthwise conv1d (weight [channels, 1, kernel]) on ``x`` zero-padded on the left: output t reads
+    t − (kernel−1−j)·dilation for tap j, so nothing after t."""
+    pad = (weight.shape[-1] - 1) * dilation
+    return F.conv1d(F.pad(x, (pad, 0)), weight, dilation=dilation, groups=weight.shape[0])
 
 
 def rope_tables(t: int, d_head: int, base: float, device: torch.device | None = None) -> tuple[Tensor, Tensor]:

@@ -34,7 +34,8 @@ class LoadedModel:
 class LoadOptions:
     """Options a caller may pass to any loader; a loader ignores those that do not concern its format."""
 
-    trust_pickle: bool = False  # allow the canonical-map pickle of a nanochat-engram checkpoint
+    trust_pickle: bool = False  # allow the canonical-map pickle of a nanochat-engram checkpoint, .bin/.pt weights
+    engram: str | Path | None = None  # an engram-peft adapter folder, for a Hugging Face base folder
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ArchitectureLoader:
     needs: str  # what the directory must hold, in words, for the "not recognised" message
     recognises: Callable[[Path], bool]
     load: Callable[[Path, LoadOptions], LoadedModel]
+    takes_engram: bool = False  # it reads the ``engram`` option (every other loader refuses it rather than drop it)
 
 
 __all__ = ["ArchConfig", "ArchitectureLoader", "LoadOptions", "LoadedModel", "ModelFileError"]

@@ -16,10 +16,12 @@ _EXTRA: list[ArchitectureLoader] = []
 
 def registered() -> tuple[ArchitectureLoader, ...]:
     """Every architecture loader, in the order a directory is offered to them."""
+    from engram_probe.arch.hf_engram_load import LOADER as hf_engram
     from engram_probe.arch.nanochat_import import LOADER as nanochat
     from engram_probe.arch.workbench_checkpoint import LOADER as workbench
 
-    return (workbench, nanochat, *_EXTRA)
+    # a Hugging Face base folder also holds model.safetensors, so it is asked before the workbench's format
+    return (hf_engram, workbench, nanochat, *_EXTRA)
 
 
 def register(loader: ArchitectureLoader) -> None:
@@ -49,6 +51,11 @@ def open_model(model_dir: str | Path | None = None, trust_pickle: bool = False, 
     loaders = registered()
     for loader in loaders:
         if loader.recognises(root):
+            if opts.engram is not None and not loader.takes_engram:
+                raise ModelFileError(
+                    f"{root} is a {loader.name} model directory; engram= (an engram-peft adapter folder) applies "
+                    "only to a Hugging Face base model folder"
+                )
             return loader.load(root, opts)
     needs = "; ".join(f"{loader.name} needs {loader.needs}" for loader in loaders)
     raise ModelFileError(f"{root} is not a model directory of any known architecture ({needs})")
