@@ -234,6 +234,7 @@ def _show(args: argparse.Namespace) -> None:
             for x in c.columns(L)
         ]
     lines += [f"[{'ok' if k.ok else 'FAIL'}] {k.name}: {k.detail}" for k in c.checks()]
+    lines += [f"note: {n}" for n in d.get("notes", [])]
     emit(args, d, "\n".join(lines))
 
 

@@ -29,10 +29,16 @@ KINDS = ("rows", "readmap", "census", "scan")
 
 
 def file_sha256(path: str | Path | None) -> str | None:
+    """SHA-256 of a file's bytes; for a folder (a model or adapter folder given as --config), the SHA-256 of the
+    canonical JSON of {file name: its SHA-256} over the files directly in it."""
     if path is None:
         return None
+    p = Path(path)
+    if p.is_dir():
+        listing = {f.name: file_sha256(f) for f in sorted(p.iterdir()) if f.is_file()}
+        return hashlib.sha256(json.dumps(listing, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
+    with p.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

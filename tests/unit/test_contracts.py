@@ -153,6 +153,9 @@ def test_every_contract_name_builds() -> None:
         ),
         "deepseek-v4.1": load_contract("deepseek-v4.1"),
         "qwen3.8-ple": load_contract("qwen3.8-ple"),
+        "engram-peft": load_contract(
+            "engram-peft", FIX.parent / "engram_peft" / "llama_engram", FIX.parent / "engram_peft" / "llama"
+        ),
     }
     assert set(built) == set(CONTRACT_NAMES)
     for c in built.values():

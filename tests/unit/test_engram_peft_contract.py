@@ -339,3 +339,22 @@ def test_census_on_the_cli_and_a_scan_find_the_rows_the_contract_reads(tmp_path:
     assert run.returncode == 0, run.stderr
     census = json.loads(run.stdout)["result"]
     assert census["summary"]["rows_written"] == len(edited) == c.n_columns(1)
+
+
+def test_the_cli_takes_the_adapter_and_base_folders_and_digests_each_folders_files(tmp_path: Path) -> None:
+    import shutil
+
+    adapter, base = tmp_path / "adapter", tmp_path / "base"
+    shutil.copytree(FIX / "llama_engram", adapter)
+    shutil.copytree(FIX / "llama", base)
+    files = ["--contract", "engram-peft", "--config", str(adapter), "--tokenizer", str(base)]
+    shown = cli("contract", "show", *files)
+    assert shown.returncode == 0, shown.stderr
+    assert "note: " in shown.stdout and "excludes the current token" in shown.stdout  # the deviations, in text too
+    report = tmp_path / "census.json"
+    run = cli("contract", "rows", *files, "--text", "the menu", "--report", str(report))
+    assert run.returncode == 0, run.stderr
+    first = json.loads(report.read_text(encoding="utf-8"))["input_sha256"]["config"]
+    (adapter / "README.md").write_text("a note beside the adapter\n")  # any file of the folder is part of its digest
+    assert cli("contract", "rows", *files, "--text", "the menu", "--report", str(report)).returncode == 0
+    assert json.loads(report.read_text(encoding="utf-8"))["input_sha256"]["config"] != first
