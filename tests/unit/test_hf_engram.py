@@ -269,3 +269,10 @@ def test_the_registry_asks_for_the_adapter_and_refuses_it_elsewhere(tmp_path: Pa
         open_model(FIXTURES / "llama")
     with pytest.raises(ModelFileError, match="is a nanochat-engram model directory; engram="):
         open_model(FIXTURES.parent / "nanochat_tiny", engram=FIXTURES / "llama_engram")
+
+
+def test_refuses_tables_that_do_not_match_the_primes(tmp_path: Path) -> None:
+    base, adapter = copy_pair(tmp_path)
+    edit_json(adapter / "config.json", engram_vocab_size_per_ngram=[500, 320])
+    # the contract's cross-check of the saved offsets speaks first; check_tables backs it for the table shapes
+    refused(base, adapter, r"engram_adapters.safetensors: tensor 1.multi_head_embedding.offsets .* the primes of")
