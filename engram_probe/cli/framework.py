@@ -43,12 +43,18 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:
-    """``--model`` and ``--trust-pickle``."""
+    """``--model``, ``--engram`` and ``--trust-pickle``."""
     p.add_argument(
         "--model",
         default=None,
-        help="model directory: a workbench model, or a nanochat-engram "
-        "checkpoint (model.pt + config.json + tokenizer.json); default: the shipped model",
+        help="model directory: a workbench model, a nanochat-engram checkpoint (model.pt + config.json + "
+        "tokenizer.json), or a Hugging Face base folder with --engram; default: the shipped model",
+    )
+    p.add_argument(
+        "--engram",
+        default=None,
+        metavar="ADAPTER_DIR",
+        help="an engram-peft adapter folder (config.json + engram_adapters.safetensors) for the --model base folder",
     )
     p.add_argument(
         "--trust-pickle",
@@ -63,7 +69,11 @@ def load_model_arg(args: argparse.Namespace) -> Any:
     from engram_probe.arch.loading import open_model
 
     try:
-        return open_model(args.model, getattr(args, "trust_pickle", False))
+        engram = getattr(args, "engram", None)
+        if engram is not None and args.model is None:
+            raise CliError("--engram names an adapter for a Hugging Face base: give the base folder with --model")
+        extra = {"engram": engram} if engram is not None else {}
+        return open_model(args.model, getattr(args, "trust_pickle", False), **extra)
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
 
