@@ -1,6 +1,6 @@
 """Launch the Engram Workbench on the default model (demo users preloaded).
 
-python app.py [--host 127.0.0.1] [--port 7860] [--model DIR] [--workdir DIR] [--auth-file FILE]
+python app.py [--host 127.0.0.1] [--port 7860] [--model DIR [--engram ADAPTER_DIR]] [--workdir DIR] [--auth-file FILE]
 
 Serving on an address other than loopback needs operator accounts (--auth-file, or the
 ENGRAM_WORKBENCH_AUTH_FILE / ENGRAM_WORKBENCH_AUTH variables); see "Security model" in the README.
@@ -19,8 +19,10 @@ def main() -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="model directory: a workbench model or a nanochat-engram checkpoint (default: the shipped model)",
+        help="model directory: a workbench model, a nanochat-engram checkpoint, or a Hugging Face base folder "
+        "with --engram (default: the shipped model)",
     )
+    parser.add_argument("--engram", default=None, help="an engram-peft adapter folder for the --model base folder")
     parser.add_argument("--workdir", default=None, help="where the memory store and reports go (default: temp)")
     parser.add_argument(
         "--auth-file", default=None, help="JSON file of operator accounts (password hashes and roles), never passwords"
@@ -35,6 +37,7 @@ def main() -> None:
             host=args.host,
             port=args.port,
             model_dir=args.model,
+            engram=args.engram,
             workdir=args.workdir,
             auth_file=args.auth_file,
             demo_users=not args.no_demo,

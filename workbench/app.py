@@ -275,12 +275,13 @@ def serve(
     block: bool = True,
     auth_file: str | None = None,
     demo_users: bool = True,
+    engram: str | None = None,
 ) -> tuple[gr.Blocks, str, WorkbenchState]:
     """Serve the workbench. Refused before anything loads when a non-loopback address has no operator accounts."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     access = load_policy(auth_file)
     check_binding(host, access)
-    state = make_state(model_dir, workdir, demo=demo_users, access=access)
+    state = make_state(model_dir, workdir, demo=demo_users, access=access, engram=engram)
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
     if block:  # before the server says it is serving, so that a Ctrl-C right after that line is handled

@@ -106,8 +106,10 @@ def make_state(
     workdir: str | Path | None = None,
     demo: bool = True,
     access: AccessPolicy | None = None,
+    engram: str | Path | None = None,
 ) -> WorkbenchState:
-    lm = open_model(model_dir)
+    """The model (an engram-peft adapter on a Hugging Face base when ``engram`` is given), its store and demo users."""
+    lm = open_model(model_dir, **({"engram": engram} if engram is not None else {}))
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
     wd.mkdir(parents=True, exist_ok=True)
     store = open_store(wd / "memory.db", lm, "create")

@@ -44,6 +44,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """Serve the workbench UI until interrupted."""
     serve = find_app()
     try:
-        serve(host=args.host, port=args.port, model_dir=args.model, workdir=args.workdir, auth_file=args.auth_file)
+        if args.engram is not None and args.model is None:
+            raise CliError("--engram names an adapter for a Hugging Face base: give the base folder with --model")
+        extra = {"engram": args.engram} if args.engram is not None else {}  # a UI without the option still serves
+        serve(
+            host=args.host,
+            port=args.port,
+            model_dir=args.model,
+            workdir=args.workdir,
+            auth_file=args.auth_file,
+            **extra,
+        )
     except ValueError as exc:  # the UI's refusals of its settings (operator accounts, binding, model directory)
         raise CliError(str(exc)) from exc
