@@ -109,7 +109,7 @@ def make_state(
     engram: str | Path | None = None,
 ) -> WorkbenchState:
     """The model (an engram-peft adapter on a Hugging Face base when ``engram`` is given), its store and demo users."""
-    lm = open_model(model_dir, **({"engram": engram} if engram is not None else {}))
+    lm = open_model(model_dir, engram=engram)
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
     wd.mkdir(parents=True, exist_ok=True)
     store = open_store(wd / "memory.db", lm, "create")

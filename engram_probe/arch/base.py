@@ -138,6 +138,11 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
     def blank_copy(self) -> EngramModelBase:
         """A new model of the same architecture with a copy of these weights (for adapters)."""
 
+    def peft_target_modules(self, pattern: str) -> str:
+        """The module-name pattern PEFT adapts for ``pattern``, which names modules as TransformerLens does
+        (``blocks.{i}.attn.W_Q`` …); an architecture whose modules have other names translates it."""
+        return pattern
+
     def weights_digest(self) -> str:
         """Digest of every parameter and buffer (the 'base digest' reports and overlays are bound to)."""
         return tensors_digest(dict(self.state_dict()))

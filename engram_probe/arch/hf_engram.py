@@ -18,6 +18,7 @@ decoding skips the conv's history).
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, cast
@@ -195,6 +196,14 @@ class HFEngramModel(EngramModelBase):
         tensors = dict(self.state_dict())
         tensors.update({f"buffer:{n}": b for n, b in self.named_buffers() if n not in tensors})
         return tensors_digest(tensors)
+
+    def peft_target_modules(self, pattern: str) -> str:
+        """The base's own attention projections (``q_proj`` … ``o_proj``) for the TransformerLens-named patterns."""
+        stack = re.escape(f"hf.{self.cfg.layer_container_path}")
+        names = {r"blocks\.\d+\.attn\.W_[QKVO]": "q|k|v|o", r"blocks\.\d+\.attn\.W_[QKV]": "q|k|v"}
+        if pattern not in names:
+            return pattern
+        return rf"{stack}\.\d+\.self_attn\.({names[pattern]})_proj"
 
     def blank_copy(self) -> HFEngramModel:
         """A new module tree with copies of every weight; this model's weights are never touched."""

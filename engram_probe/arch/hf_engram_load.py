@@ -173,15 +173,21 @@ def check_base_files(base_dir: Path, trust_pickle: bool) -> None:
 def load_base(base_dir: Path, cfg: HFEngramConfig, trust_pickle: bool) -> Any:
     """The base causal LM in float32, from the local folder only, checked to hold the layers the adapter hooks."""
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
     check_base_files(base_dir, trust_pickle)
     where = f"{base_dir / CONFIG}"
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # our commands report their own progress; a tiny base loads in well under 1 s
     try:
         hf = AutoModelForCausalLM.from_pretrained(
             str(base_dir), dtype=torch.float32, local_files_only=True, use_safetensors=not trust_pickle or None
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelFileError(f"{base_dir}: transformers cannot load this base ({str(exc).splitlines()[0]})") from exc
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     if type(hf).__name__ != cfg.base_architecture:
         raise ModelFileError(f"{where}: field architectures names {cfg.base_architecture}, loaded {type(hf).__name__}")
     layers: Any = None
@@ -245,7 +251,7 @@ def load_hf_engram(base_dir: Path, adapter_dir: Path | None, trust_pickle: bool 
     tokenizer = HFTokenizer.from_folder(base_dir)
     model = assemble(load_base(base_dir, cfg, trust_pickle), cfg, hasher, tensors)
     provenance = {"base": str(base_dir), "adapter": str(adapter_dir), "base_architecture": cfg.base_architecture}
-    return LoadedModel(model, tokenizer, model.weights_digest(), {"imported_from": provenance}, base_dir)
+    return LoadedModel(model, tokenizer, model.weights_digest(), {"imported_from": provenance}, base_dir, adapter_dir)
 
 
 def _load(root: Path, options: LoadOptions) -> LoadedModel:

@@ -24,6 +24,7 @@ class LoadedModel:
     weights_sha256: str
     training: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    engram_path: Path | None = None  # the engram-peft adapter folder of a Hugging Face base (``path``)
 
     @property
     def cfg(self) -> Any:  # an ArchConfig; Any so callers may read an architecture's own fields

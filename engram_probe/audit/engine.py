@@ -179,6 +179,7 @@ def run_audit(
             "config": cfg.to_dict(),
             "hash_sha256": lm.model.hasher.address_digest(),
             "contract": lm.model.hasher.reference(),
+            **({"engram_path": str(lm.engram_path)} if lm.engram_path is not None else {}),
         },
         "memory": {
             **memory.summary(),

@@ -17,6 +17,19 @@ from engram_probe.memory.writing import Progress, pad_batch
 ATTENTION_TARGETS = r"blocks\.\d+\.attn\.W_[QKVO]"
 
 
+def lora_copy(model: EngramModelBase, rank: int, alpha: int, target_modules: str) -> EngramModelBase:
+    """A private copy of ``model`` with a fresh PEFT LoRA on ``target_modules`` (TransformerLens names, translated
+    by the architecture); the shared model is never touched."""
+    clone = model.blank_copy()
+    targets = model.peft_target_modules(target_modules)
+    config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=targets, lora_dropout=0.0)
+    try:
+        inject_adapter_in_model(config, clone)
+    except ValueError as exc:  # PEFT's "target modules not found"
+        raise ValueError(f"no module of this model matches the LoRA targets {target_modules} ({targets})") from exc
+    return clone
+
+
 @dataclass(frozen=True)
 class LoraSettings:
     rank: int = 16
@@ -104,9 +117,7 @@ def train_user_lora(
     """
     s = settings or LoraSettings()
     torch.manual_seed(s.seed)
-    clone = model.blank_copy()  # adapters never touch the shared model
-    config = LoraConfig(r=s.rank, lora_alpha=s.alpha, target_modules=s.target_modules, lora_dropout=0.0)
-    inject_adapter_in_model(config, clone)
+    clone = lora_copy(model, s.rank, s.alpha, s.target_modules)
     trainable = []
     for name, p in clone.named_parameters():
         p.requires_grad_("lora_" in name)

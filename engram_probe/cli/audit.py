@@ -240,6 +240,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         config_path=args.config,
         tokenizer_path=args.tokenizer,
         heldout_path=args.heldout,
+        engram_dir=args.engram,
     )
     human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
     human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")

@@ -72,8 +72,7 @@ def load_model_arg(args: argparse.Namespace) -> Any:
         engram = getattr(args, "engram", None)
         if engram is not None and args.model is None:
             raise CliError("--engram names an adapter for a Hugging Face base: give the base folder with --model")
-        extra = {"engram": engram} if engram is not None else {}
-        return open_model(args.model, getattr(args, "trust_pickle", False), **extra)
+        return open_model(args.model, getattr(args, "trust_pickle", False), engram=engram)
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from peft import LoraConfig, inject_adapter_in_model
 from safetensors.torch import save_file
 
 from engram_probe.arch.base import EngramModelBase
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.arch.weights import tensors_digest
+from engram_probe.audit.lora import lora_copy
 from engram_probe.layered.settings import AdapterSettings
 from engram_probe.memory.writing import Progress
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
@@ -89,10 +89,7 @@ class SharedAdapter:
 
 
 def _inject(model: EngramModelBase, s: AdapterSettings) -> EngramModelBase:
-    clone = model.blank_copy()
-    cfg = LoraConfig(r=s.rank, lora_alpha=s.alpha, target_modules=s.target_modules, lora_dropout=0.0)
-    inject_adapter_in_model(cfg, clone)
-    return clone
+    return lora_copy(model, s.rank, s.alpha, s.target_modules)
 
 
 def load_adapter(path: str | Path, lm: LoadedModel) -> SharedAdapter:

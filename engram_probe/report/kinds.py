@@ -35,6 +35,7 @@ class VerifyOptions:
     config_path: str | Path | None = None  # population reports: the contract's config, where not its preset
     tokenizer_path: str | Path | None = None  # population reports: the contract's tokenizer
     heldout_path: str | Path | None = None  # audit reports: the held-out texts file the contrasts used
+    engram_dir: str | Path | None = None  # the engram-peft adapter folder of a Hugging Face base model
     progress: Any = None
 
 
@@ -146,6 +147,7 @@ def _verify_audit(path: Path, _doc: dict[str, Any], o: VerifyOptions) -> dict[st
         store_path=o.store_path,
         memory_path=o.memory_path,
         heldout_path=o.heldout_path,
+        engram_dir=o.engram_dir,
     )
 
 

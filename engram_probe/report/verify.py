@@ -123,6 +123,7 @@ def verify_report(
     store_path: str | Path | None = None,
     memory_path: str | Path | None = None,
     heldout_path: str | Path | None = None,
+    engram_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Return {ok, checks, mismatches}; ``ok`` is False on any mismatch or failure to re-run.
 
@@ -160,9 +161,13 @@ def verify_report(
         "probe text matches its digest" if probe_ok else "probe text does not match its digest",
     )
     if lm is None:
-        hint = doc["model"].get("path")
+        hint, engram_hint = doc["model"].get("path"), doc["model"].get("engram_path")
+        engram = engram_dir or (engram_hint if isinstance(engram_hint, str) and Path(engram_hint).is_dir() else None)
         try:
-            lm = open_model(model_dir or (hint if isinstance(hint, str) and Path(hint).is_dir() else None))
+            lm = open_model(
+                model_dir or (hint if isinstance(hint, str) and Path(hint).is_dir() else None),
+                engram=engram,
+            )
         except ModelFileError as exc:
             check("model", False, str(exc))
             return {"ok": False, "checks": checks, "mismatches": []}

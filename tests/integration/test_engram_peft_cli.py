@@ -1,0 +1,101 @@
+"""The workbench on a Hugging Face base with an engram-peft adapter, end to end through the real CLI: write facts,
+audit with every contrast (the per-user LoRA on the base's own attention projections), verify, export, import.
+
+The base and adapter are the committed fixtures of tests/fixtures/engram_peft (PROVENANCE.md: a tiny random
+LlamaForCausalLM and an adapter written by engram-peft 1.2.7's own save_pretrained)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "engram_peft"
+MODEL = ["--model", str(FIX / "llama"), "--engram", str(FIX / "llama_engram")]
+PROBE = "We sat at the table and read the menu in silence."
+
+
+def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True, env=env)
+    assert out.returncode == code, out.stderr[-3000:] + out.stdout[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("peft") / "memory.db"
+    cli(
+        "write",
+        *MODEL,
+        "--store",
+        str(path),
+        "--user",
+        "ada",
+        "--prompt",
+        "the menu",
+        "--answer",
+        " today",
+        "--strategy",
+        "opt",
+        "--steps",
+        "40",
+    )
+    cli(
+        "write",
+        *MODEL,
+        "--store",
+        str(path),
+        "--user",
+        "ada",
+        "--prompt",
+        "my dog is",
+        "--answer",
+        " kind",
+        "--strategy",
+        "unembed",
+    )
+    return path
+
+
+def test_an_audit_with_contrasts_on_an_engram_peft_model_verifies_and_names_the_adapter(
+    store: Path, tmp_path: Path
+) -> None:
+    report = tmp_path / "r.json"
+    cli("audit", *MODEL, "--store", str(store), "--user", "ada", "--text", PROBE, "--contrast", "--json", str(report))
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert (
+        doc["model"]["engram_path"] == str(FIX / "llama_engram") and doc["model"]["contract"]["name"] == "engram-peft"
+    )
+    assert doc["summary"]["untouched_bit_exact"] is True and doc["read_map"]
+    lora = doc["contrasts"]["lora"]
+    assert lora["targets"] and all(t.endswith(("q_proj", "k_proj", "v_proj", "o_proj")) for t in lora["targets"])
+    # the per-user LoRA changes held-out text everywhere; Engram's rows change it only at or after a read-map hit
+    held = doc["contrasts"]["heldout_loss"]["engram_attribution"]
+    assert (
+        lora["heldout_changed_fraction"] > 0 and held["delta_elsewhere"] == held["max_abs_token_delta_elsewhere"] == 0
+    )
+    out = cli("verify", str(report)).stdout  # the model and adapter folders come from the report's hints
+    assert out.rstrip().endswith("\nVERIFIED") and "[FAIL]" not in out
+    forged = json.loads(report.read_text(encoding="utf-8"))
+    forged["model"]["engram_path"] = str(tmp_path)  # a hint that is not the adapter: no model loads from it
+    (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+    assert "NOT VERIFIED" in cli("verify", str(tmp_path / "forged.json"), code=1).stdout
+
+
+def test_a_memory_exported_from_an_engram_peft_model_imports_only_beside_the_same_adapter(
+    store: Path, tmp_path: Path
+) -> None:
+    exported = tmp_path / "ada.safetensors"
+    cli("export", *MODEL, "--store", str(store), "--user", "ada", "--out", str(exported))
+    other = tmp_path / "other.db"
+    cli("import", *MODEL, "--store", str(other), "--file", str(exported))
+    facts = json.loads(cli("facts", *MODEL, "--store", str(other), "--user", "ada", "--json").stdout)
+    assert len(facts["facts"]) == 2
+    qwen = ["--model", str(FIX / "qwen3"), "--engram", str(FIX / "qwen3_engram")]
+    refused = cli("import", *qwen, "--store", str(tmp_path / "third.db"), "--file", str(exported), code=2)
+    assert "Traceback" not in refused.stderr and refused.stderr.count("\n") == 1
