@@ -6,7 +6,6 @@ directory of that architecture (``tests/helpers.TINY_ARCHITECTURES``), loaded th
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.writing import STRATEGIES, FactSpec, FactWriter, WriteSettings
 from tests.helpers import TINY_ARCHITECTURES, LeakyOverlay, tiny_cfg
-from tests.unit.test_docs import DOCS, documented_hooks
+from tests.unit.test_docs import documented_hooks
 
 ARCHITECTURES = sorted(TINY_ARCHITECTURES)
 TRIGGER, ANSWER = "the dog ran to", "park"
@@ -80,28 +79,7 @@ def test_the_proof_passes_on_a_clean_overlay_and_fails_on_a_leaky_one(
 
 def test_the_hooks_page_lists_exactly_this_architectures_hooks(arch: tuple[str, Any, Path]) -> None:
     name, lm, _ = arch
-    assert hooks_of_section(lm.cfg, TINY_ARCHITECTURES[name].docs_section) == set(lm.model.hook_dict)
-
-
-def hooks_of_section(cfg: Any, section: int) -> set[str]:
-    """The hooks of table ``section`` of docs/hooks.md: test_docs reads the first two (backticked names); the
-    engram-peft table, after its own heading, writes names bare so that test_docs' reading of the nanochat
-    table (the whole text after that heading) does not take its rows."""
-    if section < 2:
-        return documented_hooks(cfg, section)
-    text = (DOCS / "hooks.md").read_text().split(ENGRAM_PEFT_HEADING)[1].split("\n## ")[0]
-    names: set[str] = set()
-    for template in re.findall(r"^\| ((?:hook_|blocks\.|ln_final\.)[^ |]+) \|", text, flags=re.M):
-        if "{L}" in template:
-            names |= {template.replace("{L}", str(layer)) for layer in cfg.engram_layers}
-        elif "{i}" in template:
-            names |= {template.replace("{i}", str(i)) for i in range(cfg.n_layers)}
-        else:
-            names.add(template)
-    return names
-
-
-ENGRAM_PEFT_HEADING = "## engram-peft (HF)"
+    assert documented_hooks(lm.cfg, TINY_ARCHITECTURES[name].docs_section) == set(lm.model.hook_dict)
 
 
 def test_blank_copy_computes_the_same_and_shares_no_weights(arch: tuple[str, Any, Path]) -> None:

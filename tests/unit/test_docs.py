@@ -14,9 +14,16 @@ from engram_probe.contracts.workbench_config import EngramConfig
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
+# the architecture sections of docs/hooks.md after the shipped model's table, by their headings
+HOOK_SECTIONS = ("## nanochat-engram", "## engram-peft (HF)")
+
+
 def documented_hooks(cfg: Any, section: int = 0) -> set[str]:
-    """Hook names of one table of docs/hooks.md (0: the shipped architecture, 1: nanochat-engram)."""
-    text = (DOCS / "hooks.md").read_text().split("## nanochat-engram")[section]
+    """Hook names of one table of docs/hooks.md (0: the shipped architecture, then HOOK_SECTIONS in order), each
+    read from its heading to the next heading."""
+    page = (DOCS / "hooks.md").read_text()
+    start = page if section == 0 else page.split(HOOK_SECTIONS[section - 1], 1)[1]
+    text = start.split("\n## ")[0]
     names = set()
     for template in re.findall(r"^\| `([^`]+)` \|", text, flags=re.M):
         if "{L}" in template:
