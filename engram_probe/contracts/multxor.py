@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -65,17 +64,6 @@ def layer_primes(
             used.update(primes)
             out[layer].append(primes)
     return out
-
-
-@dataclass(frozen=True)
-class HeadInfo:
-    """A column under its old names (``head`` is the column, ``head_in_order`` the head): see :meth:`head_of_row`."""
-
-    head: int  # the column, 0..heads-1 across all orders
-    order: int
-    head_in_order: int
-    prime: int
-    offset: int
 
 
 class MultXorContract(AddressContract):
@@ -240,14 +228,6 @@ class MultXorContract(AddressContract):
         if self.compressed_map is None:
             return np.arange(self.compressed_vocab, dtype=np.int64)
         return self.compressed_map
-
-    def head_of_row(self, layer: int, row: int) -> HeadInfo:
-        """The column whose slice of the table contains ``row``, under its old field names.
-
-        Kept only while the address contrast and the UI's write table still read ``prime`` from it; new code
-        uses :meth:`column_of_row` (``size`` is the prime)."""
-        c = self.column_of_row(layer, row)
-        return HeadInfo(c.column, c.order, c.head, c.size, c.offset)
 
     def address_digest(self) -> str:
         """SHA-256 over the canonical map, multipliers and primes (the round-1 ``hash_sha256``)."""
