@@ -25,8 +25,11 @@ def model_card(state: WorkbenchState) -> str:
     twin = f"{h['loss_no_engram']:.4f}" if h.get("loss_no_engram") is not None else "n/a"
     loss = f"{h['loss']:.4f} nats/token (no-Engram twin {twin})" if h.get("loss") is not None else "not recorded"
     where = info["model"]["path"] or "shipped model"
+    parts = "".join(
+        f" · {name} `{part['path']}` digest `{part['sha256'][:16]}…`" for name, part in info["model"]["parts"].items()
+    )
     return (
-        f"**Model** {info['model']['architecture']} from `{where}` · digest `{info['model']['sha256'][:16]}…` · "
+        f"**Model** {info['model']['architecture']} from `{where}` · digest `{info['model']['sha256'][:16]}…`{parts} · "
         f"{c['n_layers']} layers × d_model {c['d_model']} · context {c['n_ctx']} ({c['positions']} positions; "
         f"audits up to {c['max_tokens']:,} tokens) · ≥{c['rows_per_head_min']:,} rows per hash head · "
         f"Engram layers {c['engram_layers']} · {info['rows_per_position_per_layer']} rows read per position per "

@@ -138,6 +138,10 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
     def blank_copy(self) -> EngramModelBase:
         """A new model of the same architecture with a copy of these weights (for adapters)."""
 
+    def part_digests(self) -> dict[str, str]:
+        """Digests of the model's separately shipped parts (a base and its adapter), where it has such parts."""
+        return {}
+
     def peft_target_modules(self, pattern: str) -> str:
         """The module-name pattern PEFT adapts for ``pattern``, which names modules as TransformerLens does
         (``blocks.{i}.attn.W_Q`` …); an architecture whose modules have other names translates it."""

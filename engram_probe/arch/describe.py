@@ -15,6 +15,11 @@ def model_info(lm: LoadedModel) -> dict[str, Any]:
             "sha256": lm.weights_sha256,
             "path": str(lm.path) if lm.path else None,
             "architecture": lm.model.architecture,
+            # a base and its adapter, each with its folder and digest (engram-peft models)
+            "parts": {
+                name: {"path": str(lm.path if name == "base" else lm.engram_path), "sha256": digest}
+                for name, digest in lm.model.part_digests().items()
+            },
         },
         "shape": {
             "n_layers": cfg.n_layers,

@@ -197,6 +197,13 @@ class HFEngramModel(EngramModelBase):
         tensors.update({f"buffer:{n}": b for n, b in self.named_buffers() if n not in tensors})
         return tensors_digest(tensors)
 
+    def part_digests(self) -> dict[str, str]:
+        """The base model's digest (its parameters and buffers) and the engram-peft adapter's (everything else)."""
+        state = dict(self.state_dict())
+        base = {k: v for k, v in state.items() if k.startswith("hf.")}
+        adapter = {k: v for k, v in state.items() if not k.startswith("hf.")}
+        return {"base": tensors_digest(base), "adapter": tensors_digest(adapter)}
+
     def peft_target_modules(self, pattern: str) -> str:
         """The base's own attention projections (``q_proj`` … ``o_proj``) for the TransformerLens-named patterns."""
         stack = re.escape(f"hf.{self.cfg.layer_container_path}")

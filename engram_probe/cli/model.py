@@ -76,6 +76,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         [
             f"model     {info['model']['path']} ({info['model']['architecture']})",
             f"sha256    {info['model']['sha256']}",
+            *(f"{name:<9} {part['path']}  sha256 {part['sha256']}" for name, part in info["model"]["parts"].items()),
             f"layers    {shape['n_layers']} (Engram at {shape['engram_layers']}), context {shape['n_ctx']} "
             f"({shape['positions']}; audits up to {shape['max_tokens']:,} tokens)",
             f"tables    >= {shape['rows_per_head_min']:,} rows per hash head, stored {info['storage']}",

@@ -99,3 +99,12 @@ def test_a_memory_exported_from_an_engram_peft_model_imports_only_beside_the_sam
     qwen = ["--model", str(FIX / "qwen3"), "--engram", str(FIX / "qwen3_engram")]
     refused = cli("import", *qwen, "--store", str(tmp_path / "third.db"), "--file", str(exported), code=2)
     assert "Traceback" not in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_info_names_the_base_and_the_adapter_each_with_its_own_digest() -> None:
+    info = json.loads(cli("info", *MODEL, "--json").stdout)["model"]
+    parts = info["parts"]
+    assert parts["base"]["path"] == str(FIX / "llama") and parts["adapter"]["path"] == str(FIX / "llama_engram")
+    assert len({info["sha256"], parts["base"]["sha256"], parts["adapter"]["sha256"]}) == 3
+    shipped = json.loads(cli("info", "--json").stdout)["model"]
+    assert shipped["parts"] == {}  # the shipped model is one file: no parts to name
