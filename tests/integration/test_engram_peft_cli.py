@@ -16,7 +16,7 @@ import pytest
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "engram_peft"
 MODEL = ["--model", str(FIX / "llama"), "--engram", str(FIX / "llama_engram")]
-PROBE = "We sat at the table and read the menu in silence."
+PROBE = "On Sunday my dog is happy and the garden is green."  # first read of an edited row at position 12
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
@@ -29,36 +29,10 @@ def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("peft") / "memory.db"
-    cli(
-        "write",
-        *MODEL,
-        "--store",
-        str(path),
-        "--user",
-        "ada",
-        "--prompt",
-        "the menu",
-        "--answer",
-        " today",
-        "--strategy",
-        "opt",
-        "--steps",
-        "40",
-    )
-    cli(
-        "write",
-        *MODEL,
-        "--store",
-        str(path),
-        "--user",
-        "ada",
-        "--prompt",
-        "my dog is",
-        "--answer",
-        " kind",
-        "--strategy",
-        "unembed",
-    )
+    facts = [("my dog is", " kind", "opt"), ("the garden is", " green", "unembed")]
+    for prompt, answer, strategy in facts:
+        where = ["--store", str(path), "--user", "ada", "--strategy", strategy, "--steps", "40"]
+        cli("write", *MODEL, *where, "--prompt", prompt, "--answer", answer)
     return path
 
 
@@ -72,6 +46,7 @@ def test_an_audit_with_contrasts_on_an_engram_peft_model_verifies_and_names_the_
         doc["model"]["engram_path"] == str(FIX / "llama_engram") and doc["model"]["contract"]["name"] == "engram-peft"
     )
     assert doc["summary"]["untouched_bit_exact"] is True and doc["read_map"]
+    assert doc["summary"]["positions"]["untouched"] == 12 and doc["proof"]["values_compared"] > 0
     lora = doc["contrasts"]["lora"]
     assert lora["targets"] and all(t.endswith(("q_proj", "k_proj", "v_proj", "o_proj")) for t in lora["targets"])
     # the per-user LoRA changes held-out text everywhere; Engram's rows change it only at or after a read-map hit
