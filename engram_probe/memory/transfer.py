@@ -153,6 +153,16 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
     return memory
 
 
+def check_importable(store: MemoryStore, memory: UserMemory) -> None:
+    """Refuse an import that would merge into an existing user or reuse a fact id already in the store."""
+    if store.has_user(memory.user_id):
+        raise ImportRejected(f"user {memory.user_id!r} already exists; erase it first or import under another id")
+    taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
+    clash = taken & {f.fact_id for f in memory.facts}
+    if clash:
+        raise ImportRejected(f"fact ids already in the store: {sorted(clash)[:5]}")
+
+
 def import_memory(
     store: MemoryStore,
     path: str | Path,
@@ -168,12 +178,7 @@ def import_memory(
             memory = UserMemory(check_user_id(as_user), memory.facts)
         except ValueError as exc:
             raise ImportRejected(str(exc)) from exc
-    if store.has_user(memory.user_id):
-        raise ImportRejected(f"user {memory.user_id!r} already exists; erase it first or import under another id")
-    taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
-    clash = taken & {f.fact_id for f in memory.facts}
-    if clash:
-        raise ImportRejected(f"fact ids already in the store: {sorted(clash)[:5]}")
+    check_importable(store, memory)
     meta, _ = read_all(Path(path))
     detail = {"file_sha256": file_sha256(path), "file_user": meta.get("user_id")}
     detail |= {k: v for k, v in meta.items() if k.startswith("source_")}

@@ -23,7 +23,13 @@ from engram_probe.contracts.base import AddressContract
 from engram_probe.memory.ids import check_fact_id, check_user_id
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import LedgerEntry, MemoryStore
-from engram_probe.memory.transfer import ImportRejected, file_sha256, import_memory, read_memory_file
+from engram_probe.memory.transfer import (
+    ImportRejected,
+    check_importable,
+    file_sha256,
+    import_memory,
+    read_memory_file,
+)
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.overlays.load import read_overlay
 from engram_probe.overlays.registry import OverlayFormat, detect, get_format
@@ -198,12 +204,7 @@ def import_file(
     except OverlayFileError as exc:
         raise ImportRejected(str(exc)) from exc
     memory = bridged.memory
-    if store.has_user(memory.user_id):
-        raise ImportRejected(f"user {memory.user_id!r} already exists; erase it first or import under another id")
-    taken = {f.fact_id for u in store.user_ids() for f in store.load(u).facts}
-    clash = taken & {f.fact_id for f in memory.facts}
-    if clash:
-        raise ImportRejected(f"fact ids already in the store: {sorted(clash)[:5]}")
+    check_importable(store, memory)
     overlay = bridged.overlay
     detail = {
         "file_sha256": file_sha256(path),
