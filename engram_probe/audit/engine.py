@@ -171,6 +171,7 @@ def run_audit(
     bare = gfact.gold_token.strip()
     if bare == "" or (bare.isdigit() and len(bare) < 2):
         findings.append(f"the gold token {gfact.gold_token!r} is a bare space or one digit: recall is weak evidence")
+    gate_module = lm.model.engram_module(layer) if layer is not None else None
     report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "model": {
@@ -208,7 +209,7 @@ def run_audit(
         "changes": change_sizes(run, classes, cfg.engram_layers, cfg.n_layers),
         "delta_matrix": delta_matrix(run, cfg.n_layers),
         "value_path": value_path(run, lm.model, lm.tokenizer, hits),
-        "gate": {"attainable_range": list(gate_range(cfg.d_model)), "layer": layer},
+        "gate": {"attainable_range": list(gate_range(cfg.d_model, gate_module)), "layer": layer},
         "gold": {
             "fact_id": gfact.fact_id,
             "token": gfact.gold_token,

@@ -24,9 +24,16 @@ def gates(run: PairedRun, layers: Sequence[int]) -> dict[int, dict[str, list[flo
     return out
 
 
-def gate_range(d_model: int) -> tuple[float, float]:
-    """Attainable alpha: sigmoid(-/+ d^(1/4)), since g = sqrt(d) cos(h, k) and |cos| <= 1."""
-    edge = d_model**0.25
+def gate_range(d_model: int, module: Any = None) -> tuple[float, float]:
+    """Attainable alpha (derived, not measured): sigmoid(-/+ d^(1/4)), since g = sqrt(d) cos(h, k) and |cos| <= 1.
+
+    With learned norm scales w_h, w_k (engram-peft) the inner product of the two normed vectors is at most
+    max|w_h w_k| d, so the edge is sqrt(max|w_h w_k|) d^(1/4), over every branch of ``module``."""
+    scale = 1.0
+    if module is not None and getattr(getattr(module, "layout", None), "learned_norms", False):
+        norm_h, norm_k = module.norm_h.detach(), module.norm_k.detach()  # [branch, d_model] each
+        scale = float((norm_h.abs() * norm_k.abs()).max())
+    edge = scale**0.5 * d_model**0.25
     return float(torch.sigmoid(torch.tensor(-edge))), float(torch.sigmoid(torch.tensor(edge)))
 
 

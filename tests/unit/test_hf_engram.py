@@ -276,3 +276,19 @@ def test_refuses_tables_that_do_not_match_the_primes(tmp_path: Path) -> None:
     edit_json(adapter / "config.json", engram_vocab_size_per_ngram=[500, 320])
     # the contract's cross-check of the saved offsets speaks first; check_tables backs it for the table shapes
     refused(base, adapter, r"engram_adapters.safetensors: tensor 1.multi_head_embedding.offsets .* the primes of")
+
+
+def test_the_reported_gate_range_bounds_every_branch_gate_with_learned_norm_scales(
+    pair: tuple[str, HFEngramModel],
+) -> None:
+    """The derived range widens with the norm scales; the weightless sigmoid(±d^(1/4)) would not hold here."""
+    from engram_probe.audit.switch import gate_range
+
+    name, model = pair
+    d = model.cfg.d_model
+    _, cache = golden_run(name, model, 1)
+    for layer in model.cfg.engram_layers:
+        lo, hi = gate_range(d, model.engram_module(layer))
+        gates = cache[f"blocks.{layer}.engram.hook_branch_gate"]
+        assert lo <= float(gates.min()) and float(gates.max()) <= hi
+        assert (lo, hi) != gate_range(d)  # the scales are not all 1, so the range is not the weightless one
