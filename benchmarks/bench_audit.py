@@ -17,7 +17,12 @@ from engram_probe.audit.readmap import classify_positions, read_map
 from engram_probe.memory.overlay import MemoryOverlay
 
 GOAL = 2.2
-NANOCHAT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "nanochat_tiny"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+NANOCHAT = FIXTURES / "nanochat_tiny"
+ENGRAM_PEFT = FIXTURES / "engram_peft"  # tiny Llama + engram-peft 1.2.7 adapter (see its PROVENANCE.md)
+# its tables hold about 190 rows per head, so 20 facts make nearly every position a write site and leave the
+# proof 2 positions to compare; 3 facts leave it 15
+ENGRAM_PEFT_FACTS = 3
 
 
 def probe_tokens(lm: LoadedModel, memory: Any, length: int) -> list[int]:
@@ -29,9 +34,9 @@ def probe_tokens(lm: LoadedModel, memory: Any, length: int) -> list[int]:
     return (ids + filler[cut : cut + length])[:length]
 
 
-def measure(lm: LoadedModel, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
-    """Audit / plain-forward time at each probe length, timed interleaved."""
-    memory = user_memory(lm, 20, strategy="unembed")
+def measure(lm: LoadedModel, lengths: tuple[int, ...], facts: int = 20) -> list[dict[str, Any]]:
+    """Audit / plain-forward time at each probe length, timed interleaved, with a ``facts``-fact memory."""
+    memory = user_memory(lm, facts, strategy="unembed")
     overlay = MemoryOverlay([memory])
     rows = []
     for length in lengths:
@@ -52,6 +57,7 @@ def measure(lm: LoadedModel, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
             {
                 "architecture": lm.model.architecture,
                 "tokens": length,
+                "facts": facts,
                 "plain_ms": t["plain"] * 1e3,
                 "audit_ms": t["audit"] * 1e3,
                 "ratio": t["audit"] / t["plain"],
@@ -62,11 +68,13 @@ def measure(lm: LoadedModel, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
 
 
 def run(lm: LoadedModel) -> dict[str, Any]:
-    """Both architectures in one run: the shipped model and the nanochat-engram fixture checkpoint."""
+    """Every architecture in one run: the shipped model, the nanochat-engram and the engram-peft fixtures."""
     from engram_probe.arch.loading import open_model
 
     nanochat = open_model(NANOCHAT)
+    peft = open_model(ENGRAM_PEFT / "llama", engram=ENGRAM_PEFT / "llama_engram")
     rows = measure(lm, (32, 128, lm.cfg.n_ctx)) + measure(nanochat, (32, nanochat.cfg.n_ctx))
+    rows += measure(peft, (32, peft.cfg.n_ctx), facts=ENGRAM_PEFT_FACTS)
     worst = max(r["ratio"] for r in rows)
     payload = {"rows": rows, "goal": GOAL, "met": worst <= GOAL, "floor": 2.0}
     summary = ", ".join(f"{r['architecture']} {r['tokens']} tok {r['ratio']:.2f}x" for r in rows)

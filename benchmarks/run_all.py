@@ -1,6 +1,8 @@
 """Run every benchmark on the shipped model: one JSON line each, plus a dated row in docs/benchmarks.md.
 
-python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census]
+python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census,hf_engram]
+
+hf_engram builds a TinyLlama-sized engram-peft model in a temporary folder (about 4 GB on disk, 10 GB of memory).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import argparse
 
 from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
-NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context", "scale", "census")
+NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context", "scale", "census", "hf_engram")
 
 
 def main() -> None:
