@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli.framework import CliError, command, emit, progress_bar, write_report_files
+from engram_probe.cli.framework import (
+    CliError,
+    command,
+    emit,
+    lazy_help,
+    overlay_formats_help,
+    progress_bar,
+    write_report_files,
+)
 from engram_probe.cli.population import POPULATION_HELP, population_args, run_population
 
 ACTIONS = {
@@ -40,14 +48,16 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: bool = False) -> None:
     if overlays:
-        from engram_probe.overlays.registry import formats_help
-
         p.add_argument(
             "--overlay",
             action="append",
             default=[],
             metavar="FILE",
-            help=f"{formats_help()} (repeatable); facts come from the file or from FILE.facts.json beside it",
+            help=lazy_help(
+                lambda: (
+                    f"{overlay_formats_help()} (repeatable); facts come from the file or from FILE.facts.json beside it"
+                )
+            ),
         )
         p.add_argument("--store", metavar="DB", help="a workbench memory store: its users' memories are overlays too")
         p.add_argument(

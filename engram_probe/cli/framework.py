@@ -10,7 +10,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 Handler = Callable[[argparse.Namespace], Any]
 ArgsBuilder = Callable[[argparse.ArgumentParser], None]
@@ -40,6 +40,37 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
         print(json.dumps(payload, indent=2, sort_keys=True, default=str))
     else:
         print(human)
+
+
+class _LazyHelp:
+    """A help text made only when help is printed, so that building the parser imports nothing heavy."""
+
+    def __init__(self, make: Callable[[], str]) -> None:
+        self._make = make
+
+    def __str__(self) -> str:
+        return self._make()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def strip(self) -> str:
+        return str(self).strip()
+
+    def __mod__(self, params: object) -> str:  # argparse expands %(default)s and the like with ``help % params``
+        return str(self) % params
+
+
+def lazy_help(make: Callable[[], str]) -> str:
+    """``help=lazy_help(lambda: ...)``: argparse reads it as text when (and only when) it prints help."""
+    return cast(str, _LazyHelp(make))
+
+
+def overlay_formats_help() -> str:
+    """The overlay formats the registry knows, in one line (imported only when help is printed)."""
+    from engram_probe.overlays.registry import formats_help
+
+    return formats_help()
 
 
 def add_model_arg(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,9 @@ from engram_probe.cli.framework import (
     add_store_args,
     command,
     emit,
+    lazy_help,
     open_store_arg,
+    overlay_formats_help,
     printable,
     progress_bar,
     user_errors,
@@ -173,13 +175,15 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     add_store_args(p, user=False, mode="create")
-    from engram_probe.overlays.registry import formats_help
-
     p.add_argument(
         "--file",
         required=True,
-        help=f"the memory file: {formats_help()}; an overlay of another tool needs this model's contract and "
-        "facts (FILE.facts.json beside it) for every row",
+        help=lazy_help(
+            lambda: (
+                f"the memory file: {overlay_formats_help()}; an overlay of another tool needs this model's "
+                "contract and facts (FILE.facts.json beside it) for every row"
+            )
+        ),
     )
     p.add_argument("--as-user", default=None, help="import under another user id")
 
