@@ -18,6 +18,7 @@ from torch import Tensor
 
 from engram_probe.arch.hf_engram import LAYER_PARTS, STACK_PARTS, HFEngramModel, resolve
 from engram_probe.arch.hf_engram_config import CONFIG, HFEngramConfig, base_architecture, read_config, read_json
+from engram_probe.arch.hf_engram_lora import read_folder_lora
 from engram_probe.arch.hf_engram_tokenizer import HFTokenizer
 from engram_probe.arch.loaded import ArchitectureLoader, LoadedModel, LoadOptions, ModelFileError
 from engram_probe.arch.weights import first_non_finite
@@ -27,7 +28,7 @@ from engram_probe.safetensors_io import UnreadableSafetensors, read_all, read_me
 ADAPTER_WEIGHTS, ADAPTER_PICKLE = "engram_adapters.safetensors", "engram_weights.pt"
 BASE_WEIGHTS, BASE_INDEX = "model.safetensors", "model.safetensors.index.json"
 BASE_PICKLES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
-TOKENIZER, LORA_CONFIG = "tokenizer.json", "adapter_config.json"
+TOKENIZER = "tokenizer.json"
 TESTED_BASES = ("LlamaForCausalLM", "Qwen3ForCausalLM")
 
 
@@ -162,12 +163,35 @@ def check_base_files(base_dir: Path, trust_pickle: bool) -> None:
                 f"{base_dir} holds its weights only as .bin pickles ({', '.join(BASE_PICKLES)}), and loading a "
                 "pickle can run code; convert them to model.safetensors, or pass --trust-pickle if you trust them"
             )
+        check_base_pickles(base_dir)
         return
     for path in files:
         try:
             read_metadata(path)
         except UnreadableSafetensors as exc:
             raise ModelFileError(f"{path}: not a readable safetensors file, truncated or corrupt ({exc})") from exc
+
+
+def check_base_pickles(base_dir: Path) -> None:
+    """Trusted ``.bin`` weights still hold tensors only: each file is read with ``weights_only`` before
+    transformers reads it (so an object that would run code is refused in one line, not a traceback)."""
+    from engram_probe.arch.nanochat_import import read_state
+
+    index = base_dir / BASE_PICKLES[1]
+    if index.is_file():
+        weight_map = read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise ModelFileError(f"{index}: field weight_map must map tensor names to shard files")
+        files = sorted({base_dir / str(name) for name in weight_map.values()})
+    else:
+        files = [base_dir / BASE_PICKLES[0]]
+    for path in files:
+        if not path.is_file():
+            raise ModelFileError(f"{base_dir}: the weights file {path.name} is missing")
+        try:
+            read_state(path)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{base_dir}: {exc}") from exc
 
 
 def load_base(base_dir: Path, cfg: HFEngramConfig, trust_pickle: bool) -> Any:
@@ -181,7 +205,11 @@ def load_base(base_dir: Path, cfg: HFEngramConfig, trust_pickle: bool) -> Any:
     hf_logging.disable_progress_bar()  # our commands report their own progress; a tiny base loads in well under 1 s
     try:
         hf = AutoModelForCausalLM.from_pretrained(
-            str(base_dir), dtype=torch.float32, local_files_only=True, use_safetensors=not trust_pickle or None
+            str(base_dir),
+            dtype=torch.float32,
+            local_files_only=True,
+            use_safetensors=not trust_pickle or None,
+            weights_only=True,
         )
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise ModelFileError(f"{base_dir}: transformers cannot load this base ({str(exc).splitlines()[0]})") from exc
@@ -239,18 +267,23 @@ def load_hf_engram(base_dir: Path, adapter_dir: Path | None, trust_pickle: bool 
     cfg = read_config(base_dir, adapter_dir)
     path, tensors = read_adapter_tensors(adapter_dir, trust_pickle)
     check_adapter_keys(path, tensors, cfg)
-    if (adapter_dir / LORA_CONFIG).is_file():
-        raise ModelFileError(
-            f"{adapter_dir / LORA_CONFIG}: the adapter folder also holds a PEFT LoRA, which this loader does not "
-            "stack yet; it refuses rather than drop the LoRA silently (as engram-peft's Engram-only load would)"
-        )
     if not (base_dir / TOKENIZER).is_file():
         raise ModelFileError(f"no {TOKENIZER} in {base_dir}: the addresses need the base's tokenizer")
     hasher = address_contract(adapter_dir, base_dir)
     check_tables(path, tensors, cfg, hasher)
     tokenizer = HFTokenizer.from_folder(base_dir)
-    model = assemble(load_base(base_dir, cfg, trust_pickle), cfg, hasher, tensors)
-    provenance = {"base": str(base_dir), "adapter": str(adapter_dir), "base_architecture": cfg.base_architecture}
+    hf = load_base(base_dir, cfg, trust_pickle)
+    # a PEFT LoRA saved in the same folder: checked here, kept out of the audited model (base + Engram); it is
+    # the layered evaluation's shared adapter (engram_probe.layered.adapter.folder_adapter)
+    lora = read_folder_lora(adapter_dir, hf, trust_pickle)
+    model = assemble(hf, cfg, hasher, tensors)
+    provenance: dict[str, Any] = {
+        "base": str(base_dir),
+        "adapter": str(adapter_dir),
+        "base_architecture": cfg.base_architecture,
+    }
+    if lora is not None:
+        provenance["lora"] = lora.describe()
     return LoadedModel(model, tokenizer, model.weights_digest(), {"imported_from": provenance}, base_dir, adapter_dir)
 
 

@@ -25,6 +25,9 @@ def _users_args(p: argparse.ArgumentParser, default: str) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most this many users")
 
 
+FOLDER_DEFAULT = "default: the PEFT LoRA saved in the --engram adapter folder, when it holds one"
+
+
 def _layered_args(p: argparse.ArgumentParser) -> None:
     from engram_probe.layered.settings import AdapterSettings
     from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS
@@ -43,7 +46,7 @@ def _layered_args(p: argparse.ArgumentParser) -> None:
     e = sub.add_parser("evaluate", help=ACTIONS["evaluate"], description=ACTIONS["evaluate"])
     add_model_arg(e)
     _users_args(e, TEST_USERS)
-    e.add_argument("--adapter", required=True, help="shared adapter file from train-adapter")
+    e.add_argument("--adapter", help=f"shared adapter file from train-adapter ({FOLDER_DEFAULT})")
     e.add_argument("--indirect", type=int, default=20, help="indirect questions per user (the paper: 20)")
     e.add_argument("--facts", type=int, default=None, help="keep each user's first N facts (quick runs)")
     e.add_argument("--json", action="store_true", help="print the whole report as JSON")
@@ -55,17 +58,26 @@ def _layered_args(p: argparse.ArgumentParser) -> None:
     v = sub.add_parser("verify", help=ACTIONS["verify"], description=ACTIONS["verify"])
     add_model_arg(v)
     v.add_argument("report", help="layered report JSON")
-    v.add_argument("--adapter", required=True, help="the adapter file the report was made with")
+    v.add_argument("--adapter", help=f"the adapter file the report was made with ({FOLDER_DEFAULT})")
     v.add_argument("--json", action="store_true")
 
 
-def _adapter(path: str, lm: Any) -> Any:
-    from engram_probe.layered.adapter import AdapterError, load_adapter
+def _adapter(path: str | None, lm: Any) -> tuple[Any, str]:
+    """The shared adapter and where it came from: ``--adapter FILE``, else the --engram folder's own PEFT LoRA."""
+    from engram_probe.layered.adapter import AdapterError, folder_adapter, load_adapter
 
     try:
-        return load_adapter(path, lm)
+        if path is not None:
+            return load_adapter(path, lm), str(Path(path).resolve())
+        adapter = folder_adapter(lm)
     except AdapterError as exc:
         raise CliError(str(exc)) from exc
+    if adapter is None:
+        raise CliError(
+            "give the shared adapter with --adapter FILE (from layered train-adapter); only an --engram adapter "
+            "folder that holds a PEFT LoRA (adapter_config.json) supplies its own"
+        )
+    return adapter, str(Path(lm.engram_path).resolve())
 
 
 def _users(spec: str, uids: str | None, limit: int | None, facts: int | None = None) -> list[dict[str, Any]]:
@@ -151,13 +163,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     users = _users(args.users, args.uids, args.limit, args.facts)
     lm = load_model_arg(args)
-    adapter = _adapter(args.adapter, lm)
+    adapter, adapter_path = _adapter(args.adapter, lm)
     source = args.users if args.users.startswith("generated:") else str(Path(args.users).resolve())
     bar = progress_bar("layered evaluation", unit="pass")
     settings = LayeredSettings(indirect_per_user=args.indirect)
-    doc = evaluate_layered(
-        lm, adapter, users, settings, bar, source, str(Path(args.adapter).resolve()), facts_per_user=args.facts
-    )
+    doc = evaluate_layered(lm, adapter, users, settings, bar, source, adapter_path, facts_per_user=args.facts)
     bar.close()
     write_reports(doc, args.report, args.html, args.pdf)
     if args.markdown:
@@ -176,7 +186,7 @@ def _verify(args: argparse.Namespace) -> int:
     from engram_probe.layered.verify import VerifyError, verify_layered
 
     lm = load_model_arg(args)
-    adapter = _adapter(args.adapter, lm)
+    adapter, _ = _adapter(args.adapter, lm)
     try:
         result = verify_layered(args.report, lm, adapter, progress_bar("re-running the first user", unit="pass"))
     except VerifyError as exc:

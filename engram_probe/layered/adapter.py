@@ -115,6 +115,49 @@ def load_adapter(path: str | Path, lm: LoadedModel) -> SharedAdapter:
     return adapter
 
 
+FOLDER_SOURCE = "the engram-peft adapter folder's own PEFT LoRA"
+
+
+def folder_lora_info(lm: LoadedModel) -> dict[str, Any] | None:
+    """What the loader recorded of the LoRA in the model's engram-peft adapter folder (None: there is none)."""
+    imported = lm.training.get("imported_from")
+    lora = imported.get("lora") if isinstance(imported, dict) else None
+    return lora if isinstance(lora, dict) and lm.engram_path is not None else None
+
+
+def folder_adapter(lm: LoadedModel) -> SharedAdapter | None:
+    """The shared adapter of an engram-peft model whose adapter folder also holds a PEFT LoRA (None otherwise).
+
+    The folder is read again, with the checks of the load, and must hold the LoRA the model was loaded with
+    (same digest). It was trained outside the workbench, so its settings carry only rank, alpha and the target
+    modules (steps 0, lr 0).
+    """
+    from engram_probe.arch.hf_engram import HFEngramModel
+    from engram_probe.arch.hf_engram_lora import LORA_PICKLE, read_folder_lora
+    from engram_probe.arch.loaded import ModelFileError
+
+    info = folder_lora_info(lm)
+    if info is None or lm.engram_path is None or not isinstance(lm.model, HFEngramModel):
+        return None
+    trusted = Path(info["weights"]).name == LORA_PICKLE  # a pickle the load was allowed to read
+    try:
+        lora = read_folder_lora(Path(lm.engram_path), lm.model.hf, trusted)
+    except ModelFileError as exc:
+        raise AdapterError(str(exc)) from exc
+    if lora is None or lora.digest != info["sha256"]:
+        raise AdapterError(
+            f"the PEFT LoRA in {lm.engram_path} changed after the model was loaded "
+            f"(sha256 {info['sha256'][:12]}… at load); load the model again"
+        )
+    settings = AdapterSettings(rank=lora.rank, alpha=lora.alpha, target_modules=lora.targets, lr=0.0, steps=0)
+    provenance = {
+        "base_model_sha256": lm.weights_sha256,
+        "source": FOLDER_SOURCE,
+        **{k: v for k, v in lora.describe().items() if k in ("config", "weights", "target_modules", "modules")},
+    }
+    return SharedAdapter(lora.state, settings, provenance)
+
+
 def train_shared_adapter(
     lm: LoadedModel,
     samples: list[str],

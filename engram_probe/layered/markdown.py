@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condition_rows
+from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condition_rows, from_folder
 
 # The paper's layered results (seed S0, n = 20; REFERENCE_FACTS.md §4.4), quoted for comparison.
 PAPER = {"F indirect_any": 0.445, "E indirect_any": 0.440, "B indirect_any": 0.060, "F/B": 7.4, "F/B 3 seeds": 5.6}
@@ -91,21 +91,41 @@ def answers_differing(doc: dict[str, Any], a: str, b: str) -> tuple[int, int]:
     return d, n
 
 
+def adapter_sentence(a: dict[str, Any]) -> str:
+    """What the shared adapter is: trained by ``train-adapter``, or the LoRA saved in an engram-peft folder."""
+    s = a["settings"]
+    head = f"`{a['sha256'][:16]}…`: PEFT LoRA rank {s['rank']} (alpha {s['alpha']}) on `{s['target_modules']}`, "
+    if from_folder(a):  # the LoRA of the engram-peft adapter folder, trained outside the workbench
+        return (
+            f"{head}{a['params']:,} parameters, {a.get('source', 'read from a file')} "
+            f"(`{a.get('weights')}`, target modules {a.get('target_modules')}), trained outside the workbench. "
+        )
+    return (
+        f"{head}{s['steps']:,} steps at lr {s['lr']}, batch 1, seed {s['seed']}, {a['params']:,} parameters, trained "
+        f"on {len(a['training_users'])} users ({', '.join(a['training_users'][:2])} … {a['training_users'][-1]}; "
+        f"{a['samples']} samples: fact statements and `Facts: … Q: … A:` items) in {a['train_seconds']} s. "
+    )
+
+
+def verify_adapter_args(a: dict[str, Any]) -> str:
+    """How ``layered verify`` is given this report's adapter."""
+    if from_folder(a):
+        return "--model BASE --engram ADAPTER_DIR"  # the folder's own LoRA is the default adapter
+    return "--adapter ADAPTER"
+
+
 def render_layered_markdown(doc: dict[str, Any], command: str, adapter_command: str) -> str:
     a = doc["adapter"]
-    s = a["settings"]
     rows = [r[:1] + r[2:] for r in condition_rows(doc)]
+    reproduce = f"`{command}`" if from_folder(a) and not adapter_command else f"`{adapter_command}` then `{command}`"
     lines = [
         "# Layered memory: a shared adapter over per-user rows",
         "",
-        f"Reproduce: `{adapter_command}` then `{command}`.",
+        f"Reproduce: {reproduce}.",
         "",
         f"Model `{doc['model']['sha256'][:16]}…` ({doc['model']['architecture']}); shared adapter "
-        f"`{a['sha256'][:16]}…`: PEFT LoRA rank {s['rank']} (alpha {s['alpha']}) on `{s['target_modules']}`, "
-        f"{s['steps']:,} steps at lr {s['lr']}, batch 1, seed {s['seed']}, {a['params']:,} parameters, trained on "
-        f"{len(a['training_users'])} users ({', '.join(a['training_users'][:2])} … {a['training_users'][-1]}; "
-        f"{a['samples']} samples: fact statements and `Facts: … Q: … A:` items) in {a['train_seconds']} s. "
-        f"Test users: {len(doc['users'])} ({doc['test_users']['uids'][0]} … {doc['test_users']['uids'][-1]}), "
+        + adapter_sentence(a)
+        + f"Test users: {len(doc['users'])} ({doc['test_users']['uids'][0]} … {doc['test_users']['uids'][-1]}), "
         f"{doc['settings']['indirect_per_user']} indirect questions each, 16 greedy tokens per answer. "
         "Per-user rows: `joint` over all of a user's facts, written through the model they are read with "
         "(C: base, D: with the per-user LoRA, F: with the shared adapter). Per-user LoRA (B): rank "
@@ -147,6 +167,6 @@ def render_layered_markdown(doc: dict[str, Any], command: str, adapter_command: 
         _md_table(["invariant", "holds"], [[k, v] for k, v in doc["invariants"].items()]),
         "",
         f"Report digest `{doc['digests']['report']}`; verify with `engram-probe layered verify REPORT.json "
-        "--adapter ADAPTER` (re-runs the first user and compares every number).",
+        f"{verify_adapter_args(a)}` (re-runs the first user and compares every number).",
     ]
     return "\n".join(lines) + "\n"

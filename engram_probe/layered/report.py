@@ -43,6 +43,11 @@ def comparison_rows(doc: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+def from_folder(adapter: dict[str, Any]) -> bool:
+    """A report's shared adapter is the LoRA of an engram-peft adapter folder (not trained by train-adapter)."""
+    return "training_users" not in adapter and bool(adapter.get("source"))
+
+
 def render_html(doc: dict[str, Any]) -> str:
     agg = doc["aggregate"]
     a = doc["adapter"]
@@ -53,6 +58,7 @@ def render_html(doc: dict[str, Any]) -> str:
         for u in users
     ]
     first = users[0]
+    again = "--model BASE --engram ADAPTER_DIR" if from_folder(a) else "--adapter FILE"
     answers = [
         [c, ans["question"], ans["gold"], ans["answer"], ans["any"], ans["exact"]]
         for c, r in first["conditions"].items()
@@ -81,7 +87,7 @@ def render_html(doc: dict[str, Any]) -> str:
         table(["field", "value"], [[k, json.dumps(v) if isinstance(v, dict | list) else v] for k, v in a.items()]),
         "<h2>Digests (SHA-256)</h2>",
         table(["what", "sha256"], [[k, v] for k, v in doc["digests"].items() if k != "algorithm"]),
-        "<p class='cap'>Re-verify with <code>engram-probe layered verify REPORT.json --adapter FILE</code>.</p>",
+        f"<p class='cap'>Re-verify with <code>engram-probe layered verify REPORT.json {escape(again)}</code>.</p>",
     ]
     return html_page("Layered memory report", parts)
 
