@@ -3,8 +3,9 @@
 Everything is checked before a model is built, and each refusal is one line naming the file and the
 field: the adapter's config and its tensors (every key engram-peft writes, no other, each shape; the
 tables must match the contract's primes), the base's weights (safetensors, or ``.bin`` pickles only with
-``trust_pickle``, then read tensors-only), and the two against each other. engram-peft itself is never
-imported; the base is read by ``transformers`` from the local folder only, in float32.
+``trust_pickle``, then read tensors-only), the two against each other, and a PEFT LoRA saved in the adapter
+folder (``hf_engram_lora``: kept out of the loaded model, it is the layered evaluation's shared adapter).
+engram-peft itself is never imported; the base is read by ``transformers`` from the local folder only, in float32.
 """
 
 from __future__ import annotations
