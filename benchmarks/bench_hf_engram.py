@@ -16,8 +16,9 @@ Everything is built locally in a temporary folder, with random weights (nothing 
 Measured in one run: load time; a plain forward of a 512-token text and the engine's ``run_audit`` of the same
 text (a one-fact memory, no contrasts), timed interleaved; the peak resident memory of each, read in its own
 fresh process after loading (the peak is reset once the model is resident, so the load's own peak does not
-mask both); the ``opt`` write cost per fact. Torch keeps its default thread count (all cores), as in
-``bench_audit``; the row's threads column says how many.
+mask both); the ``opt`` write cost per fact. Like every benchmark it runs at the thread count torch is given
+(the rows in docs/benchmarks.md are made at one, ``OMP_NUM_THREADS=1``, as scripts/regenerate_docs.sh runs them;
+the row's threads column says which); the fresh processes inherit it.
 
 python -m benchmarks.bench_hf_engram [--size full|reduced]
 """
