@@ -259,11 +259,6 @@ def test_refuses_a_truncated_safetensors_file(tmp_path: Path, which: str) -> Non
     refused(base, adapter, f"{path.name}: not a readable safetensors file, truncated or corrupt")
 
 
-def test_refuses_a_lora_it_would_otherwise_drop(tmp_path: Path) -> None:
-    base, adapter = copy_pair(tmp_path, adapter="llama_engram_lora")
-    refused(base, adapter, "adapter_config.json: the adapter folder also holds a PEFT LoRA")
-
-
 def test_the_registry_asks_for_the_adapter_and_refuses_it_elsewhere(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="give its engram-peft adapter folder too"):
         open_model(FIXTURES / "llama")
