@@ -90,8 +90,8 @@ def add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--trust-pickle",
         action="store_true",
-        help="allow pickled files (a nanochat checkpoint's engram_canonical_map.pkl, a base's .bin weights, an "
-        "adapter's .pt or .bin files), read as tensors only; loading a pickle can run code",
+        help="allow pickled files: a nanochat checkpoint's engram_canonical_map.pkl, a base's .bin weights, an "
+        "adapter's .pt or .bin files (loading a pickle can run code)",
     )
 
 
