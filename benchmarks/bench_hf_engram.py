@@ -347,10 +347,10 @@ def run(_lm: LoadedModel | None = None, size: str = "full") -> dict[str, Any]:
         f"{size} size: {built['base_params'] / 1e9:.2f} B-parameter Llama (hidden {shape.hidden}, {shape.layers} "
         f"layers) + engram-peft tables {built['table_rows_per_layer']:,} rows x "
         f"{shape.embedding_dim // (2 * shape.heads_per_ngram)} on layers {list(shape.target_layers)} "
-        f"({built['adapter_bytes'] / 2**30:.2f} GiB); load {load_s:.1f} s; {speed['tokens']} tok: plain forward "
-        f"{speed['plain_s']:.2f} s, audit {speed['audit_s']:.2f} s = {speed['ratio']:.2f}x (goal <= {AUDIT_GOAL}x: "
-        f"{verdict(speed['ratio'] <= AUDIT_GOAL)}; proof {'holds' if speed['proof_holds'] else 'FAILS'}, "
-        f"{speed['positions']['untouched']} untouched positions)"
+        f"(adapter file {built['adapter_bytes'] / 2**30:.2f} GiB); load {load_s:.1f} s; {speed['tokens']} tok: "
+        f"plain forward {speed['plain_s']:.2f} s, audit {speed['audit_s']:.2f} s = {speed['ratio']:.2f}x "
+        f"(goal <= {AUDIT_GOAL}x: {verdict(speed['ratio'] <= AUDIT_GOAL)}; "
+        f"proof {'holds' if speed['proof_holds'] else 'FAILS'}, {speed['positions']['untouched']} untouched positions)"
     )
     if peaks:
         gib = {m: peaks[m]["peak"] / 2**30 for m in ("forward", "audit")}
