@@ -2,7 +2,8 @@
 
 python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census,hf_engram]
 
-hf_engram builds a TinyLlama-sized engram-peft model in a temporary folder (3.8 GB on disk, 9 GB of memory at its peak, the load's).
+hf_engram builds a TinyLlama-sized engram-peft model in a temporary folder (3.8 GB on disk, 9 GB of memory at
+its peak, the load's).
 """
 
 from __future__ import annotations
