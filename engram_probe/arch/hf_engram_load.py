@@ -244,12 +244,15 @@ def load_base(base_dir: Path, cfg: HFEngramConfig, trust_pickle: bool) -> Any:
     return hf.eval()
 
 
-def address_contract(adapter_dir: Path, base_dir: Path) -> Any:
-    """The engram-peft address contract of this pair (``engram_probe.contracts.engram_peft``)."""
+def address_contract(adapter_dir: Path, base_dir: Path, path: Path, tensors: dict[str, Tensor]) -> Any:
+    """The engram-peft address contract of this pair (``engram_probe.contracts.engram_peft``); a trusted legacy
+    pickle's saved offsets and table shapes are handed over from its tensors, already read tensors-only."""
     from engram_probe.contracts.engram_peft import engram_peft_contract
+    from engram_probe.contracts.engram_peft_files import saved_layers_from_tensors
 
     try:
-        return engram_peft_contract(adapter_dir, base_dir / TOKENIZER)
+        saved = (path, saved_layers_from_tensors(path, tensors)) if path.name == ADAPTER_PICKLE else None
+        return engram_peft_contract(adapter_dir, base_dir / TOKENIZER, saved)
     except ContractError as exc:
         raise ModelFileError(str(exc)) from exc
 
@@ -270,7 +273,7 @@ def load_hf_engram(base_dir: Path, adapter_dir: Path | None, trust_pickle: bool 
     check_adapter_keys(path, tensors, cfg)
     if not (base_dir / TOKENIZER).is_file():
         raise ModelFileError(f"no {TOKENIZER} in {base_dir}: the addresses need the base's tokenizer")
-    hasher = address_contract(adapter_dir, base_dir)
+    hasher = address_contract(adapter_dir, base_dir, path, tensors)
     check_tables(path, tensors, cfg, hasher)
     tokenizer = HFTokenizer.from_folder(base_dir)
     hf = load_base(base_dir, cfg, trust_pickle)

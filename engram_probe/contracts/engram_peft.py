@@ -30,6 +30,7 @@ from engram_probe.contracts.engram_peft_files import (
     PLE_PRIMES_AFTER,
     WEIGHTS_FILE,
     AdapterConfig,
+    SavedLayer,
     check_saved_layers,
     read_adapter_config,
     read_saved_layers,
@@ -65,7 +66,14 @@ def deepseek_primes(cfg: AdapterConfig) -> dict[int, list[list[int]]]:
 class EngramPeftContract(MultXorContract):
     """engram-peft's ``deepseek`` engine: see the module docstring."""
 
-    def __init__(self, cfg: AdapterConfig, tokenizer: Any, tokenizer_path: Path, weights: Path):
+    def __init__(
+        self,
+        cfg: AdapterConfig,
+        tokenizer: Any,
+        tokenizer_path: Path,
+        weights: Path,
+        saved: dict[int, SavedLayer] | None = None,
+    ):
         self.adapter = cfg
         cmap = compressed_map(tokenizer, "raw-token-shared", added_tokens=False)
         size = int(cmap.max()) + 1 if cmap.size else 0
@@ -81,7 +89,8 @@ class EngramPeftContract(MultXorContract):
         self.full_vocab = int(tokenizer.get_vocab_size(with_added_tokens=True))
         primes = deepseek_primes(cfg)
         flat = {L: [p for per_order in ps for p in per_order] for L, ps in primes.items()}
-        row_format = check_saved_layers(cfg, read_saved_layers(weights.parent), flat, weights)
+        saved = saved if saved is not None else read_saved_layers(weights.parent)
+        row_format = check_saved_layers(cfg, saved, flat, weights)
         super().__init__(
             name="engram-peft",
             version="1",
@@ -216,14 +225,18 @@ class EngramPeftPleContract(PleContract):
 
 
 def engram_peft_contract(
-    adapter_dir: str | Path, tokenizer_path: str | Path | None = None
+    adapter_dir: str | Path,
+    tokenizer_path: str | Path | None = None,
+    saved: tuple[Path, dict[int, SavedLayer]] | None = None,
 ) -> EngramPeftContract | EngramPeftPleContract:
     """The contract of an engram-peft adapter folder (or its config.json) with the base's tokenizer.json (or folder).
 
     The deepseek engine needs the tokenizer (its compressed map sets every multiplier); qwen_ple hashes raw
-    ids and takes the tokenizer only to address text."""
+    ids and takes the tokenizer only to address text. ``saved``: the adapter file and its layers, where the caller
+    has already read them (a trusted legacy pickle, which this module never opens)."""
     cfg = read_adapter_config(adapter_dir)
-    weights = Path(cfg.where).parent / WEIGHTS_FILE
+    weights = Path(cfg.where).parent / WEIGHTS_FILE if saved is None else saved[0]
+    layers = read_saved_layers(weights.parent) if saved is None else saved[1]
     tok, tok_path = None, None
     if tokenizer_path is not None:
         tok_path = Path(tokenizer_path)
@@ -236,8 +249,8 @@ def engram_peft_contract(
                 "map, and so its multipliers, come from the tokenizer"
             )
         refuse_clean_up(tok_path)
-        return EngramPeftContract(cfg, tok, tok_path, weights)
+        return EngramPeftContract(cfg, tok, tok_path, weights, layers)
     sizes = cfg.prime_sizes or next_primes(PLE_PRIMES_AFTER, 2 * PLE_HEADS)
-    row_format = check_saved_layers(cfg, read_saved_layers(weights.parent), {cfg.target_layers[0]: sizes}, weights)
+    row_format = check_saved_layers(cfg, layers, {cfg.target_layers[0]: sizes}, weights)
     source = f"{Path(cfg.where).name} + {WEIGHTS_FILE}" + (f" + {tok_path.name}" if tok_path is not None else "")
     return EngramPeftPleContract(cfg, sizes, row_format, tok, source)

@@ -8,6 +8,7 @@ header and the small offsets tensors are read; the tables are not).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,31 @@ def read_saved_layers(adapter_dir: Path) -> dict[int, SavedLayer]:
                     entry["shape"], entry["dtype"] = list(piece.get_shape()), str(piece.get_dtype())
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise ContractError(f"{path}: not a readable safetensors file, or truncated ({exc})") from exc
+    return _saved_layers(path, found)
+
+
+# the safetensors names of the torch dtypes a pickled adapter's tables may have
+_TORCH_DTYPES = {"torch.float32": "F32", "torch.bfloat16": "BF16", "torch.float16": "F16"}
+
+
+def saved_layers_from_tensors(path: Path, tensors: Mapping[str, Any]) -> dict[int, SavedLayer]:
+    """As :func:`read_saved_layers`, from tensors already read (a trusted legacy ``engram_weights.pt``)."""
+    found: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        layer, _, rest = key.partition(".")
+        if rest not in (OFFSETS_KEY, TABLE_KEY):
+            continue
+        if not layer.isdigit():
+            raise ContractError(f"{path}: tensor {key} does not start with a layer number")
+        entry = found.setdefault(int(layer), {})
+        if rest == OFFSETS_KEY:
+            entry["offsets"] = [int(x) for x in value.reshape(-1).tolist()]
+        else:
+            entry["shape"], entry["dtype"] = list(value.shape), _TORCH_DTYPES.get(str(value.dtype), str(value.dtype))
+    return _saved_layers(path, found)
+
+
+def _saved_layers(path: Path, found: dict[int, dict[str, Any]]) -> dict[int, SavedLayer]:
     out = {}
     for layer, entry in sorted(found.items()):
         for rest, field in ((OFFSETS_KEY, "offsets"), (TABLE_KEY, "shape")):

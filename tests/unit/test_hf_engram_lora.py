@@ -254,12 +254,6 @@ def test_a_pickled_engram_adapter_is_refused_untrusted_and_holds_only_tensors_wh
     refused(tmp_path / "note/base", tmp_path / "note/adapter", "engram_weights.pt is not a state dict of tensors", True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ModelFileError,
-    reason="the engram-peft contract reads the saved offsets from engram_adapters.safetensors only and refuses "
-    "engram_weights.pt even when trusted (contracts/engram_peft_files.py read_saved_layers)",
-)
 def test_a_trusted_pickled_engram_adapter_loads_the_same_model(tmp_path: Path, lm: Any) -> None:
     base, folder = copy_pair(tmp_path)
     pickle_engram(folder)
