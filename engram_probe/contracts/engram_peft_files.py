@@ -156,12 +156,9 @@ def read_saved_layers(adapter_dir: Path) -> dict[int, SavedLayer]:
     try:
         with safe_open(str(path), "np") as fh:
             for key in fh.keys():  # noqa: SIM118 (safe_open has no __iter__)
-                layer, _, rest = key.partition(".")
-                if rest not in (OFFSETS_KEY, TABLE_KEY):
+                entry, rest = _layer_entry(path, found, key)
+                if entry is None:
                     continue
-                if not layer.isdigit():
-                    raise ContractError(f"{path}: tensor {key} does not start with a layer number")
-                entry = found.setdefault(int(layer), {})
                 if rest == OFFSETS_KEY:
                     entry["offsets"] = [int(x) for x in np.asarray(fh.get_tensor(key)).reshape(-1)]
                 else:
@@ -180,17 +177,24 @@ def saved_layers_from_tensors(path: Path, tensors: Mapping[str, Any]) -> dict[in
     """As :func:`read_saved_layers`, from tensors already read (a trusted legacy ``engram_weights.pt``)."""
     found: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
-        layer, _, rest = key.partition(".")
-        if rest not in (OFFSETS_KEY, TABLE_KEY):
+        entry, rest = _layer_entry(path, found, key)
+        if entry is None:
             continue
-        if not layer.isdigit():
-            raise ContractError(f"{path}: tensor {key} does not start with a layer number")
-        entry = found.setdefault(int(layer), {})
         if rest == OFFSETS_KEY:
             entry["offsets"] = [int(x) for x in value.reshape(-1).tolist()]
         else:
             entry["shape"], entry["dtype"] = list(value.shape), _TORCH_DTYPES.get(str(value.dtype), str(value.dtype))
     return _saved_layers(path, found)
+
+
+def _layer_entry(path: Path, found: dict[int, dict[str, Any]], key: str) -> tuple[dict[str, Any] | None, str]:
+    """The layer's entry in ``found`` for an offsets or table tensor named ``key`` (None for any other tensor)."""
+    layer, _, rest = key.partition(".")
+    if rest not in (OFFSETS_KEY, TABLE_KEY):
+        return None, rest
+    if not layer.isdigit():
+        raise ContractError(f"{path}: tensor {key} does not start with a layer number")
+    return found.setdefault(int(layer), {}), rest
 
 
 def _saved_layers(path: Path, found: dict[int, dict[str, Any]]) -> dict[int, SavedLayer]:
