@@ -15,7 +15,7 @@ import torch
 
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.audit.contrasts import lora_contrast, placement_contrasts
-from engram_probe.audit.heldout import HeldoutSet, default_heldout
+from engram_probe.audit.heldout import LEGACY_DEFAULT, HeldoutSet, default_heldout, texts_digest
 from engram_probe.audit.lora import LoraResult, LoraSettings
 from engram_probe.audit.paired import figure_hooks, paired_run
 from engram_probe.audit.proof import ByteProof, change_sizes, delta_matrix
@@ -106,6 +106,16 @@ def heldout_texts(n: int, seed: int) -> list[str]:
     from engram_probe.data.corpus import generate_corpus
 
     return [d for d in generate_corpus(n * 3, seed=seed) if "\n" not in d][:n] or generate_corpus(n, seed=seed)
+
+
+def generated_heldout(n: int, seed: int) -> HeldoutSet:
+    """The held-out texts a report names by count and seed (layered reports, audit reports before format /2):
+    8 documents of seed 12345 are the pinned default set, so they survive a change of the generator; other
+    counts or seeds are generated again, and such reports depend on the generator."""
+    if (n, seed) == LEGACY_DEFAULT:
+        return default_heldout()
+    texts = tuple(heldout_texts(n, seed))
+    return HeldoutSet(texts, texts_digest(texts), "generated")
 
 
 def run_audit(

@@ -12,7 +12,7 @@ import numpy as np
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.arch.weights import tensors_digest
 from engram_probe.arch.workbench_checkpoint import weights_digest
-from engram_probe.audit.engine import environment, heldout_texts
+from engram_probe.audit.engine import environment, generated_heldout
 from engram_probe.audit.lora import LoraSettings
 from engram_probe.layered.adapter import SharedAdapter
 from engram_probe.layered.conditions import (
@@ -97,7 +97,7 @@ def evaluate_layered(
         raise ValueError("no test users")
     base_before = weights_digest(lm.model)
     adapter_model = adapter.attach(lm.model)
-    texts = heldout_texts(s.heldout_docs, s.heldout_seed)
+    texts = list(generated_heldout(s.heldout_docs, s.heldout_seed).texts)  # the default count and seed: pinned
     cache: dict[str, float] = {}
     per_user: list[dict[str, Any]] = []
     f_rows: list[UserMemory] = []

@@ -9,14 +9,12 @@ from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel, ModelFileError
 from engram_probe.arch.loading import open_model
-from engram_probe.audit.engine import OLDER_REPORT_FORMATS, AuditOptions, heldout_texts, run_audit, sha256_text
+from engram_probe.audit.engine import OLDER_REPORT_FORMATS, AuditOptions, generated_heldout, run_audit, sha256_text
 from engram_probe.audit.heldout import (
-    LEGACY_DEFAULT,
     HeldoutError,
     HeldoutSet,
     default_heldout,
     read_heldout_file,
-    texts_digest,
 )
 from engram_probe.audit.readmap import in_format_1
 from engram_probe.memory.store import MemoryStore, StoreError
@@ -92,10 +90,7 @@ def load_heldout(
     if record is None:
         n, seed = int(options.get("heldout_docs", 8)), int(options.get("heldout_seed", 12345))
         legacy = {"heldout_docs": n, "heldout_seed": seed}
-        if (n, seed) == LEGACY_DEFAULT:
-            return default_heldout(), legacy
-        texts = tuple(heldout_texts(n, seed))
-        return HeldoutSet(texts, texts_digest(texts), "generated"), legacy
+        return generated_heldout(n, seed), legacy
     source = record.get("source") if isinstance(record, dict) else None
     kind = source.get("kind") if isinstance(source, dict) else None
     if kind == "default":

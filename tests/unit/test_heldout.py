@@ -185,3 +185,16 @@ def test_the_cli_refuses_a_bad_heldout_file_in_one_line_before_loading_the_model
     )
     assert out.stderr.strip().count("\n") == 0 and "held-out file bad.txt: " in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_count_and_seed_name_the_pinned_set_for_the_default_and_the_generator_for_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Layered reports (and audit reports before format /2) name their texts by count and seed."""
+    from engram_probe.audit.engine import generated_heldout, heldout_texts
+
+    assert list(generated_heldout(8, 12345).texts) == heldout_texts(8, 12345)  # the same texts as ever
+    other_generator(monkeypatch)
+    assert generated_heldout(8, 12345) == default_heldout()  # pinned: a new generator does not change them
+    other = generated_heldout(2, 5)
+    assert other.texts == tuple(OTHER_TEXT[:2]) and other.kind == "generated"
