@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,15 @@ def test_every_command_of_the_page_runs_and_the_audit_it_writes_verifies(tmp_pat
     assert held["delta_elsewhere"] == held["max_abs_token_delta_elsewhere"] == 0
     assert (tmp_path / "report.html").stat().st_size > 0 and (tmp_path / "ada.safetensors").is_file()
     assert "note: " in out.stdout  # contract show lists the deviations from DeepSeek's demo
+    # a report whose adapter hint is not the adapter loads no model from it, and does not verify
+    doc["model"]["engram_path"] = str(tmp_path)
+    (tmp_path / "forged.json").write_text(json.dumps(doc), encoding="utf-8")
+    forged = subprocess.run(
+        [sys.executable, "-m", "engram_probe.cli", "verify", str(tmp_path / "forged.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert forged.returncode == 1 and "NOT VERIFIED" in forged.stdout and "Traceback" not in forged.stderr
