@@ -104,9 +104,8 @@ def render_html(report: dict[str, Any]) -> str:
         _table([(k, f"<code>{escape(v)}</code>") for k, v in d.items()]),
         "<h2>Environment</h2>",
         _table([(k, escape(v)) for k, v in env.items()]),
-        f"<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>. "
-        f"Model: <code>{escape(report['model'].get('path'))}</code>; memory source: "
-        f"<code>{escape(report['memory'].get('source'))}</code>.</p>",
+        f"<p class='cap'>Re-verify with <code>engram-probe verify REPORT.json</code>: it reloads {_sources(report)}, "
+        "and accepts other places for them if they have moved.</p>",
     ]
     return html_page("Engram locality report", parts, head=f"<script type='text/javascript'>{get_plotlyjs()}</script>")
 
@@ -114,3 +113,19 @@ def render_html(report: dict[str, Any]) -> str:
 def write_html(report: dict[str, Any], path: str | Path) -> Path:
     """The audit report as a standalone HTML page at ``path``."""
     return write_page(render_html(report), path)
+
+
+def _sources(report: dict[str, Any]) -> str:
+    """Where the report's model, adapter and memory came from, in words (paths are hints for verify)."""
+    model = report["model"]
+    where = [f"the model from <code>{escape(model.get('path') or 'the shipped model')}</code>"]
+    if model.get("engram_path"):
+        where.append(f"its engram-peft adapter from <code>{escape(model['engram_path'])}</code>")
+    source = report["memory"].get("source") or {}
+    if source.get("kind") == "store":
+        where.append(
+            f"user {escape(source.get('user'))}'s memory from the store <code>{escape(source.get('path'))}</code>"
+        )
+    elif source.get("kind") == "file":
+        where.append(f"the memory from the file <code>{escape(source.get('path'))}</code>")
+    return ", ".join(where)
