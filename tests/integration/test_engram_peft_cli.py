@@ -16,7 +16,6 @@ import pytest
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "engram_peft"
 MODEL = ["--model", str(FIX / "llama"), "--engram", str(FIX / "llama_engram")]
-PROBE = "On Sunday my dog is happy and the garden is green."  # first read of an edited row at position 12
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
