@@ -146,6 +146,7 @@ TIERS: dict[str, int] = {
     "engram_probe.report.html": 4,
     "engram_probe.report.printing": 4,
     "engram_probe.report.figures": 4,
+    "engram_probe.report.numbers": 4,
     "engram_probe.audit": 5,
     "engram_probe.hashaudit": 5,
     "engram_probe.scale": 5,
