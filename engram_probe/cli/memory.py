@@ -1,4 +1,4 @@
-"""``engram-probe write|erase|users|facts|export|import|init``: a memory store and the users' facts in it."""
+"""``engram-probe write|erase|history|users|facts|export|import|init``: a memory store and the users' facts in it."""
 
 from __future__ import annotations
 
@@ -47,6 +47,48 @@ def _write_args(p: argparse.ArgumentParser) -> None:
         "--layer", default=DEFAULT_LAYER, help=f"early, late, or an Engram layer index (default {DEFAULT_LAYER})"
     )
     p.add_argument("--steps", type=int, default=None, help="optimisation steps (opt/joint)")
+    p.add_argument(
+        "--supersede",
+        action="store_true",
+        help="replace the user's existing fact for the same trigger (it is erased first; the ledger records both). "
+        "Without it, a trigger the user already has is refused",
+    )
+
+
+def write_lines(out: dict[str, Any]) -> list[str]:
+    """The write in plain words: each fact, recalled or NOT RECALLED with the rank reached, what it replaced and
+    which other users' rows it shares."""
+    from engram_probe.report.numbers import plural, size
+
+    lines = []
+    for f in out["facts"]:
+        r = f["recall"]
+        verdict = "recalled" if f["recalled"] else "NOT RECALLED"
+        said = f"; generates {printable(repr(r['generated']))}" if "generated" in r else ""
+        lines.append(
+            f"{f['fact_id']}  {printable(repr(f['triggers'][0]))} -> {printable(repr(f['answer']))}  {verdict}: "
+            f"rank {r['rank_before']} -> {r['rank_after']}{said}  ({plural(len(f['rows']), 'row')}, {size(f['bytes'])})"
+        )
+        for s in f["shared_with_other_users"]:
+            kinds = [
+                plural(s["by_content"], "row") + " shared by content (the same n-gram)" if s["by_content"] else "",
+                plural(s["by_hash_collision"], "row") + " by hash collision" if s["by_hash_collision"] else "",
+            ]
+            rest = len(s["rows"]) - s["by_content"] - s["by_hash_collision"]
+            kinds.append(plural(rest, "row") + " not read by that fact's triggers" if rest else "")
+            rows = ", ".join(f"{x['layer']}:{x['row']}" for x in s["rows"][:8]) + (" …" if len(s["rows"]) > 8 else "")
+            lines.append(
+                f"    shares rows with user {printable(s['user'])} (fact {s['other_fact_id']}): "
+                + ", ".join(k for k in kinds if k)
+                + f"; rows {rows}"
+            )
+    sup = out.get("superseded")
+    if sup:
+        old = ", ".join(f"{c['fact_id']} ({printable(repr(c['answer']))})" for c in sup["facts"])
+        lines.append(
+            f"replaced {old}: erased in ledger entry {sup['ledger']['seq']}, written in {out['ledger']['seq']}"
+        )
+    return lines
 
 
 @command("write", "write one fact (or a facts file, jointly) into a user's memory")(_write_args)
@@ -54,7 +96,7 @@ def cmd_write(args: argparse.Namespace) -> None:
     """Write ``--prompt``/``--answer`` (or every fact of ``--facts``) into the user's memory."""
     from dataclasses import replace
 
-    from engram_probe.memory.operations import specs_from_file, write_facts, write_summary
+    from engram_probe.memory.operations import ConflictError, specs_from_file, write_facts, write_summary
     from engram_probe.memory.writing import FactSpec, WriteSettings
 
     if bool(args.facts) == bool(args.prompt):
@@ -75,18 +117,17 @@ def cmd_write(args: argparse.Namespace) -> None:
         lm, store = open_store_arg(args, "create")
         bar = progress_bar(f"{strategy} write")
         try:
-            result, entry = write_facts(lm, store, args.user, specs, strategy, args.layer, settings, bar)
+            result, entry = write_facts(
+                lm, store, args.user, specs, strategy, args.layer, settings, bar, supersede=args.supersede
+            )
         finally:
             bar.close()
+    except ConflictError as exc:
+        raise CliError(f"{exc} Give --supersede to replace it.") from exc
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     out = write_summary(result, entry)
-    human = "\n".join(
-        f"{f['fact_id']}  {f['triggers'][0]!r} -> {f['answer']!r}  rank {f['recall']['rank_before']} -> "
-        f"{f['recall']['rank_after']}  ({len(f['rows'])} rows, {f['bytes']} B)"
-        for f in out["facts"]
-    )
-    emit(args, out, human)
+    emit(args, out, "\n".join(write_lines(out)))
 
 
 def _erase_args(p: argparse.ArgumentParser) -> None:
@@ -94,15 +135,73 @@ def _erase_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fact", action="append", help="fact id to erase (repeat); omit to erase the whole user")
 
 
-@command("erase", "erase facts, or a whole user, exactly")(_erase_args)
+def proof_lines(proof: dict[str, Any]) -> list[str]:
+    """An erase's proof in plain words."""
+    from engram_probe.report.numbers import count, plural, size
+
+    if proof.get("bit_exact") is None:
+        return ["no proof: the user's memory failed the ledger check, so there was nothing trustworthy to compare"]
+    verdict = "bit-exact" if proof["bit_exact"] else "NOT bit-exact"
+    lines = [
+        f"proof: {verdict}. {plural(len(proof['rows']), 'row')} of the erased facts: "
+        f"{count(proof['rows_to_shared_table'])} read the shared table again, "
+        f"{count(proof['rows_kept_by_remaining_facts'])} keep a remaining fact's value byte for byte"
+        + ("" if all(r["bit_exact"] for r in proof["rows"]) else " (SOME DO NOT)")
+    ]
+    for f in proof["forwards"]:
+        same = "identical" if f["identical"] else "DIFFERENT"
+        was = "it changed them before the erase" if f["changed_before_erase"] else "it did not change them before"
+        lines.append(
+            f"  {printable(repr(f['text']))}: logits {same} to the memory without the fact "
+            f"({count(f['values_compared'])} values, {size(f['bytes_compared'])}); {was}"
+        )
+    d = proof["digests"]
+    lines.append(f"  memory digest now {d['after'][:16]}, without the facts {d['without_the_facts'][:16]}")
+    return lines
+
+
+@command("erase", "erase facts, or a whole user, exactly, and prove it bit-exact")(_erase_args)
 def cmd_erase(args: argparse.Namespace) -> None:
-    """Erase the named facts, or the whole user."""
-    _, store = open_store_arg(args, "change")
+    """Erase the named facts, or the whole user, and print the proof that the erase is bit-exact."""
+    from engram_probe.memory.erasure import erase_with_proof
+
+    lm, store = open_store_arg(args, "change")
     try:
-        entry = store.erase(args.user, args.fact)
+        entry, proof = erase_with_proof(lm, store, args.user, args.fact)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
-    emit(args, entry.as_dict(), f"erased {len(entry.fact_ids)} fact(s) of {args.user}; memory now {entry.digest_after}")
+    head = f"erased {len(entry.fact_ids)} fact(s) of {printable(args.user)}; memory now {entry.digest_after}"
+    emit(args, entry.as_dict() | {"proof": proof}, "\n".join([head, *proof_lines(proof)]))
+    if proof.get("bit_exact") is False:
+        raise CliError("the erase is stored but its proof failed; see the lines above")
+
+
+def _history_args(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+    p.add_argument("--reads", action="store_true", help="also list the recorded reads of the user's memory")
+
+
+@command("history", "a user's facts and ledger entries: who wrote or erased what, when, digests before and after")(
+    _history_args
+)
+def cmd_history(args: argparse.Namespace) -> None:
+    """List the user's ledger entries in words, and each current fact with the entry that wrote it."""
+    from engram_probe.memory.erasure import user_history
+
+    _, store = open_store_arg(args)
+    try:
+        h = user_history(store, args.user, reads=args.reads)
+    except user_errors() as exc:
+        raise CliError(str(exc)) from exc
+    lines = [
+        f"#{e['seq']:<5} {e['at'][:19]}  {printable(e['what'])}  {e['digest_before'][:12]} -> {e['digest_after'][:12]}"
+        for e in h["entries"]
+    ]
+    if h["reads_hidden"]:
+        lines.append(f"({h['reads_hidden']} recorded reads not shown; --reads lists them)")
+    for p in h["problems"]:
+        lines.append(f"WARNING: ledger check failed: {printable(p)}")
+    emit(args, h, "\n".join(lines) or "no entries")
 
 
 def _users_args(p: argparse.ArgumentParser) -> None:

@@ -16,6 +16,13 @@ from typing import Any
 GENESIS = "0" * 64
 EMPTY_MEMORY = "empty"
 ACTIONS = ("write", "erase_facts", "erase_user", "import", "read")
+ACTION_WORDS = {
+    "write": "wrote",
+    "erase_facts": "erased",
+    "erase_user": "erased the whole user",
+    "import": "imported",
+    "read": "read",
+}
 
 
 @dataclass(frozen=True)
@@ -93,3 +100,26 @@ def chain_problems(entries: Iterable[LedgerEntry]) -> tuple[list[str], dict[str,
         last_after[e.user_id] = e.digest_after
         prev = e.entry_hash
     return chain, per_user, last_after
+
+
+def action_words(entry: LedgerEntry) -> str:
+    """One entry in words: "alice wrote 1 fact (3f2a…), replacing 9c01…", "bob erased the whole user (6 facts)"."""
+    verb = ACTION_WORDS.get(entry.action, entry.action.replace("_", " "))
+    who = entry.operator or "someone"
+    n = len(entry.fact_ids)
+    if entry.action == "read":
+        view = (entry.detail or {}).get("view")
+        return f"{who} read the memory" + (f" ({view})" if view else "")
+    facts = f"{n} fact{'s' if n != 1 else ''}"
+    listed = ", ".join(entry.fact_ids[:3]) + (f" and {n - 3} more" if n > 3 else "")
+    if entry.action == "erase_user":
+        out = f"{who} {verb} ({facts})"
+    else:
+        out = f"{who} {verb} {facts}" + (f": {listed}" if n else "")
+    replaced = (entry.detail or {}).get("supersedes")
+    if replaced:
+        out += f", replacing {', '.join(replaced)}"
+    fmt = (entry.detail or {}).get("file_format")
+    if fmt:
+        out += f" from a {fmt} file"
+    return out
