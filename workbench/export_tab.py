@@ -21,7 +21,7 @@ from engram_probe.scale.population_report import POPULATION_FORMAT
 from workbench.audit_views import queued
 from workbench.handling import USER_ERRORS, WARN, progress_of, user_memory, warn
 from workbench.state import WorkbenchState
-from workbench.verify_inputs import verify_with_uploads
+from workbench.verify_inputs import verify_view, verify_with_uploads
 
 
 def export_report(
@@ -91,10 +91,4 @@ def verify_upload(state: WorkbenchState, upload: Any, inputs: Any = None) -> tup
             result = verify_report(path, lm=state.lm, store=state.store)
     except USER_ERRORS as exc:
         return warn(exc), pd.DataFrame(columns=cols)
-    rows = [[c["check"], "✔" if c["ok"] else "✘", c["detail"]] for c in result["checks"]]
-    verdict = (
-        "**VERIFIED** — every digest matches and re-running the audit reproduced every claim."
-        if result["ok"]
-        else "**NOT VERIFIED** — " + "; ".join(c["detail"] for c in result["checks"] if not c["ok"])
-    )
-    return verdict, pd.DataFrame(rows, columns=cols)
+    return verify_view(result)

@@ -211,7 +211,8 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
         default=None,
-        help="the memory store to re-run against (read-only; default: the store the report names, if it is a store)",
+        help="the memory store to re-run against, e.g. one that has moved (read-only; it must hold the report's user "
+        "with the memory digest the report records; default: the store the report names, if it is there)",
     )
     p.add_argument("--memory", default=None, help="an exported memory file to re-run against (instead of a store)")
     p.add_argument("--adapter", default=None, help="layered reports: the shared adapter file the report was made with")
@@ -229,6 +230,7 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 @command("verify", "re-run a report's audit and check every digest and claim (exit 1 on any mismatch)")(_verify_args)
 def cmd_verify(args: argparse.Namespace) -> int:
     """Re-derive a report of any kind (audit, contract, layered, population) and print each check; 1 when any fails."""
+    from engram_probe.report.checks import result_lines
     from engram_probe.report.kinds import verify_file
 
     result = verify_file(
@@ -242,9 +244,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         heldout_path=args.heldout,
         engram_dir=args.engram,
     )
-    human = "\n".join(f"[{'ok' if c['ok'] else 'FAIL'}] {c['check']}: {c['detail']}" for c in result["checks"])
-    human += "\n" + ("VERIFIED" if result["ok"] else "NOT VERIFIED")
-    emit(args, result, human)
+    emit(args, result, "\n".join(result_lines(result)))
     return 0 if result["ok"] else 1
 
 

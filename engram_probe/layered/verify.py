@@ -11,6 +11,7 @@ from engram_probe.arch.loaded import LoadedModel
 from engram_probe.layered.adapter import SharedAdapter
 from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, aggregate, evaluate_layered
 from engram_probe.layered.users import UsersError, load_layered_users, users_digest
+from engram_probe.report.checks import differing_fields, outcome
 from engram_probe.report.kernel import body_digest, differences
 
 # Compared exactly on the re-run (the run is deterministic for the same threads and inputs).
@@ -52,12 +53,28 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
         raise VerifyError(f"{path} is not a layered report")
     checks = []
 
-    def check(name: str, ok: bool, detail: str) -> None:
-        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+    def check(name: str, ok: bool, detail: str, failed: str | None = None) -> None:
+        checks.append(outcome(name, ok, detail, detail if failed is None else failed))
 
-    check("report digest", body_digest(doc) == doc["digests"]["report"], "sha256 of the canonical JSON")
-    check("model", lm.weights_sha256 == doc["model"]["sha256"], f"loaded {lm.weights_sha256[:16]}…")
-    check("adapter", adapter.digest == doc["digests"]["adapter"], f"loaded {adapter.digest[:16]}…")
+    check(
+        "report digest",
+        body_digest(doc) == doc["digests"]["report"],
+        "the report's body hashes to its recorded digest",
+        "the report's body does not hash to its recorded digest: the report was edited after it was written",
+    )
+    check(
+        "model",
+        lm.weights_sha256 == doc["model"]["sha256"],
+        f"the loaded model's weights match the report's digest ({lm.weights_sha256[:16]}…)",
+        f"the loaded model's weights hash to {lm.weights_sha256[:16]}…, not the report's "
+        f"{str(doc['model']['sha256'])[:16]}…",
+    )
+    check(
+        "adapter",
+        adapter.digest == doc["digests"]["adapter"],
+        f"the shared adapter matches the report's digest ({adapter.digest[:16]}…)",
+        f"the shared adapter hashes to {adapter.digest[:16]}…, not the report's {str(doc['digests']['adapter'])[:16]}…",
+    )
     # the aggregate is a function of the per-user results: re-derive it (JSON types: tuples become lists)
     again_agg = json.loads(json.dumps(aggregate(doc["users"], doc["settings"]["bootstrap"])))
     agg_diff = differences(doc["aggregate"], again_agg, skip=frozenset())
@@ -66,7 +83,7 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
         not agg_diff,
         "re-derived from the per-user results: identical"
         if not agg_diff
-        else f"re-derived from the per-user results: {len(agg_diff)} values differ (first: {agg_diff[0]['path']})",
+        else f"re-derived from the per-user results: {len(agg_diff)} values differ: {differing_fields(agg_diff)}",
     )
     src = doc["test_users"]
     try:
@@ -74,7 +91,12 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
     except UsersError as exc:
         check("test users", False, str(exc))
         return {"ok": False, "checks": checks}
-    check("test users", users_digest(users) == src["sha256"], f"{len(users)} users from {src['source']}")
+    check(
+        "test users",
+        users_digest(users) == src["sha256"],
+        f"the {len(users)} test users from {src['source']} match the report's digest",
+        f"the {len(users)} test users from {src['source']} do not match the report's digest",
+    )
     first = users[0]
     again = evaluate_layered(lm, adapter, [first], _settings(doc), progress)["users"][0]["conditions"]
     recorded = doc["users"][0]["conditions"]
@@ -85,6 +107,7 @@ def verify_layered(path: str | Path, lm: LoadedModel, adapter: SharedAdapter, pr
         check(
             f"re-run {first['uid']} condition {cond}",
             not diff,
-            "identical (answers, counts and scores; losses within 1e-6 relative)" if not diff else f"differs in {diff}",
+            "identical (answers, counts and scores; losses within 1e-6 relative)",
+            f"differs in {', '.join(diff)}",
         )
     return {"ok": all(c["ok"] for c in checks), "checks": checks}

@@ -20,6 +20,7 @@ from engram_probe.audit.readmap import in_format_1
 from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
+from engram_probe.report.checks import differing_fields, outcome
 from engram_probe.report.document import load_report
 from engram_probe.report.kernel import ReportError, body_digest, differences
 
@@ -40,8 +41,11 @@ class MemorySources:
     use_hints: bool = True
 
 
-def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = MemorySources()) -> UserMemory:
-    """The memory a report was made from, opened read-only from the operator's sources (or, in the CLI, the hint)."""
+def load_memory(
+    source: dict[str, Any], lm: LoadedModel, where: MemorySources = MemorySources()
+) -> tuple[UserMemory, str]:
+    """The memory a report was made from, opened read-only from the operator's sources (or, in the CLI, the hint),
+    and where it came from in words ("the store m.db", "this server's store")."""
     kind = source.get("kind")
     user = source.get("user")
     hint = source.get("path")
@@ -49,10 +53,17 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
         if not isinstance(user, str):
             raise ReportError("the report names no user for its store")
         if where.store is not None:
-            return where.store.load(user)
+            if not where.store.has_user(user):  # named without listing the store's other users
+                raise ReportError(f"this server's store has no user {user!r}")
+            return where.store.load(user), "this server's store"
         if where.store_path is not None:
+            named = f"the store {where.store_path}"
+            if not Path(where.store_path).is_file():
+                raise ReportError(f"there is no memory store at {where.store_path}")
             with MemoryStore(where.store_path, lm.weights_sha256, mode="read") as store:
-                return store.load(user)
+                if not store.has_user(user):
+                    raise ReportError(f"{named} has no user {user!r}: it is not the store this report was made from")
+                return store.load(user), named
         moved = ReportError(
             "the report's store is not at the place it names (moved, or made on another machine); "
             "give the store to verify against"
@@ -61,7 +72,7 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
             raise moved
         try:  # a hint is only a hint: whatever is there, nothing about it is told, and it is opened read-only
             with MemoryStore(hint, lm.weights_sha256, mode="read") as store:
-                return store.load(user)
+                return store.load(user), f"the store the report names ({hint})"
         except StoreError as exc:
             raise moved from exc
     if kind == "file":
@@ -73,7 +84,7 @@ def load_memory(source: dict[str, Any], lm: LoadedModel, where: MemorySources = 
                 "the report was made from an exported memory file, which is not at the place it names "
                 "(or cannot be opened here); give that memory file to verify against"
             )
-        return read_memory_file(path, lm.model, lm.weights_sha256)
+        return read_memory_file(path, lm.model, lm.weights_sha256), f"the memory file {path}"
     raise ReportError("the report names no memory source that can be re-loaded")
 
 
@@ -130,30 +141,32 @@ def verify_report(
     server = lm is not None
     checks: list[dict[str, Any]] = []
 
-    def check(name: str, ok: bool, detail: str) -> bool:
-        checks.append({"check": name, "ok": bool(ok), "detail": detail})
+    def check(name: str, ok: bool, passed: str, failed: str | None = None) -> bool:
+        checks.append(outcome(name, ok, passed, passed if failed is None else failed))
         return ok
+
+    def stop() -> dict[str, Any]:
+        return {"ok": False, "checks": checks, "mismatches": []}
 
     try:
         doc = load_report(path)
     except ReportError as exc:
-        check("readable report", False, str(exc))
-        return {"ok": False, "checks": checks, "mismatches": []}
-    digest = body_digest(doc)
+        check("readable report", False, "", str(exc))
+        return stop()
+    digest, recorded_digest = body_digest(doc), str(doc["digests"].get("report"))
     check(
         "report digest",
-        digest == doc["digests"].get("report"),
-        "the body hashes to the recorded digest"
-        if digest == doc["digests"].get("report")
-        else f"the body hashes to {digest[:16]}…, not the recorded {str(doc['digests'].get('report'))[:16]}…: "
+        digest == recorded_digest,
+        f"the report's body hashes to its recorded digest ({digest[:16]}…)",
+        f"the report's body hashes to {digest[:16]}…, not its recorded {recorded_digest[:16]}…: "
         "the report was edited after it was written",
     )
     text = doc["probe"].get("text", "")
-    probe_ok = isinstance(text, str) and sha256_text(text) == doc["probe"].get("sha256") == doc["digests"].get("probe")
     check(
         "probe digest",
-        probe_ok,
-        "probe text matches its digest" if probe_ok else "probe text does not match its digest",
+        isinstance(text, str) and sha256_text(text) == doc["probe"].get("sha256") == doc["digests"].get("probe"),
+        "probe text matches its digest",
+        "probe text does not match its digest",
     )
     if lm is None:
         hint, engram_hint = doc["model"].get("path"), doc["model"].get("engram_path")
@@ -164,39 +177,48 @@ def verify_report(
                 engram=engram,
             )
         except ModelFileError as exc:
-            check("model", False, str(exc))
-            return {"ok": False, "checks": checks, "mismatches": []}
+            check("model", False, "", f"cannot load the model: {exc}")
+            return stop()
+    named_model = str(doc["model"]["sha256"])
     check(
         "model digest",
-        lm.weights_sha256 == doc["model"]["sha256"] == doc["digests"].get("model"),
-        f"loaded weights {lm.weights_sha256[:16]}…, report names {str(doc['model']['sha256'])[:16]}…",
+        lm.weights_sha256 == named_model == doc["digests"].get("model"),
+        f"the loaded model's weights match the report's digest ({named_model[:16]}…)",
+        f"the loaded model's weights hash to {lm.weights_sha256[:16]}…, not the report's {named_model[:16]}…: "
+        "it is not the model the report was made with",
     )
     where = MemorySources(store, store_path, memory_path, use_hints=not server)
     try:
-        memory = load_memory(doc["memory"].get("source", {}), lm, where)
+        memory, source = load_memory(doc["memory"].get("source", {}), lm, where)
     except (StoreError, KeyError, ReportError) as exc:
-        check("memory", False, f"cannot re-load the memory: {exc}")
-        return {"ok": False, "checks": checks, "mismatches": []}
+        check("memory", False, "", f"cannot re-load the memory: {exc}")
+        return stop()
+    named_memory, user = str(doc["memory"]["sha256"]), memory.user_id
     check(
         "memory digest",
-        memory.digest() == doc["memory"]["sha256"] == doc["digests"].get("memory"),
-        f"re-loaded memory {memory.digest()[:16]}…, report names {str(doc['memory']['sha256'])[:16]}…",
+        memory.digest() == named_memory == doc["digests"].get("memory"),
+        f"{user}'s memory in {source} matches the report's digest ({named_memory[:16]}…)",
+        f"{source} holds {user}'s memory with digest {memory.digest()[:16]}…, not the report's "
+        f"{named_memory[:16]}…: it is not the store this report was made from, or {user}'s facts changed since; "
+        "nothing was re-run",
     )
     recorded = doc.get("options", {})
     try:
         held, legacy = load_heldout(recorded, heldout_path, use_hints=not server)
     except (HeldoutError, ReportError) as exc:
-        check("held-out texts", False, f"cannot re-load the held-out texts: {exc}")
-        return {"ok": False, "checks": checks, "mismatches": []}
+        check("held-out texts", False, "", f"cannot re-load the held-out texts: {exc}")
+        return stop()
     if legacy is None:
         named = str(recorded["heldout"].get("sha256"))
         check(
             "held-out digest",
             held.sha256 == named,
-            f"re-loaded held-out texts {held.sha256[:16]}… ({len(held.texts)} texts), report names {named[:16]}…",
+            f"the {len(held.texts):,} held-out texts match the report's digest ({named[:16]}…)",
+            f"the {len(held.texts):,} held-out texts re-loaded hash to {held.sha256[:16]}…, not the report's "
+            f"{named[:16]}…",
         )
     if not all(c["ok"] for c in checks):
-        return {"ok": False, "checks": checks, "mismatches": []}
+        return stop()
     options = AuditOptions.from_dict(recorded, held)
     fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
     fresh = json.loads(json.dumps(fresh))  # the same JSON types as the saved report (tuples become lists)
@@ -208,17 +230,20 @@ def verify_report(
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]
     mismatches = differences(doc, fresh, VOLATILE, 0.0 if same_env else 1e-5)
+    how = "with the same torch and threads" if same_env else "with a different torch or thread count, within 1e-5"
     check(
         "re-run",
         not mismatches,
-        f"re-ran the audit ({'same' if same_env else 'different'} torch/threads): "
-        + ("every claim matches" if not mismatches else f"{len(mismatches)} values differ"),
+        f"the re-run audit ({how}) reproduced every claim",
+        f"the re-run audit ({how}) differs in {len(mismatches):,} values: {differing_fields(mismatches)}",
     )
+    said, again = doc["summary"]["untouched_bit_exact"], fresh["summary"]["untouched_bit_exact"]
     check(
         "bit-exact claim",
-        fresh["summary"]["untouched_bit_exact"] == doc["summary"]["untouched_bit_exact"],
-        f"untouched positions bit-exact: reported {doc['summary']['untouched_bit_exact']}, "
-        f"recomputed {fresh['summary']['untouched_bit_exact']}",
+        again == said,
+        f"the re-run confirms the claim that untouched positions are {'' if said else 'not '}bit-exact",
+        f"the report claims untouched positions are {'' if said else 'not '}bit-exact; the re-run finds they "
+        + ("are" if again else "are not"),
     )
     return {
         "ok": all(c["ok"] for c in checks),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engram_probe.report.checks import differing_fields
 from engram_probe.report.kernel import body_digest, created_at, differences, environment, finalize
 
 POPULATION_FORMAT = "engram-probe-population-census/1"
@@ -76,8 +77,11 @@ def verify_population(
     check(
         "contract digest",
         rebuilt and described["sha256"] == doc.get("digests", {}).get("contract", described["sha256"]),
-        f"re-built contract {contract.digest()[:16]}…, report names {str(described['sha256'])[:16]}…"
-        + ("" if rebuilt else f" (it was built from {described['source']}: give its --config and --tokenizer)"),
+        f"the re-built contract matches the report's digest ({contract.digest()[:16]}…)"
+        if rebuilt
+        else f"the re-built contract hashes to {contract.digest()[:16]}…, not the report's "
+        f"{str(described['sha256'])[:16]}… (it was built from {described['source']}: give its --config and "
+        "--tokenizer)",
     )
     if not all(c["ok"] for c in checks):
         return {"ok": False, "checks": checks, "mismatches": []}
@@ -90,8 +94,10 @@ def verify_population(
     check(
         "re-run",
         not mismatches,
-        f"re-ran the census at {len(sizes)} population size(s): "
-        + ("every figure matches" if not mismatches else f"{len(mismatches)} values differ"),
+        f"the census re-run at {len(sizes)} population size(s) reproduced every figure"
+        if not mismatches
+        else f"the census re-run at {len(sizes)} population size(s) differs in {len(mismatches):,} values: "
+        + differing_fields(mismatches),
     )
     return {
         "ok": all(c["ok"] for c in checks),

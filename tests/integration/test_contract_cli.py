@@ -89,7 +89,7 @@ def test_verify_notices_a_changed_overlay(tmp_path: Path) -> None:
     data[-1] ^= 1
     (tmp_path / "alice.pleo").write_bytes(bytes(data))
     out = cli("verify", str(report), code=1).stdout
-    assert "[FAIL] input files" in out
+    assert "✘ an input file changed since the report was written: alice.pleo" in out
 
 
 def _tokens(tmp_path: Path, ids: list[list[int]]) -> Path:

@@ -143,6 +143,7 @@ TIERS: dict[str, int] = {
     "engram_probe.memory": 3,
     "engram_probe.overlays": 3,
     "engram_probe.report.kernel": 4,
+    "engram_probe.report.checks": 4,
     "engram_probe.report.html": 4,
     "engram_probe.report.printing": 4,
     "engram_probe.report.figures": 4,
