@@ -23,7 +23,12 @@ def main() -> None:
         "with --engram (default: the shipped model)",
     )
     parser.add_argument("--engram", default=None, help="an engram-peft adapter folder for the --model base folder")
-    parser.add_argument("--workdir", default=None, help="where the memory store and reports go (default: temp)")
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        help="where the memory store goes (default: engram-workbench/<model digest> in $XDG_DATA_HOME or "
+        "~/.local/share, kept across restarts)",
+    )
     parser.add_argument(
         "--auth-file", default=None, help="JSON file of operator accounts (password hashes and roles), never passwords"
     )

@@ -19,6 +19,7 @@ from workbench.layered_tab import layered_tab
 from workbench.pickers import Pickers
 from workbench.state import WorkbenchState, make_state
 from workbench.tables import waiting
+from workbench.verify_inputs import store_note
 from workbench.view_tabs import view_tabs
 
 INTRO = (
@@ -110,6 +111,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 e_files = gr.File(label="Report files", elem_id="export-files", file_count="multiple")
                 e_status = gr.Markdown(elem_id="export-status")
                 gr.Markdown("### Verify a report")
+                gr.Markdown(store_note(state.store_kept), elem_id="verify-store")
                 v_file = gr.File(label="Upload a JSON report", elem_id="verify-upload", file_types=[".json"])
                 v_inputs = gr.File(
                     label="…and, for a hash-only report, the files it read (matched by digest; never by path)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class WorkbenchState:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     budget: TokenBudget = field(default_factory=TokenBudget)
     downloads: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="engram-workbench-downloads-")))
+    store_kept: bool = False  # the store is in the stable per-user folder (kept across restarts), not a given one
     demo_probes: dict[str, str] = field(default_factory=dict)
     layered: Any = None  # workbench.layered.LayeredState, made on first use of the Layered memory tab
     _lora: dict[tuple[str, str, str], LoraResult] = field(default_factory=dict)
@@ -101,6 +103,15 @@ def seed_demo_users(
     return probes
 
 
+def default_workdir(model_digest: str) -> Path:
+    """Where the store goes when no work folder is given: one stable folder per user and model, so a report exported
+    today can be re-verified after a restart: ``$XDG_DATA_HOME/engram-workbench/<first 16 hex digits of the model's
+    weights digest>``, with ``~/.local/share`` when ``XDG_DATA_HOME`` is not set (or not an absolute path)."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "engram-workbench" / model_digest[:16]
+
+
 def make_state(
     model_dir: str | Path | None = None,
     workdir: str | Path | None = None,
@@ -108,12 +119,14 @@ def make_state(
     access: AccessPolicy | None = None,
     engram: str | Path | None = None,
 ) -> WorkbenchState:
-    """The model (an engram-peft adapter on a Hugging Face base when ``engram`` is given), its store and demo users."""
+    """The model (an engram-peft adapter on a Hugging Face base when ``engram`` is given), its store and demo users.
+
+    The store is ``workdir/memory.db``; without a ``workdir`` it is in ``default_workdir`` and kept across restarts."""
     lm = open_model(model_dir, engram=engram)
-    wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="engram-workbench-"))
+    wd = Path(workdir) if workdir else default_workdir(lm.weights_sha256)
     wd.mkdir(parents=True, exist_ok=True)
     store = open_store(wd / "memory.db", lm, "create")
-    state = WorkbenchState(lm, store, wd, access or AccessPolicy())
+    state = WorkbenchState(lm, store, wd, access or AccessPolicy(), store_kept=workdir is None)
     if demo:
         state.demo_probes = seed_demo_users(lm, store, on_user=lambda u: print(f"[workbench] demo user {u} ready"))
     return state

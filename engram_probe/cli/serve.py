@@ -34,7 +34,12 @@ def find_app(name: str = APP_NAME) -> Callable[..., Any]:
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (others than loopback need --auth-file)")
     p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--workdir", default=None, help="where the memory store goes (default: a new temporary folder)")
+    p.add_argument(
+        "--workdir",
+        default=None,
+        help="where the memory store goes (default: engram-workbench/<model digest> in $XDG_DATA_HOME or "
+        "~/.local/share, kept across restarts)",
+    )
     p.add_argument("--auth-file", default=None, help="JSON file of operator accounts (see the README's Security model)")
     add_model_arg(p)
 
