@@ -8,9 +8,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from engram_probe.audit.engine import encode_probe, run_audit
-from engram_probe.report.figures import change_heatmap, gate_figure, token_strip
+from engram_probe.report.figures import change_heatmap, gate_figure, token_strip, window_range
+from engram_probe.report.numbers import legend, plural, sig, size_exact, tokens
 from workbench.handling import USER_ERRORS, empty_figure, user_memory, warn
 from workbench.state import WorkbenchState
+
+ZOOM = "; drag the slider under a plot, or zoom out, to see the other positions"
+MAX_TABLE = 500  # rows of the position table shown for a long probe (the export holds every position)
 
 
 def queued(state: WorkbenchState, text: str, progress: Any) -> Any:
@@ -64,20 +68,21 @@ def switch_on(
                 p["token"],
                 v["layer"],
                 v["heads_hit"],
-                round(g["before"], 4),
-                round(g["after"], 4),
+                sig(g["before"]),
+                sig(g["after"]),
                 p["gold_rank_before"],
                 p["gold_rank_after"],
                 " ".join(t["token"] for t in v["top_before"]),
                 " ".join(t["token"] for t in v["top_after"]),
-                round(v["cos_delta_out_wv_row"], 3),
+                sig(v["cos_delta_out_wv_row"], 3),
                 " ".join(t["token"] for t in v["lens_engram_delta"]),
             ]
         )
     gold = rep["gold"]
     status = (
-        f"{strip_cap}\n\n{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
-        f"{gold['trigger']!r} → {gold['answer']!r})."
+        f"{strip_cap} Hover a cell for the layer, hash head, row and fact{ZOOM if window_range(rep) else ''}.\n\n"
+        f"{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
+        f"“{gold['trigger']}” → “{gold['answer']}”)."
     )
     return strip, gate, pd.DataFrame(rows, columns=cols), status
 
@@ -94,15 +99,24 @@ def locality_proof(
     s = rep["summary"]
     verdict = (
         f"**Untouched positions are bit-exact: {'YES' if s['untouched_bit_exact'] else 'NO'}.** "
-        f"{s['values_compared']:,} values compared ({s['bytes_compared']:,} bytes, {s['pairs_compared']:,} "
-        f"(hook, position) pairs over {s['hooks_compared']} hooks) at {s['positions']['untouched']} untouched "
-        f"positions of {rep['probe']['n_tokens']} tokens; {s['positions']['write_site']} write sites, "
-        f"{s['positions']['downstream']} downstream."
+        f"{s['values_compared']:,} values compared ({size_exact(s['bytes_compared'])}, {s['pairs_compared']:,} "
+        f"(hook, position) pairs over {plural(s['hooks_compared'], 'hook')}) at "
+        f"{plural(s['positions']['untouched'], 'untouched position')} of {tokens(rep['probe']['n_tokens'])}; "
+        f"{plural(s['positions']['write_site'], 'write site')}, {s['positions']['downstream']:,} downstream."
     )
     if not s["untouched_bit_exact"]:
-        verdict += f" {rep['proof']['mismatch_count']} pairs differ: the overlay leaks."
+        verdict += f" {plural(rep['proof']['mismatch_count'], 'pair')} differ: the overlay leaks."
+    shown = rep["positions"]
+    if len(shown) > MAX_TABLE:
+        win = window_range(rep)
+        lo = max(0, min(win[0] if win else 0, len(shown) - MAX_TABLE))
+        shown = shown[lo : lo + MAX_TABLE]
+        caption += (
+            f" The table lists positions {lo}–{lo + MAX_TABLE - 1} of {len(rep['positions']):,}; the exported "
+            "report lists them all."
+        )
     rows = [
-        [p["index"], p["token"], p["class"], p["rows_hit"], ", ".join(map(str, p["conv_from_write_sites"]))]
-        for p in rep["positions"]
+        [p["index"], p["token"], legend(p["class"]), p["rows_hit"], ", ".join(map(str, p["conv_from_write_sites"]))]
+        for p in shown
     ]
     return fig, pd.DataFrame(rows, columns=cols), verdict + "\n\n" + caption + "\n\n" + rep["rules"]["classes"]

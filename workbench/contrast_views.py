@@ -12,7 +12,8 @@ from engram_probe.audit.contrasts import fact_recall, placement_contrasts
 from engram_probe.audit.engine import AuditOptions, encode_probe, probe_lora_contrast
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.writing import WriteSettings
-from engram_probe.report.figures import layer_recall, lora_vs_engram
+from engram_probe.report.figures import layer_recall, lora_note, lora_vs_engram
+from engram_probe.report.numbers import duration, pct, signed, size_exact
 from workbench.handling import USER_ERRORS, empty_figure, progress_of, user_memory, warn
 from workbench.state import WorkbenchState
 
@@ -20,12 +21,17 @@ from workbench.state import WorkbenchState
 def wrong_layer(
     state: WorkbenchState, user_id: str, n_facts: float = 6, strategy: str = "user's own", progress: Any = None
 ) -> tuple[go.Figure, pd.DataFrame, str]:
-    cols = ["setting", "layer", "recall top-1", "recall top-5", "mean gold probability"]
+    cols = ["setting", "layer", "recall top-1", "recall top-5", "mean probability of the answer"]
     try:
         mem = user_memory(state, user_id, "wrong layer")
         chosen = None if not strategy or strategy == "user's own" else strategy
         c = placement_contrasts(
-            state.lm, mem, max(1, int(n_facts or 6)), WriteSettings(), progress_of(progress, "contrasts"), chosen
+            state.lm,
+            mem,
+            max(1, int(n_facts or 6)),
+            WriteSettings(),
+            progress_of(progress, "contrasts", phases=3),
+            chosen,
         )
     except USER_ERRORS as exc:
         return empty_figure(str(exc)), pd.DataFrame(columns=cols), warn(exc)
@@ -36,13 +42,11 @@ def wrong_layer(
         ("wrong layer", c["wrong_layer"]["layer"], c["wrong_layer"]),
         ("wrong address", c["right_layer"]["layer"], c["wrong_address"]),
     ]
-    rows = [[name, layer, r["recall_top1"], r["recall_top5"], r.get("gold_prob_mean")] for name, layer, r in settings]
+    rows = [
+        [name, layer, pct(r["recall_top1"]), pct(r["recall_top5"]), pct(r.get("gold_prob_mean"))]
+        for name, layer, r in settings
+    ]
     return fig, pd.DataFrame(rows, columns=cols), caption
-
-
-def _sig(value: float | None) -> float | None:
-    """Six significant digits for the table: a tiny non-zero change stays visible, an exact 0 stays 0."""
-    return None if value is None else float(f"{value:.6g}")
 
 
 def lora_contamination(
@@ -64,7 +68,9 @@ def lora_contamination(
         t0 = time.perf_counter()
         # the CLI's defaults: the same LoRA settings and the same pinned held-out set, so the figures match its report
         options = AuditOptions()
-        lora, cached = state.lora_for(mem, target, options.lora_settings, progress_of(progress, "LoRA"))
+        lora, cached = state.lora_for(
+            mem, target, options.lora_settings, progress_of(progress, "LoRA", open_ended=True)
+        )
         part = probe_lora_contrast(state.lm, mem, ids, options, lora)
         heldout = options.heldout_set()
     except USER_ERRORS as exc:
@@ -76,24 +82,24 @@ def lora_contamination(
     rows = [
         [
             "Engram rows",
-            part["engram"]["bytes"],
-            part["engram"]["recall_top1"],
-            _sig(part["engram"]["untouched_changed_fraction"]),
-            _sig(part["engram"].get("heldout_changed_fraction")),
-            _sig(held["engram_delta"]),
+            size_exact(part["engram"]["bytes"]),
+            pct(part["engram"]["recall_top1"]),
+            pct(part["engram"]["untouched_changed_fraction"]),
+            pct(part["engram"].get("heldout_changed_fraction")),
+            signed(held["engram_delta"]),
         ],
         [
             f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)",
-            part["lora"]["bytes"],
-            part["lora"]["recall_top1"],
-            _sig(part["lora"]["untouched_changed_fraction"]),
-            _sig(part["lora"].get("heldout_changed_fraction")),
-            _sig(held["lora_delta"]),
+            size_exact(part["lora"]["bytes"]),
+            pct(part["lora"]["recall_top1"]),
+            pct(part["lora"]["untouched_changed_fraction"]),
+            pct(part["lora"].get("heldout_changed_fraction")),
+            signed(held["lora_delta"]),
         ],
     ]
     note = (
-        f"**LoRA:** {part['lora']['note']}; {'reused from cache' if cached else 'trained now'} "
-        f"({time.perf_counter() - t0:.1f} s for this view). Held-out loss on the {len(heldout.texts)} texts of the "
+        f"**LoRA:** {lora_note(part['lora'])}; {'reused from cache' if cached else 'trained now'} "
+        f"({duration(time.perf_counter() - t0)} for this view). Held-out loss on the {len(heldout.texts)} texts of the "
         f"default held-out set `{heldout.sha256[:16]}…`. " + part["excluded_hooks_rule"]
     )
     return fig, pd.DataFrame(rows, columns=cols), caption + "\n\n" + note

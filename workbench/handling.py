@@ -54,11 +54,37 @@ def user_memory(state: WorkbenchState, user_id: str | None, view: str) -> Any:
     return state.memory(str(user_id).strip(), view)
 
 
-def progress_of(progress: Any, label: str) -> Callable[[int, int, str], None] | None:
+def progress_of(
+    progress: Any, label: str, open_ended: bool = False, phases: int = 1
+) -> Callable[[int, int, str], None] | None:
+    """A library progress callback ``(step, total, message)`` that drives a Gradio bar that only moves forward.
+
+    Library jobs report several phases one after another, each counting from 0 to its own total (a new phase
+    shows as a step count that drops). The first ``phases`` phases each fill an equal share of the bar; any
+    phase beyond them fills half of what is left. The bar keeps the furthest point reached, so it never runs
+    backwards.
+    ``open_ended`` is for loops whose total is only a cap (a LoRA stops as soon as it matches recall): they show
+    the step count and no bar, so no estimate is made from a total that will not be reached.
+    """
     if progress is None:
         return None
+    share = 1.0 / max(1, phases)
+    shown = [0.0]  # the bar's position
+    phase = [0.0, share, -1.0]  # where the current phase starts, its span, its last fraction
+    started = [1]  # phases begun
 
     def update(step: int, total: int, message: str) -> None:
-        progress(step / max(1, total), desc=f"{label}: {message}")
+        text = f"{label}: {message}"
+        if open_ended:
+            progress(None, desc=f"{text} (step {step:,}, stops once it matches the rows' recall)")
+            return
+        frac = min(1.0, max(0.0, step / max(1, total)))
+        if frac < phase[2]:  # a new phase began
+            started[0] += 1
+            start = max(shown[0], phase[0] + phase[1])
+            phase[0], phase[1] = start, share if started[0] <= phases else (1.0 - start) / 2
+        phase[2] = frac
+        shown[0] = max(shown[0], min(0.99, phase[0] + phase[1] * frac))
+        progress(shown[0], desc=text)
 
     return update

@@ -24,6 +24,7 @@ from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
 from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condition_rows, write_reports
 from engram_probe.layered.samples import adapter_corpus
 from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS, UsersError, load_layered_users
+from engram_probe.report.numbers import pct, plural, sig, targets_in_words
 from engram_probe.report.printing import PdfError
 from workbench.handling import progress_of as _progress
 from workbench.handling import warn
@@ -60,9 +61,10 @@ def adapter_status(state: WorkbenchState) -> str:
         )
     p = ad.provenance
     return (
-        f"**Shared adapter** `{ad.digest[:16]}…`: rank {ad.settings.rank} on {ad.settings.target_modules}, "
-        f"{ad.settings.steps:,} steps at lr {ad.settings.lr}, {ad.params:,} parameters, trained on "
-        f"{len(p.get('training_users', []))} users ({p.get('samples')} samples)."
+        f"**Shared adapter** `{ad.digest[:16]}…`: rank {ad.settings.rank} on "
+        f"{targets_in_words(ad.settings.target_modules)}, {plural(ad.settings.steps, 'step')} at learning rate "
+        f"{sig(ad.settings.lr)}, {ad.params:,} parameters, trained on "
+        f"{plural(len(p.get('training_users', [])), 'user')} ({plural(p.get('samples') or 0, 'sample')})."
     )
 
 
@@ -143,7 +145,7 @@ def evaluate_user(state: WorkbenchState, uid: str | None, progress: Any = None) 
     agg = doc["aggregate"]
     status = (
         f"{uid}: {len(questions)} indirect questions; the user's rows are never read in "
-        f"{agg['share_of_indirect_probes_never_reading_rows']:.0%} of them. "
+        f"{pct(agg['share_of_indirect_probes_never_reading_rows'])} of them. "
         + "; ".join(f"{k}: {m} ({ci})" for k, m, ci, _ in comparison_rows(doc) if "indirect_any" in k)
         + " · invariants: "
         + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in doc["invariants"].items())

@@ -1,4 +1,9 @@
-"""Plotly figures built from a report dict; shared by the HTML report, the UI and the notebooks."""
+"""Plotly figures built from a report dict; shared by the HTML report, the UI and the notebooks.
+
+Long probes stay light: past ``FULL`` positions a figure opens on a window of ``FULL`` positions around
+the first write site (zoom, pan or the range slider reach the rest; the JSON report holds every value),
+cells carry no text, and an axis labels every k-th position so that labels never overlap.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from engram_probe.report.numbers import legend, pct, pct_pair, plural, sig, size
 
 CLASS_COLOURS = {"untouched": "#d9d9d9", "write_site": "#d62728", "downstream": "#ff9f1c"}
 CLASS_CODE = {"untouched": 0, "downstream": 1, "write_site": 2}
@@ -17,6 +24,58 @@ def _tok(t: str) -> str:
     return t.replace("\n", "⏎").replace(" ", "·") or "∅"
 
 
+FULL = 200  # positions a figure draws at full resolution (a label per cell) before it opens on a window
+MAX_TICKS = 40  # position labels on an axis at most
+
+
+def _window(report: dict[str, Any]) -> tuple[float, float] | None:
+    """The x range a long probe's figures open on: ``FULL`` positions from shortly before the first write site."""
+    n = len(report["positions"])
+    if n <= FULL:
+        return None
+    first = report.get("summary", {}).get("first_write_site") or 0
+    lo = max(0, min(int(first) - FULL // 4, n - FULL))
+    return (lo - 0.5, lo + FULL - 0.5)
+
+
+def _position_axis(report: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    """An x axis of positions: every k-th labelled with its token (at most ``MAX_TICKS`` in view), windowed if long."""
+    n = len(labels)
+    win = _window(report)
+    shown = FULL if win else max(1, n)
+    k = max(1, math.ceil(shown / MAX_TICKS))
+    axis: dict[str, Any] = dict(
+        title="position",
+        tickmode="array",
+        tickvals=list(range(0, n, k)),
+        ticktext=[f"{i} {labels[i]}" if k > 1 else labels[i] for i in range(0, n, k)],
+        tickangle=-60,
+        tickfont=dict(size=10),
+    )
+    if win:
+        axis["range"] = list(win)
+        axis["title"] = f"position (positions {int(win[0] + 0.5)}–{int(win[1] - 0.5)} of {n:,} in view)"
+    return axis
+
+
+def window_range(report: dict[str, Any]) -> tuple[int, int] | None:
+    """The first and last position a long probe's figures open on (None for a short probe)."""
+    win = _window(report)
+    return None if win is None else (int(win[0] + 0.5), int(win[1] - 0.5))
+
+
+def window_note(report: dict[str, Any]) -> str:
+    """A sentence saying which positions a long probe's figures open on (empty for a short probe)."""
+    win = _window(report)
+    if win is None:
+        return ""
+    n = len(report["positions"])
+    return (
+        f" The probe has {n:,} tokens: the figures open on positions {int(win[0] + 0.5)}–{int(win[1] - 0.5)} "
+        f"around the first write site, and the JSON report holds all {n:,}."
+    )
+
+
 def _class_lines(fig: go.Figure, report: dict[str, Any], **kw: Any) -> None:
     """Dashed lines at the class boundaries (before the first write site, around write sites)."""
     first = report["summary"].get("first_write_site")
@@ -25,12 +84,14 @@ def _class_lines(fig: go.Figure, report: dict[str, Any], **kw: Any) -> None:
 
 
 def token_strip(report: dict[str, Any]) -> tuple[go.Figure, str]:
+    """The read map: one cell per probe token, coloured by its class (write site, downstream, untouched)."""
     pos = report["positions"]
+    long = len(pos) > FULL
     z = [[CLASS_CODE[p["class"]] for p in pos]]
     text = [[_tok(p["token"]) for p in pos]]
     hover = [
         [
-            f"#{p['index']} {p['token']!r}<br>class {p['class']}<br>rows hit {p['rows_hit']}"
+            f"#{p['index']} {p['token']!r}<br>{legend(p['class'])}<br>rows hit {p['rows_hit']}"
             + "".join(
                 f"<br>L{h['layer']} head {h['head']} ({h['order']}-gram) row {h['row']} fact {h['facts'][0]}"
                 for h in p["hits"][:6]
@@ -41,8 +102,9 @@ def token_strip(report: dict[str, Any]) -> tuple[go.Figure, str]:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            text=text,
-            texttemplate="%{text}",
+            x=list(range(len(pos))),
+            text=None if long else text,
+            texttemplate=None if long else "%{text}",
             hovertext=hover,
             hoverinfo="text",
             zmin=0,
@@ -53,41 +115,47 @@ def token_strip(report: dict[str, Any]) -> tuple[go.Figure, str]:
                 [1, CLASS_COLOURS["write_site"]],
             ],
             showscale=False,
-            xgap=2,
+            xgap=0 if long else 2,
         )
     )
+    labels = [_tok(p["token"]) for p in pos]
     fig.update_layout(
-        height=170,
+        height=230 if long else 200,
         margin=dict(l=10, r=10, t=30, b=10),
         title="Read map: who reads an edited row",
         yaxis=dict(visible=False),
-        xaxis=dict(title="position"),
+        xaxis=_position_axis(report, labels),
     )
+    if long:
+        fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.15))
     c = report["summary"]["positions"]
     caption = (
         f"Each cell is a token of the probe. Red cells read at least one of the user's edited rows "
-        f"({c['write_site']} write sites); orange cells come after the first write site and can be reached "
-        f"through attention or the dilated conv ({c['downstream']} downstream); grey cells come before any "
-        f"write site ({c['untouched']} untouched). Hover a cell for the layer, hash head, row and fact."
+        f"({plural(c['write_site'], 'write site')}); orange cells come after the first write site and can be "
+        f"reached through attention or the dilated conv ({c['downstream']:,} downstream); grey cells come before "
+        f"any write site ({c['untouched']:,} untouched)." + window_note(report)
     )
     return fig, caption
 
 
 def gate_figure(report: dict[str, Any]) -> tuple[go.Figure, str]:
+    """The Engram gate α per position and layer, before and after the write."""
     pos = report["positions"]
+    long = len(pos) > FULL
     x = [p["index"] for p in pos]
     labels = [_tok(p["token"]) for p in pos]
     fig = go.Figure()
     for layer in sorted(pos[0]["gates"], key=int):
         main = int(layer) == report["gate"]["layer"]
-        for when, dash in (("before", "dot"), ("after", "solid")):
+        # a dotted line over thousands of points is slow to paint: a long probe's base line is thin and solid
+        for when, dash in (("before", "solid" if long else "dot"), ("after", "solid")):
             fig.add_trace(
                 go.Scatter(
                     x=x,
                     y=[p["gates"][layer][when] for p in pos],
-                    mode="lines+markers",
+                    mode="lines" if long else "lines+markers",
                     name=f"layer {layer} {when}",
-                    line=dict(dash=dash, width=3 if main else 1),
+                    line=dict(dash=dash, width=(1 if long and when == "before" else 3) if main else 1),
                     opacity=1.0 if main else 0.4,
                     customdata=labels,
                     hovertemplate="%{customdata}: α=%{y:.4f}<extra></extra>",
@@ -97,19 +165,20 @@ def gate_figure(report: dict[str, Any]) -> tuple[go.Figure, str]:
     fig.add_hrect(y0=hi, y1=1.0, fillcolor="#eeeeee", line_width=0)
     _class_lines(fig, report)
     fig.update_layout(
-        height=320,
+        height=380,
         title="Gate α per position, before and after the write",
         yaxis_title="α",
-        xaxis=dict(title="position", tickmode="array", tickvals=x, ticktext=labels),
+        xaxis=_position_axis(report, labels),
         margin=dict(l=40, r=10, t=40, b=40),
-        legend=dict(orientation="h"),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
     )
     at = [p for p in pos if p["class"] == "write_site"]
-    moved = ", ".join(f"#{p['index']} {p['gate_before']:.3f}→{p['gate_after']:.3f}" for p in at[:4])
+    moved = ", ".join(f"#{p['index']} {sig(p['gate_before'], 3)}→{sig(p['gate_after'], 3)}" for p in at[:4])
     caption = (
-        f"The Engram gate α (layer {report['gate']['layer']} in bold). Dotted: base model; solid: with the user's "
-        f"memory. α can only reach [{lo:.4f}, {hi:.4f}] at this width. At write sites: {moved or 'none'}. "
-        "Left of the dashed line nothing can change, and the lines coincide."
+        f"The Engram gate α (layer {report['gate']['layer']} in bold). {'Thin' if long else 'Dotted'}: base model; "
+        f"{'thick' if long else 'solid'}: with the user's memory. α can only reach [{sig(lo)}, {sig(hi)}] at this "
+        f"width. At write sites: {moved or 'none'}. "
+        "Left of the dashed line nothing can change, and the lines coincide." + window_note(report)
     )
     return fig, caption
 
@@ -126,29 +195,34 @@ def _heatmap_traces(
     matrix: dict[str, Any], labels: list[str], zmin: float, zmax: float, showscale: bool
 ) -> list[go.Heatmap]:
     z, exact = _log_matrix(matrix)
+    gap = 0 if len(labels) > FULL else 1
+    x = list(range(len(labels)))
+    names = [labels for _ in matrix["rows"]]
     return [
         go.Heatmap(
             z=exact,
-            x=labels,
+            x=x,
             y=matrix["rows"],
+            customdata=names,
             colorscale=[[0, EXACT_ZERO_COLOUR], [1, EXACT_ZERO_COLOUR]],
             showscale=False,
-            hovertemplate="%{y} @ %{x}: bytes identical (exactly 0)<extra></extra>",
-            xgap=1,
+            hovertemplate="%{y} @ %{x} %{customdata}: bytes identical (exactly 0)<extra></extra>",
+            xgap=gap,
             ygap=1,
         ),
         go.Heatmap(
             z=z,
-            x=labels,
+            x=x,
             y=matrix["rows"],
+            customdata=names,
             colorscale="Inferno",
             zmin=zmin,
             zmax=zmax,
             showscale=showscale,
-            colorbar=dict(title="log10 ‖Δ‖"),
-            xgap=1,
+            colorbar=dict(title="log10 ‖Δ‖", thickness=12),
+            xgap=gap,
             ygap=1,
-            hovertemplate="%{y} @ %{x}: log10 ‖Δ‖ = %{z:.2f}<extra></extra>",
+            hovertemplate="%{y} @ %{x} %{customdata}: log10 ‖Δ‖ = %{z:.2f}<extra></extra>",
         ),
     ]
 
@@ -160,27 +234,29 @@ def _log_range(matrices: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def _labels(report: dict[str, Any]) -> list[str]:
-    return [f"{p['index']}:{_tok(p['token'])}" for p in report["positions"]]
+    return [_tok(p["token"]) for p in report["positions"]]
 
 
 def change_heatmap(report: dict[str, Any]) -> tuple[go.Figure, str]:
+    """Change per (hook, position) between base and edited runs; exact zeros in green."""
     m = report["delta_matrix"]
     zmin, zmax = _log_range([m])
-    fig = go.Figure(_heatmap_traces(m, _labels(report), zmin, zmax, True))
+    labels = _labels(report)
+    fig = go.Figure(_heatmap_traces(m, labels, zmin, zmax, True))
     _class_lines(fig, report)
     fig.update_layout(
-        height=360,
+        height=400,
         title="Change per position and layer (green = bytes identical)",
         margin=dict(l=90, r=10, t=40, b=80),
-        xaxis=dict(tickangle=-60),
+        xaxis=_position_axis(report, labels),
     )
     s = report["summary"]
     caption = (
         f"Rows are the residual stream after each block and the logits; columns are probe positions. Green cells "
         f"are exactly zero: base and edited bytes are identical. Coloured cells changed (log scale). The proof "
         f"compared {s['pairs_compared']:,} (hook, position) pairs ({s['values_compared']:,} values, "
-        f"{s['bytes_compared']:,} bytes) at the {s['positions']['untouched']} untouched positions: "
-        f"{'all identical' if s['untouched_bit_exact'] else 'SOME DIFFER'}."
+        f"{size(s['bytes_compared'])}) at the {plural(s['positions']['untouched'], 'untouched position')}: "
+        f"{'all identical' if s['untouched_bit_exact'] else 'SOME DIFFER'}." + window_note(report)
     )
     return fig, caption
 
@@ -196,19 +272,23 @@ def lora_vs_engram(report: dict[str, Any]) -> tuple[go.Figure, str] | None:
         rows=1,
         cols=2,
         shared_yaxes=True,
-        subplot_titles=(f"Engram rows ({c['engram']['bytes']:,} B)", f"Per-user LoRA ({c['lora']['bytes']:,} B)"),
+        subplot_titles=(f"Engram rows ({size(c['engram']['bytes'])})", f"Per-user LoRA ({size(c['lora']['bytes'])})"),
     )
     for col, m in enumerate(mats, start=1):
         for tr in _heatmap_traces(m, labels, zmin, zmax, showscale=col == 2):
             fig.add_trace(tr, row=1, col=col)
-    fig.update_layout(height=380, margin=dict(l=90, r=10, t=50, b=80), title="Same text, same colour scale")
-    fig.update_xaxes(tickangle=-60)
+    fig.update_layout(height=420, margin=dict(l=90, r=10, t=50, b=80), title="Same text, same colour scale")
+    axis = _position_axis(report, labels)
+    axis.pop("title")
+    fig.update_xaxes(**axis)
+    fig.update_xaxes(matches="x")
+    lora_pct, engram_pct = pct(c["lora"]["recall_top1"]), pct(c["engram"]["recall_top1"])
     caption = (
         f"Left: the user's Engram rows; right: a rank-{c['lora']['rank']} LoRA trained on the same "
-        f"{c['facts_used']} facts to matched recall ({c['lora']['recall_top1']:.0%} vs {c['engram']['recall_top1']:.0%}"
-        f" top-1). Green = bytes identical. At untouched positions the LoRA changes "
-        f"{c['lora']['untouched_changed_fraction']:.1%} of (hook, position) values; Engram changes "
-        f"{c['engram']['untouched_changed_fraction']:.1%}."
+        f"{plural(c['facts_used'], 'fact')} to matched recall ({lora_pct} vs {engram_pct} top-1). Green = bytes "
+        f"identical. At untouched positions the LoRA changes {pct(c['lora']['untouched_changed_fraction'])} of "
+        f"(hook, position) values; Engram changes {pct(c['engram']['untouched_changed_fraction'])}."
+        + window_note(report)
     )
     return fig, caption
 
@@ -225,22 +305,22 @@ def layer_recall(report: dict[str, Any]) -> tuple[go.Figure, str] | None:
     ]
     fig = go.Figure(
         [
-            go.Bar(name=k, x=[b[0] for b in bars], y=[b[1][k] for b in bars], text=[f"{b[1][k]:.0%}" for b in bars])
+            go.Bar(name=legend(k), x=[b[0] for b in bars], y=[b[1][k] for b in bars], text=[pct(b[1][k]) for b in bars])
             for k in ("recall_top1", "recall_top5")
         ]
     )
     fig.update_layout(
         barmode="group",
         height=320,
-        yaxis=dict(range=[0, 1.05], title="recall"),
+        yaxis=dict(range=[0, 1.05], title="recall", tickformat=".0%"),
         title="Same facts, same strategy and budget, different places",
         margin=dict(l=40, r=10, t=40, b=40),
     )
     caption = (
-        f"{c['facts_used']} of the user's facts written with '{c['strategy']}' into the right Engram layer "
-        f"({c['right_layer']['recall_top1']:.0%} top-1), the other Engram layer "
-        f"({c['wrong_layer']['recall_top1']:.0%}), and rows next to the trigger's own that the trigger never "
-        f"reads ({c['wrong_address']['recall_top1']:.0%}); no edit: {c['no_edit']['recall_top1']:.0%}."
+        f"{c['facts_used']:,} of the user's facts written with '{c['strategy']}' into the right Engram "
+        f"layer ({pct(c['right_layer']['recall_top1'])} top-1), the other Engram layer "
+        f"({pct(c['wrong_layer']['recall_top1'])}), and rows next to the trigger's own that the trigger never "
+        f"reads ({pct(c['wrong_address']['recall_top1'])}); no edit: {pct(c['no_edit']['recall_top1'])}."
     )
     return fig, caption
 
@@ -258,3 +338,29 @@ def all_figures(report: dict[str, Any]) -> list[tuple[str, go.Figure, str]]:
         if made is not None:
             out.append((name, made[0], made[1]))
     return out
+
+
+def lora_note(lora: dict[str, Any]) -> str:
+    """How the LoRA's matched-recall stopping rule played out, in words, from a report's ``contrasts.lora``.
+
+    The report also records its own ``note``; this one shows recall as percentages with enough digits that a
+    target and a recall that differ never read the same.
+    """
+    target, start = float(lora.get("target_recall", 0.0)), float(lora.get("start_recall", 0.0))
+    reached, steps = float(lora["recall_top1"]), int(lora["steps"])
+    if "target_recall" not in lora:
+        return str(lora.get("note", ""))
+    if target <= start:
+        t, s = pct_pair(target, start)
+        return (
+            f"the Engram rows reach top-1 recall {t}, which the base model already meets ({s}), so matched recall "
+            f"asks for no training; the LoRA was trained the stated minimum of "
+            f"{plural(lora.get('min_steps', steps), 'step')} so that there is an adapter to compare"
+        )
+    if reached < target:
+        t, r = pct_pair(target, reached)
+        return (
+            f"the LoRA did not reach the Engram rows' top-1 recall of {t} within {plural(steps, 'step')} "
+            f"(it reached {r})"
+        )
+    return f"trained until its top-1 recall reached the Engram rows' {pct(target)} ({plural(steps, 'step')})"

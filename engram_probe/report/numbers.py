@@ -24,6 +24,7 @@ LEGENDS: dict[str, str] = {
     "untouched": "untouched",
 }
 
+
 def sig(x: float | int | None, digits: int = DIGITS) -> str:
     """``x`` to ``digits`` significant digits, with thousands separators; an exact 0 stays "0"."""
     if x is None:

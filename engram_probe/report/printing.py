@@ -24,8 +24,18 @@ body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;ma
 h1{font-size:22px} h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 .ok{color:#1a7f37;font-weight:600} .bad{color:#b42318;font-weight:600} .cap{font-size:13px;color:#444;margin:4px 0 18px}
-code{font-size:12px;word-break:break-all} .fig{page-break-inside:avoid}
+code{font-size:12px;word-break:break-all} .fig{page-break-inside:avoid;break-inside:avoid;margin:12px 0}
+.probe{white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;font-family:ui-monospace,monospace;font-size:12px}
+.verdict{font-size:15px}
+@media print{body{margin:0;max-width:none} h2{break-after:avoid} table{break-inside:auto} tr{break-inside:avoid}}
 """
+
+PAGE_WIDTH_PX = 718  # A4 (210 mm) less 10 mm margins each side, at 96 px per inch: plots are laid out to fit
+FOOTER = (
+    "<div style='font-size:8px;width:100%;padding:0 10mm;display:flex;justify-content:space-between;color:#555'>"
+    "<span class='title'></span><span>page <span class='pageNumber'></span> of <span class='totalPages'></span>"
+    "</span></div>"
+)
 
 
 class PdfError(RuntimeError):
@@ -33,7 +43,8 @@ class PdfError(RuntimeError):
 
 
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 60000) -> Path:
-    """Print a report HTML to PDF with Debian chromium, after its plots have rendered."""
+    """Print a report HTML to A4 PDF with Debian chromium once its plots have rendered, laid out at the page's
+    width, with the page number and count in each page's footer."""
     if not Path(CHROMIUM).exists():
         raise PdfError(f"PDF export needs Debian chromium at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -50,7 +61,8 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page()
+                page = browser.new_page(viewport={"width": PAGE_WIDTH_PX, "height": 1000})
+                page.emulate_media(media="print")
                 page.goto(src.as_uri())
                 page.wait_for_function(
                     "() => document.querySelectorAll('.js-plotly-plot').length === "
@@ -61,7 +73,10 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
                     path=str(out),
                     format="A4",
                     print_background=True,
-                    margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"},
+                    display_header_footer=True,
+                    header_template="<span></span>",
+                    footer_template=FOOTER,
+                    margin={"top": "12mm", "bottom": "16mm", "left": "10mm", "right": "10mm"},
                 )
             finally:
                 browser.close()

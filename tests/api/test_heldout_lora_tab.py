@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engram_probe.memory.operations import write_facts
 from engram_probe.memory.writing import FactSpec, WriteSettings
+from engram_probe.report.numbers import pct, signed
 from workbench.contrast_views import lora_contamination
 from workbench.state import make_state
 
@@ -33,6 +34,6 @@ def test_the_lora_tab_shows_the_held_out_figures_of_the_cli_report(tmp_path: Pat
     assert c["heldout_loss"]["texts"] == 8
     loss = table["held-out loss change (nats/token)"].tolist()
     changed = table["held-out text values changed"].tolist()
-    assert loss == [float(f"{c['heldout_loss'][k]:.6g}") for k in ("engram_delta", "lora_delta")]
-    assert changed == [float(f"{c[k]['heldout_changed_fraction']:.6g}") for k in ("engram", "lora")]
-    assert table["recall top-1"].tolist() == [c["engram"]["recall_top1"], c["lora"]["recall_top1"]]
+    assert loss == [signed(c["heldout_loss"][k]) for k in ("engram_delta", "lora_delta")]
+    assert changed == [pct(c[k]["heldout_changed_fraction"]) for k in ("engram", "lora")]
+    assert table["recall top-1"].tolist() == [pct(c["engram"]["recall_top1"]), pct(c["lora"]["recall_top1"])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,19 @@ from gradio_client import Client, handle_file
 from tests.api.conftest import table
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]
+
+
+def percent(shown: str) -> float:
+    """A percentage the UI shows ("16.7%") as a fraction."""
+    assert shown.endswith("%"), shown
+    return float(shown[:-1].replace(",", "")) / 100
+
+
+def exact_bytes(shown: str) -> int:
+    """The exact byte count in a size the UI shows ("384 KiB (393,216 B)" or "512 B")."""
+    m = re.search(r"([\d,]+) B\)?$", shown)
+    assert m, shown
+    return int(m.group(1).replace(",", ""))
 
 
 def plot(value: Any) -> dict[str, Any]:
@@ -87,10 +101,10 @@ def test_locality_proof_is_bit_exact_with_counts(client: Client, served: tuple[s
     heat, rows, verdict = client.predict("d001", probe, api_name="/locality_proof")
     assert "bit-exact: YES" in verdict and "values compared" in verdict
     classes = [r[2] for r in table(rows)]
-    assert classes[0] == "untouched" and "write_site" in classes
+    assert classes[0] == "untouched" and "write site" in classes
     traces = plot(heat)["data"]
     exact = traces[0]["z"]
-    first = classes.index("write_site")
+    first = classes.index("write site")
     assert all(row[t] == 1 for row in exact for t in range(first))  # exact zeros before the first write site
     _, _, empty = client.predict("d001", "", api_name="/locality_proof")
     assert empty.startswith("⚠") and "empty" in empty
@@ -99,14 +113,14 @@ def test_locality_proof_is_bit_exact_with_counts(client: Client, served: tuple[s
 def test_wrong_layer_contrast(client: Client) -> None:
     # closed-form rows depend on the layer's W_V; which layer recalls more is measured, not assumed
     fig, rows, caption = client.predict("d002", 6, "unembed", api_name="/wrong_layer")
-    by = {r[0]: r for r in table(rows)}
+    by = {r[0]: [r[0], r[1], *map(percent, r[2:])] for r in table(rows)}
     assert by["right layer"][1] != by["wrong layer"][1]
-    assert by["right layer"][4] > by["no edit"][4]  # mean gold probability
+    assert by["right layer"][4] > by["no edit"][4]  # mean probability of the answer
     assert by["wrong address"][2] <= by["no edit"][2] + 1e-9
     assert len(plot(fig)["data"]) == 2 and "top-1" in caption and "'unembed'" in caption
     # the user's own strategy (opt) is reported the same way, whatever it shows
     fig, rows, caption = client.predict("d002", 3, "user's own", api_name="/wrong_layer")
-    data = table(rows)
+    data = [[r[0], r[1], *map(percent, r[2:])] for r in table(rows)]
     assert [r[0] for r in data] == ["no edit", "right layer", "wrong layer", "wrong address"]
     assert all(0.0 <= r[2] <= 1.0 and 0.0 <= r[4] <= 1.0 for r in data) and "'opt'" in caption
 
@@ -115,8 +129,8 @@ def test_lora_changes_untouched_values_engram_does_not(client: Client, served: t
     probe = served[1].demo_probes["d000"]
     fig, rows, status = client.predict("d000", probe, api_name="/lora_contamination")
     engram, lora = table(rows)
-    assert engram[3] == 0.0 and lora[3] >= 0.99
-    assert lora[1] > 10 * engram[1]
+    assert engram[3] == "0%" and percent(lora[3]) >= 0.99
+    assert exact_bytes(lora[1]) > 10 * exact_bytes(engram[1])
     assert len(plot(fig)["data"]) == 4
     _, _, again = client.predict("d000", probe, api_name="/lora_contamination")
     assert "reused from cache" in again
