@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from engram_probe.contracts import ContractError, load_contract
-from engram_probe.hashaudit.census import CLASSES
+from engram_probe.hashaudit.census import CLASSES, without_facts_notes
 from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
 from engram_probe.hashaudit.render import HIT_HEADERS, hit_table, token_strip, write_contract_html
 from engram_probe.hashaudit.report import build_report
@@ -108,6 +108,7 @@ def census(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, pr
         f"{s['users']} users, {s['facts']} facts, {s['rows_written']} rows written, "
         f"{s['rows_written_by_several_users']} written by several users, **{s['conflicting_rows']} conflicting**. "
         f"Storage (computed): {storage}. Contract digest `{doc['digests']['contract'][:16]}…`."
+        + "".join(f"\n\n{WARN}{note}." for note in without_facts_notes(r))
     )
     return facts, pairs, conflicts, status
 

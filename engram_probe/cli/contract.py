@@ -194,12 +194,15 @@ def _human(doc: dict[str, Any]) -> str:
             ]
         return "\n".join(lines)
     if kind == "census":
+        from engram_probe.hashaudit.census import without_facts_notes
+
         s = r["summary"]
         lines = [
             head,
             f"{s['users']} users, {s['facts']} facts, {s['rows_written']} rows written, "
             f"{s['rows_written_by_several_users']} by several users, {s['conflicting_rows']} conflicting",
         ]
+        lines += [f"  WARNING {note}" for note in without_facts_notes(r)]
         lines += [
             f"  {f['user']}/{f['fact_id']}: " + ", ".join(f"{k} {v}" for k, v in f["counts"].items() if v)
             for f in r["facts"]

@@ -80,6 +80,18 @@ def token_array(token_ids: Any) -> np.ndarray:
         raise ContractError("token ids must be integers from 0 to 2^63-1; one is beyond that range") from exc
 
 
+def unknown_token_id(tok: Any) -> int | None:
+    """The id a ``tokenizers`` tokenizer gives a word it cannot encode (word-level, WordPiece, BPE or Unigram models
+    that have one), or None when every text has tokens of its own (byte-level models)."""
+    model = getattr(tok, "model", None)
+    unk = getattr(model, "unk_token", None)
+    if isinstance(unk, str) and unk:
+        found = tok.token_to_id(unk)
+        return int(found) if found is not None else None
+    unk_id = getattr(model, "unk_id", None)
+    return int(unk_id) if isinstance(unk_id, int) else None
+
+
 def canonical_bytes(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -161,8 +173,21 @@ class AddressContract(ABC):
         return tok
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of a text; needs the model's tokenizer."""
-        return list(self._needed_tokenizer().encode(text, add_special_tokens=False).ids)
+        """Token ids of a text; needs the model's tokenizer. A word it has no token for is refused, naming the word
+        (a word-level tokenizer would otherwise read it silently as its unknown-token stand-in, another token)."""
+        tok = self._needed_tokenizer()
+        enc = tok.encode(text, add_special_tokens=False)
+        unknown = unknown_token_id(tok)
+        if unknown is not None and unknown in enc.ids:
+            for tid, (a, b), piece in zip(enc.ids, enc.offsets, enc.tokens, strict=True):
+                word = text[a:b]
+                shown = tok.normalizer.normalize_str(word) if tok.normalizer is not None else word
+                if tid == unknown and shown != piece:
+                    raise ContractError(
+                        f"the {self.name} tokenizer has no token for the word {word!r} (at character {a:,} of the "
+                        f"text); it would be read as {piece!r}, another token. Leave the word out or give its token ids"
+                    )
+        return list(enc.ids)
 
     def encode_batch(self, texts: list[str], starts: bool = True) -> list[np.ndarray]:
         """Token ids of many texts at once (the tokenizer's parallel batch path), as int64 arrays.

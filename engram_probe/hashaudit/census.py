@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import combinations
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.overlays.edited_rows import EditedRows, FactRead
+from engram_probe.overlays.load import SIDECAR_SUFFIX
 from engram_probe.overlays.rowset import OverlayRows
 
 CLASSES = (
@@ -34,6 +36,18 @@ CLASS_RULE = (
     "own overlay does not write it). Classes are exclusive; they follow engraft-ngram's row_sharing."
 )
 MAX_LISTED = 5000  # rows listed one by one in a report; counts always cover all
+
+
+def without_facts_notes(result: dict[str, Any]) -> list[str]:
+    """One sentence per overlay that came without facts (a ``.pleo`` without its sidecar): its rows are rows without
+    facts, counted and checked for conflicts, but owned by no fact the census can name."""
+    rows = result.get("summary", {}).get("rows_without_facts") or {}
+    files = {o.get("user"): Path(str(o.get("source", ""))).name for o in result.get("overlays", [])}
+    return [
+        f"{user} ({files.get(user) or 'overlay'}): {n:,} rows without facts; the file names no facts and no facts "
+        f"sidecar ({files.get(user) or 'NAME'}{SIDECAR_SUFFIX}) came with it, so no fact can be named as their owner"
+        for user, n in rows.items()
+    ]
 
 
 def classify_read(rd: FactRead, index: EditedRows, own_rows: set[tuple[int, int]]) -> str:
@@ -146,6 +160,7 @@ def row_census(contract: AddressContract, overlays: list[OverlayRows]) -> dict[s
             "conflicting_rows": len(conflicts),
             "fact_reads_by_class": {c: totals.get(c, 0) for c in CLASSES},
             "unattributed_rows": unattributed,
+            "rows_without_facts": {o.user: o.n_rows for o in overlays if not o.facts and o.n_rows},
         },
         "class_rule": CLASS_RULE,
         "facts": facts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.hashaudit.census import CLASSES
+from engram_probe.hashaudit.census import CLASSES, without_facts_notes
 from engram_probe.report.html import contract_table, escape, html_page, table, write_page
 
 EXTRA_STYLE = (
@@ -66,6 +66,7 @@ def census_html(r: dict[str, Any]) -> list[str]:
             ["users", "facts", "rows written", "rows written by several users", "conflicting rows"],
             [[s["users"], s["facts"], s["rows_written"], s["rows_written_by_several_users"], s["conflicting_rows"]]],
         ),
+        *(f"<p class='bad'>{escape(note)}.</p>" for note in without_facts_notes(r)),
         "<h2>Per fact: how its rows are shared</h2>",
         table(
             ["user", "fact", "reads", *CLASSES],

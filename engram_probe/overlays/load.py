@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from engram_probe.contracts.base import AddressContract, ContractError
+from engram_probe.memory.ids import check_fact_id, check_user_id
 from engram_probe.overlays.registry import read_rows
 from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import overlay_from_fact_rows
@@ -87,4 +88,23 @@ def read_overlay(
         owner, found = read_facts_json(sidecar, contract, overlay.user if user is None else user)
         overlay.user = user or owner
         overlay.facts = [FactTrigger(overlay.user, f.fact_id, f.trigger_ids, f.layers, f.trigger_text) for f in found]
+    check_ids(overlay, p.name if not sidecar.is_file() else f"{p.name} (with {sidecar.name})")
     return overlay
+
+
+def check_ids(overlay: OverlayRows, where: str) -> None:
+    """The overlay's user and every fact's user and fact id follow the stated rules (``memory/ids.py``): they end up
+    in reports, HTML and terminals. Refused naming the file and the id otherwise."""
+    try:
+        check_user_id(overlay.user)
+    except ValueError as exc:
+        raise OverlayFileError(
+            f"{where}: its user (named in the file or its facts, or taken from the file name) is not usable: {exc}; "
+            f"rename the file, or name the user in its facts sidecar ({SIDECAR_SUFFIX})"
+        ) from exc
+    for f in overlay.facts:
+        try:
+            check_user_id(f.user)
+            check_fact_id(f.fact_id)
+        except ValueError as exc:
+            raise OverlayFileError(f"{where}: a fact is not usable: {exc}") from exc
