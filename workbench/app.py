@@ -1,4 +1,4 @@
-"""Gradio layout: nine tabs, each a thin view over a handler module (users_tab, audit_views, contrast_views, ...)."""
+"""Gradio layout: ten tabs, each a thin view over a handler module (users_tab, audit_views, history_tab, ...)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from engram_probe.overlays.registry import formats_help
 from workbench import export_tab, users_tab
 from workbench import production as prod
 from workbench.access import check_binding, load_policy
+from workbench.ask_box import ask_box
+from workbench.history_tab import history_tab
 from workbench.layered_tab import layered_tab
 from workbench.pickers import Pickers
 from workbench.state import WorkbenchState, make_state
@@ -54,6 +56,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
 
                 user1.change(show, [user1], [card, facts, status1, user1], api_name="show_user")
                 refresh.click(show, [user1], [card, facts, status1, user1], api_name="refresh")
+                a_user = ask_box(state, pick)
 
             with gr.Tab("Write a fact", id="tab-write"):
                 with gr.Row():
@@ -70,6 +73,11 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     elem_id="write-prompt",
                 )
                 w_answer = gr.Textbox(label="Answer", value="oolong", elem_id="write-answer")
+                w_supersede = gr.Checkbox(
+                    False,
+                    label="Replace my existing fact for this trigger (it is erased first; the ledger records both)",
+                    elem_id="write-supersede",
+                )
                 w_go = gr.Button("Write", variant="primary", elem_id="write-go")
                 w_out = gr.Markdown(elem_id="write-result")
                 w_rows = gr.Dataframe(
@@ -87,20 +95,22 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     strategy: str,
                     layer: str,
                     request: gr.Request,
+                    supersede: bool = False,
                     progress: gr.Progress = gr.Progress(),
                 ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return users_tab.write_fact(state, uid, prompt, answer, strategy, layer, progress)
+                        return users_tab.write_fact(state, uid, prompt, answer, strategy, layer, progress, supersede)
 
                 w_go.click(
                     do_write,
-                    [w_user, w_prompt, w_answer, w_strategy, w_layer],
+                    [w_user, w_prompt, w_answer, w_strategy, w_layer, w_supersede],
                     [w_out, w_rows, w_status],
                     api_name="write_fact",
                     concurrency_limit=4,
                 )
 
             s_user, p_user, l_user, r_user = view_tabs(state, pick)
+            h_user = history_tab(state, pick)
 
             with gr.Tab("Export", id="tab-export"):
                 e_user, e_text = pick.user_and_probe("export")
@@ -246,7 +256,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
             layered_tab(state)
 
         # user lists follow new users created in the write tab, and show only the users the operator may read
-        pickers = [user1, s_user, p_user, l_user, r_user, e_user]
+        pickers = [user1, a_user, s_user, p_user, l_user, r_user, h_user, e_user]
 
         def refresh_choices(request: gr.Request) -> tuple[Any, ...]:
             with state.access.acting(request):

@@ -21,6 +21,7 @@ from engram_probe.scale.population_report import POPULATION_FORMAT
 from workbench.audit_views import queued
 from workbench.handling import USER_ERRORS, WARN, progress_of, user_memory, warn
 from workbench.state import WorkbenchState
+from workbench.used import used_line
 from workbench.verify_inputs import verify_view, verify_with_uploads
 
 
@@ -57,7 +58,19 @@ def export_report(
         + pdf_note
         + ". Untouched positions bit-exact: "
         + ("yes" if doc["summary"]["untouched_bit_exact"] else "NO")
-        + "."
+        + ".\n\n"
+        + report_used(doc, sorted({f.strategy for f in mem.facts}))
+    )
+
+
+def report_used(doc: dict[str, Any], strategies: list[str]) -> str:
+    """What an audit report used, from its own record, in the words of the views (``workbench.used``)."""
+    contrast = "contrasts" in doc
+    return used_line(
+        strategy=", ".join(strategies) or None,
+        layers=doc.get("memory", {}).get("layers"),
+        heldout=doc.get("options", {}).get("heldout") if contrast else None,
+        env=doc.get("environment"),
     )
 
 
