@@ -120,7 +120,7 @@ def token_strip(report: dict[str, Any]) -> tuple[go.Figure, str]:
     )
     labels = [_tok(p["token"]) for p in pos]
     fig.update_layout(
-        height=230 if long else 200,
+        height=290 if long else 200,
         margin=dict(l=10, r=10, t=30, b=10),
         title="Read map: who reads an edited row",
         yaxis=dict(visible=False),
@@ -165,11 +165,11 @@ def gate_figure(report: dict[str, Any]) -> tuple[go.Figure, str]:
     fig.add_hrect(y0=hi, y1=1.0, fillcolor="#eeeeee", line_width=0)
     _class_lines(fig, report)
     fig.update_layout(
-        height=380,
+        height=400,
         title="Gate α per position, before and after the write",
         yaxis_title="α",
         xaxis=_position_axis(report, labels),
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=dict(l=40, r=10, t=80, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
     )
     at = [p for p in pos if p["class"] == "write_site"]
