@@ -1,4 +1,8 @@
-"""Recall evaluation over user files in the paper's format (top-1 / top-5 of the gold first token)."""
+"""Recall evaluation over user files in the paper's format.
+
+Two measures per fact: the answer's first token at the prompt's last position (top-1 / top-5, as the paper), and
+the whole answer under greedy generation (exact: the generated tokens are the answer's, token for token).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel
+from engram_probe.memory.answers import MAX_ANSWER_TOKENS
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings, recall, resolve_layer
@@ -21,39 +26,39 @@ MODES = {
 }
 
 
-def _score(ranks: Sequence[int]) -> dict[str, float]:
-    n = len(ranks)
+def _score(recalls: Sequence[dict[str, Any]]) -> dict[str, float]:
+    n = len(recalls)
     return {
         "n": n,
-        "top1": sum(r == 1 for r in ranks) / n if n else 0.0,
-        "top5": sum(r <= 5 for r in ranks) / n if n else 0.0,
+        "top1": sum(r["rank"] == 1 for r in recalls) / n if n else 0.0,
+        "top5": sum(r["rank"] <= 5 for r in recalls) / n if n else 0.0,
+        "exact": sum(bool(r["exact"]) for r in recalls) / n if n else 0.0,
     }
 
 
-def user_ranks(
+def user_recall(
     lm: LoadedModel, specs: Sequence[FactSpec], mode: str, settings: WriteSettings, layer: str | int | None = None
-) -> tuple[list[int], float, int]:
-    """Gold ranks (first trigger of each fact), write time in ms, and rows used, for one mode."""
+) -> tuple[list[dict[str, Any]], float, int]:
+    """Recall of each fact (first trigger; see ``writing.recall``), write time in ms, and rows used, for one mode."""
     writer = FactWriter(lm.model, lm.tokenizer, settings)
     prepared = [writer.prepare(s, resolve_layer(lm.model, layer)) for s in specs]
     prompts = [p.prompts[0] for p in prepared]
-    golds = [p.gold for p in prepared]
+    answers = [p.answer_ids for p in prepared]
     if mode == "none":
-        return [r["rank"] for r in recall(lm.model, prompts, golds)], 0.0, 0
+        return recall(lm.model, prompts, answers, None, lm.tokenizer), 0.0, 0
     strategy, scope = mode.split("_")
     t0 = time.perf_counter()
     if scope == "isolated":
-        ranks, rows = [], 0
-        for spec, ids, gold in zip(specs, prompts, golds, strict=True):
+        out, rows = [], 0
+        for spec in specs:
             res = writer.write(UserMemory("eval"), [spec], strategy, layer)
-            mem = UserMemory("eval", res.facts)
-            rows += mem.n_rows
-            ranks.append(recall(lm.model, [ids], [gold], MemoryOverlay([mem]))[0]["rank"])
-        return ranks, (time.perf_counter() - t0) * 1000, rows
+            rows += UserMemory("eval", res.facts).n_rows
+            out.append(res.recall_after[0])  # the first trigger, under a memory of this one fact
+        return out, (time.perf_counter() - t0) * 1000, rows
     res = writer.write(UserMemory("eval"), specs, strategy, layer)
     mem = UserMemory("eval", res.facts)
     ms = (time.perf_counter() - t0) * 1000
-    return [r["rank"] for r in recall(lm.model, prompts, golds, MemoryOverlay([mem]))], ms, mem.n_rows
+    return recall(lm.model, prompts, answers, MemoryOverlay([mem]), lm.tokenizer), ms, mem.n_rows
 
 
 def evaluate_recall(
@@ -64,7 +69,8 @@ def evaluate_recall(
     layer: str | int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Top-1/top-5 per mode, over every fact of every user (micro-averaged), plus per-user rows."""
+    """First-token top-1/top-5 and whole-answer exact match per mode, over every fact of every user
+    (micro-averaged), plus per-user rows."""
     from engram_probe.memory.operations import specs_from_user_record
 
     settings = settings or WriteSettings()
@@ -74,39 +80,72 @@ def evaluate_recall(
     written = resolve_layer(lm.model, layer)
     table: dict[str, Any] = {}
     for mode in modes:
-        all_ranks: list[int] = []
+        every: list[dict[str, Any]] = []
         per_user = []
         total_ms, total_facts = 0.0, 0
         for user in users:
             specs = specs_from_user_record(user)
-            ranks, ms, rows = user_ranks(lm, specs, mode, settings, written)
-            all_ranks += ranks
+            recalls, ms, rows = user_recall(lm, specs, mode, settings, written)
+            every += recalls
             total_ms += ms
             total_facts += len(specs)
-            per_user.append({"user": user["uid"], **_score(ranks), "rows": rows, "write_ms": round(ms, 1)})
+            score = _score(recalls)
+            per_user.append({"user": user["uid"], **score, "rows": rows, "write_ms": round(ms, 1)})
             if progress:
-                progress(f"{mode} {user['uid']}: top1 {_score(ranks)['top1']:.2f}")
+                progress(f"{mode} {user['uid']}: first token {score['top1']:.0%}, whole answer {score['exact']:.0%}")
         table[mode] = {
             "description": MODES[mode],
-            **_score(all_ranks),
+            **_score(every),
             "ms_per_fact": round(total_ms / max(1, total_facts), 2),
             "users": per_user,
         }
-    return {"modes": table, "settings": settings.__dict__, "n_users": len(users), "layer": written}
+    return {
+        "modes": table,
+        "settings": settings.__dict__,
+        "n_users": len(users),
+        "layer": written,
+        "max_answer_tokens": MAX_ANSWER_TOKENS,
+    }
 
 
 def _continued(max_steps: int, steps: int) -> str:
     if max_steps <= steps:
         return ""
-    return f", continued to at most {max_steps} while some prompt's top-1 is not its gold token"
+    return f", continued to at most {max_steps} while greedy generation misses some whole answer"
 
 
 def _layer_sentence(layer: int | None) -> str:
     return "" if layer is None else f" Rows written in Engram layer {layer}."
 
 
+# goals of issue 23 (whole answers): exact whole-answer match, and first-token top-1 no worse than before it
+EXACT_GOALS = {"opt_isolated": 0.90, "joint_together": 0.85}
+FIRST_TOKEN_BEFORE = {"opt_isolated": 0.984, "joint_together": 0.972}
+
+
+def _goal_lines(modes: dict[str, Any], n_users: int) -> list[str]:
+    out = []
+    names = {"opt_isolated": "isolated `opt`", "joint_together": "all facts together, `joint`"}
+    for mode, goal in EXACT_GOALS.items():
+        if mode not in modes:
+            continue
+        r = modes[mode]
+        exact, top1, before = r["exact"], r["top1"], FIRST_TOKEN_BEFORE[mode]
+        out.append(
+            f"- {names[mode]} whole answer exact >= {goal:.2f}: "
+            f"**{exact:.3f}, {'met' if exact >= goal else 'missed'}**; "
+            f"first token top-1 no worse than {before:.3f}: **{top1:.3f}, {'met' if top1 >= before else 'missed'}**"
+        )
+    if "joint_together" in modes:
+        out.append(
+            f"- `joint` writes {modes['joint_together']['n'] / max(1, n_users):.0f} facts per user at once (the paper: "
+            "0.68 first-token top-1 at 100 XXL facts per user on a 339 M model, a denser setting)"
+        )
+    return out
+
+
 def render_recall_markdown(result: dict[str, Any], command: str) -> str:
-    """docs/recall.md: the table, the goals, and the command that reproduces it."""
+    """docs/recall.md: the table of both measures, the goals, and the command that reproduces it."""
     modes = result["modes"]
     lines = [
         "# Recall of written facts",
@@ -114,15 +153,21 @@ def render_recall_markdown(result: dict[str, Any], command: str) -> str:
         f"Reproduce: `{command}`",
         "",
         f"{result['n_users']} users from `{result.get('users_source', '?')}`, every fact in the paper's format "
-        "(prompt = the first paraphrase cut just before the answer; gold = the answer's first token as it follows "
-        "the prompt). Rank of the gold token at the prompt's last position, on the shipped model "
-        f"`{result.get('model_sha256', '')[:16]}…`.",
+        "(prompt = the first paraphrase cut just before the answer; the answer = every token of it as it follows "
+        "the prompt), on the shipped model "
+        f"`{result.get('model_sha256', '')[:16]}…`. Writers teach the whole answer at the positions a "
+        "teacher-forced continuation reads. Two measures: **first token**, the rank of the answer's first token "
+        "at the prompt's last position (top-1, top-5, as the paper); **whole answer**, greedy generation of as "
+        "many tokens as the answer has, counted when every generated token is the answer's (exact match).",
         "",
-        "| mode | top-1 | top-5 | facts | write ms/fact |",
-        "|---|---|---|---|---|",
+        "| mode | whole answer (exact) | first token top-1 | first token top-5 | facts | write ms/fact |",
+        "|---|---|---|---|---|---|",
     ]
     for r in modes.values():
-        lines.append(f"| {r['description']} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']} | {r['ms_per_fact']:.1f} |")
+        lines.append(
+            f"| {r['description']} | {r.get('exact', 0.0):.3f} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']:,} | "
+            f"{r['ms_per_fact']:,.1f} |"
+        )
     s = result["settings"]
     lines += [
         "",
@@ -131,25 +176,24 @@ def render_recall_markdown(result: dict[str, Any], command: str) -> str:
         + f"; joint {s['joint_steps']} steps at lr {s['joint_lr']} over all of a user's facts at once"
         + _continued(s.get("joint_max_steps", 0), s["joint_steps"])
         + "."
-        + _layer_sentence(result.get("layer")),
+        + _layer_sentence(result.get("layer"))
+        + f" Answers have at most {result.get('max_answer_tokens', '?')} tokens.",
         "",
     ]
-    goals = []
-    if "opt_isolated" in modes:
-        v = modes["opt_isolated"]["top1"]
-        goals.append(f"- isolated `opt` top-1 >= 0.90: **{v:.3f}, {'met' if v >= 0.9 else 'missed'}**")
-    if "joint_together" in modes:
-        v = modes["joint_together"]["top1"]
-        goals.append(
-            f"- all facts together, `joint` top-1 >= 0.80: **{v:.3f}, {'met' if v >= 0.8 else 'missed'}** "
-            f"with {modes['joint_together']['n'] / max(1, result['n_users']):.0f} facts per user (the paper: 0.68 "
-            "at 100 XXL facts per user on a 339 M model, a denser setting)"
-        )
+    goals = _goal_lines(modes, result["n_users"])
     if goals:
         lines += ["## Goals", "", *goals, ""]
     per_user = next(iter(modes.values()))["users"]
     if per_user:
-        lines += ["## Per user", "", "| user | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+        lines += [
+            "## Per user (whole answer exact / first token top-1)",
+            "",
+            "| user | " + " | ".join(modes) + " |",
+            "|---|" + "---|" * len(modes),
+        ]
         for i, u in enumerate(per_user):
-            lines.append(f"| {u['user']} | " + " | ".join(f"{modes[m]['users'][i]['top1']:.2f}" for m in modes) + " |")
+            cells = (
+                f"{modes[m]['users'][i].get('exact', 0.0):.2f} / {modes[m]['users'][i]['top1']:.2f}" for m in modes
+            )
+            lines.append(f"| {u['user']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -139,6 +139,8 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
             raise ImportRejected(
                 f"{where}: field gold_token_id {fact.gold_token_id} is outside the vocabulary (0..{cfg.d_vocab - 1})"
             )
+        if not all(0 <= t < cfg.d_vocab for t in fact.answer_token_ids):
+            raise ImportRejected(f"{where}: field answer_token_ids has a token outside the vocabulary")
         if fact.strategy not in STRATEGIES:
             raise ImportRejected(f"{where}: field strategy {fact.strategy!r} is not one of {', '.join(STRATEGIES)}")
         facts.append(fact)

@@ -37,7 +37,13 @@ def last_wins(keys: Tensor, values: Tensor) -> tuple[Tensor, Tensor]:
 
 @dataclass
 class Fact:
-    """One written fact: what triggers it, what it answers, and the rows it owns."""
+    """One written fact: what triggers it, what it answers, and the rows it owns.
+
+    ``gold_token_id``/``gold_token`` are the answer's first token (the first-token recall reads it);
+    ``answer_token_ids`` are all of the answer's tokens as they follow the first trigger, the first being the
+    gold token. A fact stored before whole answers were written has none recorded and reads as a one-token
+    answer; a one-token answer is stored without the field, so such a fact's content and digest are unchanged.
+    """
 
     fact_id: str
     triggers: list[str]
@@ -52,6 +58,7 @@ class Fact:
     cost_ms: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
     group: str | None = None  # facts optimised together by ``joint`` share a group id
+    answer_token_ids: list[int] = field(default_factory=list)  # empty: the one-token answer [gold_token_id]
 
     def __post_init__(self) -> None:
         if self.row_ids.ndim != 2 or self.row_ids.shape[1] != 2:
@@ -70,6 +77,16 @@ class Fact:
             raise ValueError("answer and gold token must be text")
         if isinstance(self.gold_token_id, bool) or not isinstance(self.gold_token_id, int) or self.gold_token_id < 0:
             raise ValueError(f"gold token id must be a non-negative integer, got {self.gold_token_id!r}")
+        if not self.answer_token_ids:
+            self.answer_token_ids = [self.gold_token_id]
+        if not isinstance(self.answer_token_ids, list) or not all(
+            isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in self.answer_token_ids
+        ):
+            raise ValueError("answer token ids must be a list of non-negative integers")
+        if self.answer_token_ids[0] != self.gold_token_id:
+            raise ValueError(
+                f"the answer's first token {self.answer_token_ids[0]} is not the gold token {self.gold_token_id}"
+            )
         if isinstance(self.layer, bool) or not isinstance(self.layer, int):
             raise ValueError(f"layer must be an integer, got {self.layer!r}")
         if self.row_ids.numel() and bool((self.row_ids[:, 0] != self.layer).any()):
@@ -95,9 +112,16 @@ class Fact:
     def bytes(self) -> int:
         return self.values.numel() * self.values.element_size()
 
+    @property
+    def answer_length(self) -> int:
+        """The answer's length in tokens."""
+        return len(self.answer_token_ids)
+
     def meta(self) -> dict[str, Any]:
-        """Everything but the tensors, JSON-ready."""
+        """Everything but the tensors, JSON-ready (a one-token answer's ids are left out: see the class)."""
         d = {k: v for k, v in asdict(self).items() if k not in ("row_ids", "values")}
+        if self.answer_token_ids == [self.gold_token_id]:
+            d.pop("answer_token_ids")
         d["rows"] = [list(r) for r in self.rows]
         return d
 

@@ -1,8 +1,13 @@
 """Write strategies: turn (trigger, answer) facts into Engram rows.
 
-All strategies write the rows addressed at each trigger's last position in one Engram
-layer (default: the early one, see ``DEFAULT_LAYER``). Training never touches the shared weights: gradients are
-taken with ``torch.autograd.grad`` with respect to the new rows only, through an overlay.
+All strategies teach the whole answer, token by token, at the positions a teacher-forced continuation reads
+(``answers``): the trigger's last position predicts the first answer token, the trigger plus that token's last
+position the second, and so on, for every trigger paraphrase. A fact owns every row those positions read in one
+Engram layer (default: the early one, see ``DEFAULT_LAYER``). Training never touches the shared weights:
+gradients are taken with ``torch.autograd.grad`` with respect to the new rows only, through an overlay.
+
+Recall is measured two ways: the first answer token at the trigger's last position (rank, probability, top-1,
+as the paper) and the whole answer under greedy generation (``exact``: the generated ids are the answer's).
 """
 
 from __future__ import annotations
@@ -20,10 +25,21 @@ from torch import Tensor
 
 from engram_probe.arch.base import EngramModelBase
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
+from engram_probe.memory.answers import (
+    MAX_ANSWER_TOKENS,
+    AnswerError,
+    answer_tokens,
+    gold_token,
+    position_rows,
+    teacher_forced,
+)
+from engram_probe.memory.generation import decode, greedy
 from engram_probe.memory.ids import check_text
 from engram_probe.memory.overlay import MemoryOverlay, RowOverride
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.tokenizer import EngramTokenizer
+
+__all__ = ["MAX_ANSWER_TOKENS", "STRATEGIES", "AnswerError", "FactSpec", "FactWriter", "WriteSettings", "gold_token"]
 
 STRATEGIES = ("unembed", "opt", "joint")
 Progress = Callable[[int, int, str], None]
@@ -59,7 +75,8 @@ class WriteSettings:
     opt_l2: float = 1e-3
     joint_steps: int = 300
     joint_lr: float = 0.1
-    # past the steps above, keep optimising while some prompt's top-1 is not the gold token, up to this many
+    # past the steps above, keep optimising while some teacher-forced position's top-1 is not its answer token
+    # (i.e. while greedy generation would not give some whole answer), up to this many
     # steps in all (0: stop at the steps above)
     opt_max_steps: int = 60
     joint_max_steps: int = 0
@@ -69,9 +86,19 @@ class WriteSettings:
 class PreparedFact:
     spec: FactSpec
     prompts: list[list[int]]
-    gold: int
+    answers: list[list[int]]  # per prompt: the answer's tokens as they follow that trigger
+    gold: int  # the first answer token after the first trigger
     gold_text: str
-    rows: Tensor  # [n_triggers * heads] row ids (unique, sorted) in ``layer``
+    rows: Tensor  # row ids (unique, sorted) every teacher-forced position of every trigger reads in ``layer``
+
+    @property
+    def answer_ids(self) -> list[int]:
+        """The whole answer's tokens after the first trigger (what the stored fact records)."""
+        return self.answers[0]
+
+    def continuations(self) -> list[tuple[list[int], list[int], list[int]]]:
+        """Per trigger: the teacher-forced sequence, the positions that predict the answer, the answer tokens."""
+        return [(*teacher_forced(p, a), a) for p, a in zip(self.prompts, self.answers, strict=True)]
 
 
 @dataclass
@@ -95,10 +122,6 @@ class WriteResult:
         return sum(f.bytes for f in self.facts)
 
 
-class AnswerError(ValueError):
-    """An answer that cannot be turned into a gold token."""
-
-
 def resolve_layer(model: EngramModelBase, layer: str | int | None) -> int:
     """'early' (the default, ``None``) is the first Engram layer, 'late' the last; an int must be an Engram layer."""
     layers = model.cfg.engram_layers
@@ -119,23 +142,6 @@ def resolve_layer(model: EngramModelBase, layer: str | int | None) -> int:
     return n
 
 
-def gold_token(tokenizer: EngramTokenizer, prompt: str, answer: str) -> tuple[int, str]:
-    """First token of the answer as it follows the prompt (with a separating space)."""
-    if not answer or not answer.strip():
-        raise AnswerError("the answer is empty")
-    sep = "" if answer[0].isspace() or prompt.endswith((" ", "\n")) else " "
-    prefix = tokenizer.encode(prompt)
-    full = tokenizer.encode(prompt + sep + answer)
-    if len(full) > len(prefix) and full[: len(prefix)] == prefix:
-        tok = full[len(prefix)]
-    else:
-        ids = tokenizer.encode(sep + answer, bos=False)
-        if not ids:
-            raise AnswerError(f"the answer {answer!r} tokenises to nothing")
-        tok = ids[0]
-    return tok, tokenizer.token_text(tok)
-
-
 def check_prompt(model: EngramModelBase, tokenizer: EngramTokenizer, prompt: str) -> list[int]:
     if not prompt or not prompt.strip():
         raise ValueError("the trigger prompt is empty")
@@ -143,14 +149,6 @@ def check_prompt(model: EngramModelBase, tokenizer: EngramTokenizer, prompt: str
     if len(ids) > model.max_tokens:
         raise ValueError(f"the prompt has {len(ids)} tokens; the context holds {model.max_tokens}")
     return ids
-
-
-def trigger_rows(model: EngramModelBase, token_ids: Sequence[int], layer: int) -> Tensor:
-    """Row ids read at the last position of a prompt in one Engram layer ([heads])."""
-    import numpy as np
-
-    addr = model.hasher.addresses(np.asarray(token_ids, dtype=np.int64), layer)
-    return torch.from_numpy(addr[-1].copy())
 
 
 def pad_batch(prompts: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
@@ -170,14 +168,34 @@ def gold_rank(logits_last: Tensor, gold: int) -> int:
 
 @torch.no_grad()
 def recall(
-    model: EngramModelBase, prompts: Sequence[Sequence[int]], golds: Sequence[int], overlay: Any = None
+    model: EngramModelBase,
+    prompts: Sequence[Sequence[int]],
+    answers: Sequence[int | Sequence[int]],
+    overlay: Any = None,
+    tokenizer: EngramTokenizer | None = None,
 ) -> list[dict[str, Any]]:
-    """Gold rank and probability at each prompt's last position, one unpadded forward each."""
+    """Recall of each prompt's answer (token ids; one int is a one-token answer), unpadded forwards.
+
+    Per prompt: the first answer token's ``rank``, ``prob`` and the ``top1`` id at the prompt's last position,
+    and the whole answer under greedy generation of as many tokens as it has: ``exact`` (the generated ids are
+    the answer's) and ``generated`` (their text; ``tokenizer`` defaults to the one attached to the model).
+    """
+    tok = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     out = []
-    for ids, gold in zip(prompts, golds, strict=True):
-        logits = model(torch.tensor([list(ids)]), overlay=overlay)[0, -1]
+    for ids, answer in zip(prompts, answers, strict=True):
+        target = [answer] if isinstance(answer, int) else [int(t) for t in answer]
+        new, logits = greedy(model, ids, overlay, len(target))
+        gold = target[0]
         prob = torch.softmax(logits.double(), -1)[gold]
-        out.append({"rank": gold_rank(logits, gold), "prob": float(prob), "top1": int(logits.argmax())})
+        out.append(
+            {
+                "rank": gold_rank(logits, gold),
+                "prob": float(prob),
+                "top1": int(logits.argmax()),
+                "exact": new == target,
+                "generated": decode(tok, new),
+            }
+        )
     return out
 
 
@@ -208,22 +226,38 @@ class FactWriter:
         if not spec.triggers:
             raise ValueError("a fact needs at least one trigger prompt")
         prompts = [check_prompt(self.model, self.tokenizer, t) for t in spec.triggers]
-        gold, gold_text = gold_token(self.tokenizer, spec.triggers[0], spec.answer)
-        rows = torch.unique(torch.cat([trigger_rows(self.model, p, layer) for p in prompts]))
-        return PreparedFact(spec, prompts, gold, gold_text, rows)
+        answers = [answer_tokens(self.tokenizer, t, spec.answer) for t in spec.triggers]
+        for t, p, a in zip(spec.triggers, prompts, answers, strict=True):
+            if len(p) + len(a) - 1 > self.model.max_tokens:
+                raise ValueError(
+                    f"the trigger {t[:40]!r} and its answer have {len(p) + len(a) - 1:,} tokens; "
+                    f"the context holds {self.model.max_tokens:,}"
+                )
+        gold = answers[0][0]
+        prepared = PreparedFact(spec, prompts, answers, gold, self.tokenizer.token_text(gold), torch.empty(0))
+        reads = [position_rows(self.model, seq, pos, layer).flatten() for seq, pos, _ in prepared.continuations()]
+        prepared.rows = torch.unique(torch.cat(reads))
+        return prepared
 
     def unembed_rows(self, prepared: PreparedFact, layer: int) -> dict[int, Tensor]:
-        """Closed form per trigger: scale * pinv(W_V) u_gold, split into per-head slices."""
+        """Closed form per teacher-forced position: scale * pinv(W_V) u_token, split into per-head slices.
+
+        A row read at several positions keeps the value of the first (first trigger, earliest position)."""
         weights = self.model.writer_weights(layer)
         cfg = self.model.cfg
+        vectors: dict[int, Tensor] = {}
         with torch.no_grad():
-            u = weights.unembed[prepared.gold].detach().double()
-            e = torch.linalg.pinv(weights.value.detach().double()) @ (u / u.norm())
-            e = (self.settings.scale * e).float().view(cfg.n_engram_heads, cfg.dim_per_head)
+            pinv = torch.linalg.pinv(weights.value.detach().double())
+            for token in dict.fromkeys(t for a in prepared.answers for t in a):
+                u = weights.unembed[token].detach().double()
+                e = (self.settings.scale * (pinv @ (u / u.norm()))).float()
+                vectors[token] = e.view(cfg.n_engram_heads, cfg.dim_per_head)
         out: dict[int, Tensor] = {}
-        for p in prepared.prompts:
-            for r, vec in zip(trigger_rows(self.model, p, layer).tolist(), e, strict=True):
-                out.setdefault(r, vec)
+        for seq, positions, answer in prepared.continuations():
+            rows = position_rows(self.model, seq, positions, layer)
+            for at, token in zip(rows.tolist(), answer, strict=True):
+                for r, vec in zip(at, vectors[token], strict=True):
+                    out.setdefault(r, vec)
         return out
 
     def _fact(
@@ -243,6 +277,7 @@ class FactWriter:
             answer=prepared.spec.answer,
             gold_token_id=prepared.gold,
             gold_token=prepared.gold_text,
+            answer_token_ids=list(prepared.answer_ids),
             strategy=strategy,
             layer=layer,
             row_ids=torch.tensor([[layer, r] for r in ids], dtype=torch.int64).reshape(-1, 2),
@@ -269,16 +304,19 @@ class FactWriter:
         rows = torch.tensor(sorted(init), dtype=torch.int64)
         start = torch.stack([init[r] for r in rows.tolist()]).clone()
         values = start.clone().requires_grad_(True)
-        prompts = [p for f in prepared for p in f.prompts]
-        golds = torch.tensor([f.gold for f in prepared for _ in f.prompts])
-        batch, last = pad_batch(prompts, self.tokenizer.bos_id)
+        forced = [c for f in prepared for c in f.continuations()]
+        batch, _ = pad_batch([seq for seq, _, _ in forced], self.tokenizer.bos_id)
+        # every (sequence, position) that predicts an answer token, and that token (padding is never read)
+        which = torch.tensor([i for i, (_, pos, _) in enumerate(forced) for _ in pos])
+        where = torch.tensor([p for _, pos, _ in forced for p in pos])
+        targets = torch.tensor([t for _, _, answer in forced for t in answer])
         opt = torch.optim.Adam([values], lr=lr)
         for step in range(max(steps, max_steps)):
             override = merged_override(base, layer, rows, values)
-            logits = self.model(batch, overlay=override)[torch.arange(len(prompts)), last]
-            if step >= steps and bool((logits.argmax(-1) == golds).all()):
-                break  # past the fixed budget, every prompt already recalls its gold token
-            loss = F.cross_entropy(logits, golds)
+            logits = self.model(batch, overlay=override)[which, where]
+            if step >= steps and bool((logits.argmax(-1) == targets).all()):
+                break  # past the fixed budget, greedy generation already gives every whole answer
+            loss = F.cross_entropy(logits, targets)
             if l2:
                 loss = loss + l2 * (values - start).pow(2).mean()
             (grad,) = torch.autograd.grad(loss, [values])
@@ -306,8 +344,8 @@ class FactWriter:
         prepared = [self.prepare(s, n) for s in specs]
         base = MemoryOverlay([user]) if len(user) else None
         prompts = [p for f in prepared for p in f.prompts]
-        golds = [f.gold for f in prepared for _ in f.prompts]
-        before = recall(self.model, prompts, golds, base)
+        answers = [a for f in prepared for a in f.answers]
+        before = recall(self.model, prompts, answers, base, self.tokenizer)
         s = self.settings
         t0 = time.perf_counter()
         facts: list[Fact] = []
@@ -357,5 +395,5 @@ class FactWriter:
                 facts.append(fact)
         cost = (time.perf_counter() - t0) * 1000
         after_mem = UserMemory(user.user_id, [*user.facts, *facts])
-        after = recall(self.model, prompts, golds, MemoryOverlay([after_mem]))
+        after = recall(self.model, prompts, answers, MemoryOverlay([after_mem]), self.tokenizer)
         return WriteResult(facts, before, after, cost, {"layer": n, "strategy": strategy})

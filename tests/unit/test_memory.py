@@ -39,8 +39,12 @@ def test_each_strategy_writes_rows_at_the_trigger_and_raises_recall(lm: Any) -> 
         res = writer.write(UserMemory("u"), [spec], strategy=strategy)
         (fact,) = res.facts
         assert fact.layer == min(lm.cfg.engram_layers)
-        assert len(fact.rows) == lm.cfg.n_engram_heads
-        assert res.bytes == lm.cfg.n_engram_heads * lm.cfg.dim_per_head * 4
+        # the whole answer (" A", "da" here): the rows read at the trigger's last position and after " A"
+        prompt = lm.tokenizer.encode("My name is")
+        forced = torch.tensor([[*prompt, *fact.answer_token_ids[:-1]]])
+        read = lm.model.engram_addresses(forced)[fact.layer][0, len(prompt) - 1 :]
+        assert len(fact.answer_token_ids) == 2 and len(fact.rows) == len(set(read.flatten().tolist()))
+        assert res.bytes == len(fact.rows) * lm.cfg.dim_per_head * 4
         assert res.cost_ms > 0
         assert res.recall_after[0]["rank"] <= res.recall_before[0]["rank"]
         if strategy != "unembed":
@@ -88,10 +92,11 @@ def test_disjoint_users_stack_losslessly(lm: Any) -> None:
     # The tiny model's tables are small: "I work at" reads some of "My name is"'s early-layer rows by chance.
     # These two triggers read none of each other's rows at any position, so each must be byte-identical.
     a = write(lm, UserMemory("alice"), [FactSpec.of("My name is", "Ada")])
-    b = write(lm, UserMemory("bob"), [FactSpec.of("My employer is", "Acme")])
+    # (whole answers read rows after each answer token too: these two read none of each other's at any of them)
+    b = write(lm, UserMemory("bob"), [FactSpec.of("I live in", "Lisbon")])
     both = MemoryOverlay([a, b])
     assert both.collisions == []
-    for text, owner in (("My name is", a), ("My employer is", b)):
+    for text, owner in (("My name is", a), ("I live in", b)):
         alone = logits(lm, text, [owner])
         assert raw_bytes(logits(lm, text, [a, b])) == raw_bytes(alone)
         assert raw_bytes(logits(lm, text, [b, a])) == raw_bytes(alone)
@@ -176,12 +181,12 @@ def test_writes_continue_past_the_budget_only_until_the_gold_token_is_top1(lm: A
     assert short.recall_after[0]["rank"] > 1  # one step is not enough from this start
     for strategy in ("opt", "joint"):
         seen: list[int] = []
-        settings = WriteSettings(**slow, opt_max_steps=200, joint_max_steps=200)
+        settings = WriteSettings(**slow, opt_max_steps=400, joint_max_steps=400)
         res = FactWriter(lm.model, lm.tokenizer, settings).write(
             UserMemory("u"), [spec], strategy=strategy, progress=lambda d, t, m="", s=seen: s.append(d)
         )
-        assert res.recall_after[0]["rank"] == 1, strategy
-        assert 1 < max(seen) < 200, strategy  # went past the budget, and stopped once recalled
+        assert res.recall_after[0]["rank"] == 1 and res.recall_after[0]["exact"], strategy
+        assert 1 < max(seen) < 400, strategy  # went past the budget, and stopped once the whole answer is generated
     fixed = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=8, opt_max_steps=0)).write(
         UserMemory("u"), [spec]
     )
