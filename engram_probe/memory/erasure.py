@@ -138,19 +138,22 @@ def user_history(store: MemoryStore, user_id: str, reads: bool = False) -> dict[
             for fid in e.fact_ids:
                 wrote[fid] = e
     facts = []
-    if store.has_user(user_id):
-        for f in store.load(user_id, check=False).facts:
-            w = wrote.get(f.fact_id)
-            facts.append(
-                {
-                    "fact_id": f.fact_id,
-                    "trigger": f.triggers[0],
-                    "answer": f.answer,
-                    "written_at": w.at if w else f.written_at,
-                    "written_by": w.operator if w else None,
-                    "ledger_seq": w.seq if w else None,
-                }
-            )
+    try:
+        current = store.load(user_id, check=False).facts if store.has_user(user_id) else []
+    except TamperedError:
+        current = []  # an unreadable stored fact: ``problems`` names it
+    for f in current:
+        w = wrote.get(f.fact_id)
+        facts.append(
+            {
+                "fact_id": f.fact_id,
+                "trigger": f.triggers[0],
+                "answer": f.answer,
+                "written_at": w.at if w else f.written_at,
+                "written_by": w.operator if w else None,
+                "ledger_seq": w.seq if w else None,
+            }
+        )
     return {
         "user": user_id,
         "exists": store.has_user(user_id),
