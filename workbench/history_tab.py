@@ -114,7 +114,12 @@ def erase(
         facts, entries, status, pick = show_history(state, user_id)
         return warn(exc), pd.DataFrame(columns=PROOF_COLS), facts, entries, status, pick
     table = [
-        [r["layer"], r["row"], "shared table" if r["kept_by"] is None else f"fact {r['kept_by']}", r["bit_exact"]]
+        [
+            r["layer"],
+            r["row"],
+            "shared table" if r["kept_by"] is None else f"fact {r['kept_by']}",
+            "yes" if r["bit_exact"] else "NO",
+        ]
         for r in proof.get("rows", [])
     ]
     head = f"Erased {plural(len(entry.fact_ids), 'fact')} of **{uid}** (ledger entry {entry.seq}).\n\n"

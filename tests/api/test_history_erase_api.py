@@ -49,7 +49,7 @@ def test_conflict_supersede_erase_and_history(client: Client, served: tuple[str,
 
     proof, rows, facts, entries, hstatus, _ = client.predict("api-hist", second.group(1), False, api_name="/erase")
     assert "✔ Erase is bit-exact" in proof and "identical to the model with only the remaining facts" in proof, proof
-    assert table(rows) and all(r[2] == "shared table" and r[3] for r in table(rows))
+    assert table(rows) and all(r[2] == "shared table" and r[3] == "yes" for r in table(rows))
     assert table(facts) == [] and table(entries)[-1][2].endswith(f"erased 1 fact: {second.group(1)}")
     assert state.store.load("api-hist").facts == [] and state.store.verify_ledger() == []
 
