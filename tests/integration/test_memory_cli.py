@@ -44,8 +44,9 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
             "--json",
         ).stdout
     )
-    assert len(w["rows"]) == 16 and all(r[0] == min(shipped.cfg.engram_layers) for r in w["rows"])
-    assert w["bytes"] == 16 * shipped.cfg.dim_per_head * 4
+    # "oolong" is 3 tokens of the shipped tokenizer: 16 rows read at each of its 3 teacher-forced positions
+    assert len(w["rows"]) == 3 * 16 and all(r[0] == min(shipped.cfg.engram_layers) for r in w["rows"])
+    assert w["bytes"] == 3 * 16 * shipped.cfg.dim_per_head * 4
     assert w["recall"]["rank_after"] == 1 and w["recall"]["rank_before"] > 1
     late = json.loads(
         cli(
