@@ -107,7 +107,7 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     [w_out, w_rows, w_status],
                     api_name="write_fact",
                     concurrency_limit=4,
-                )
+                ).then(lambda: False, None, w_supersede, api_visibility="undocumented")  # each replace is asked anew
 
             s_user, p_user, l_user, r_user = view_tabs(state, pick)
             h_user = history_tab(state, pick)
