@@ -39,10 +39,9 @@ def _logits(lm: LoadedModel, ids: list[int], memory: UserMemory | None) -> torch
         return lm.model(torch.tensor([ids]), overlay=overlay)[0]
 
 
-def probe_text(fact: Fact) -> str:
-    """The fact's first trigger followed by its answer, as a teacher-forced continuation reads it."""
-    trigger = fact.triggers[0]
-    return trigger + ("" if fact.answer[:1].isspace() or trigger.endswith((" ", "\n")) else " ") + fact.answer
+def probe_ids(lm: LoadedModel, fact: Fact) -> list[int]:
+    """The fact's first trigger followed by every token of its answer (what a teacher-forced write reads)."""
+    return [*lm.tokenizer.encode(fact.triggers[0]), *fact.answer_token_ids][: lm.model.max_tokens]
 
 
 def row_fates(erased: Sequence[Fact], after: UserMemory | None) -> list[dict[str, Any]]:
@@ -86,8 +85,8 @@ def erase_with_proof(
     after = store.load(user_id) if store.has_user(user_id) else None
     forwards: list[dict[str, Any]] = []
     for fact in erased[:MAX_PROOF_TEXTS]:
-        text = probe_text(fact)
-        ids_ = lm.tokenizer.encode(text)[: lm.model.max_tokens]
+        ids_ = probe_ids(lm, fact)
+        text = lm.tokenizer.decode(ids_[1:] if ids_[:1] == [lm.tokenizer.bos_id] else ids_)
         now, ref, was = _logits(lm, ids_, after), _logits(lm, ids_, never), _logits(lm, ids_, before)
         forwards.append(
             {

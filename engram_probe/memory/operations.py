@@ -15,6 +15,7 @@ import numpy as np
 
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.contracts.base import RowKey
+from engram_probe.memory.answers import teacher_forced
 from engram_probe.memory.ids import check_user_id, printable
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError, UnknownUserError
 from engram_probe.memory.store_file import Mode
@@ -171,23 +172,14 @@ def write_facts(
     return result, entry
 
 
-def _answer_sequence(tokenizer: Any, trigger: str, answer: str) -> tuple[list[int], range]:
-    """The trigger followed by its answer, and the positions that read a fact's rows (the trigger's last, and
-    each answer token's but the last, where the answer is taught token by token)."""
-    prefix = tokenizer.encode(trigger)
-    sep = "" if answer[:1].isspace() or trigger.endswith((" ", "\n")) else " "
-    full = tokenizer.encode(trigger + sep + answer)
-    seq = full if len(full) > len(prefix) and full[: len(prefix)] == prefix else prefix
-    return seq, range(len(prefix) - 1, max(len(prefix), len(seq) - 1))
-
-
 def fact_ngrams(lm: LoadedModel, fact: Fact) -> dict[RowKey, set[tuple[int, ...]]]:
-    """For each row the fact owns, the (hashed) n-grams through which its triggers read that row."""
+    """For each row the fact owns, the (hashed) n-grams through which its triggers' teacher-forced positions read
+    that row (``answers.teacher_forced``: the trigger's last position, then each answer token's but the last)."""
     hasher = lm.model.hasher
     own = set(fact.rows)
     out: dict[RowKey, set[tuple[int, ...]]] = {}
     for trigger in fact.triggers:
-        seq, positions = _answer_sequence(lm.tokenizer, trigger, fact.answer)
+        seq, positions = teacher_forced(lm.tokenizer.encode(trigger), fact.answer_token_ids)
         ids = np.asarray(seq, dtype=np.int64)
         if fact.layer not in hasher.layers or len(ids) > lm.model.max_tokens:
             continue
