@@ -61,7 +61,10 @@ def test_model_and_demo_users(client: Client, served: tuple[str, Any]) -> None:
     assert "unchanged" in card and served[1].lm.weights_sha256[:16] in card
     rows = table(facts)
     assert len(rows) == 6 and all(r[5] == min(served[1].lm.cfg.engram_layers) for r in rows)
-    assert "6 facts" in status and "96 distinct rows" in status
+    memory = served[1].store.load("d000")
+    distinct = {tuple(r) for f in memory.facts for r in f.row_ids.tolist()}  # every answer token's rows
+    assert len(distinct) > 6 * served[1].lm.cfg.n_engram_heads  # whole answers own more than the trigger's rows
+    assert "6 facts" in status and f"{len(distinct):,} distinct rows" in status
     card, facts, status, _ = client.predict("no-such-user", api_name="/show_user")
     assert status.startswith("⚠") and "unknown user" in status
 
@@ -70,9 +73,9 @@ def test_write_a_fact_reports_rows_and_recall(client: Client, served: tuple[str,
     md, rows, ledger = client.predict(
         "api-writer", "My favorite tea is", "oolong", "opt", "late", api_name="/write_fact"
     )
-    assert "Wrote fact" in md and "16 rows" in md and "→ 1**" in md, md
+    assert "Wrote fact" in md and "48 rows" in md and "→ 1**" in md, md  # " oolong" is 3 tokens: 3 positions × 16 heads
     data = table(rows)
-    assert len(data) == served[1].lm.cfg.n_engram_heads
+    assert len(data) == 3 * served[1].lm.cfg.n_engram_heads
     assert {r[3] for r in data} == {2, 3}  # both n-gram orders
     assert ledger.startswith("ledger entry")
     bad, _, _ = client.predict("api-writer", "My favorite tea is", "  ", "opt", "late", api_name="/write_fact")

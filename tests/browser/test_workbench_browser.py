@@ -70,7 +70,7 @@ def test_write_a_fact(page: Any, artifacts: Path) -> None:
     page.locator("#write-go").click()
     page.wait_for_function("document.querySelector('#write-result').innerText.includes('Wrote fact')", timeout=LONG)
     result = text_of(page, "#write-result")
-    assert "16 rows" in result and re.search(r"rank \d+ → 1", result), result
+    assert "48 rows" in result and re.search(r"rank \d+ → 1", result), result
     shot(page, artifacts, "2-write")
 
 
