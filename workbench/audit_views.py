@@ -13,7 +13,7 @@ from engram_probe.report.numbers import legend, plural, sig, size_exact, tokens
 from workbench.handling import USER_ERRORS, empty_figure, user_memory, warn
 from workbench.state import WorkbenchState
 
-ZOOM = "; drag the slider under a plot, or zoom out, to see the other positions"
+ZOOM = "; drag the slider under the gate plot, or pan and zoom any plot, to see the other positions"
 MAX_TABLE = 500  # rows of the position table shown for a long probe (the export holds every position)
 
 

@@ -120,14 +120,12 @@ def token_strip(report: dict[str, Any]) -> tuple[go.Figure, str]:
     )
     labels = [_tok(p["token"]) for p in pos]
     fig.update_layout(
-        height=290 if long else 200,
+        height=230 if long else 200,
         margin=dict(l=10, r=10, t=30, b=10),
         title="Read map: who reads an edited row",
         yaxis=dict(visible=False),
         xaxis=_position_axis(report, labels),
     )
-    if long:
-        fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.15))
     c = report["summary"]["positions"]
     caption = (
         f"Each cell is a token of the probe. Red cells read at least one of the user's edited rows "
@@ -165,13 +163,15 @@ def gate_figure(report: dict[str, Any]) -> tuple[go.Figure, str]:
     fig.add_hrect(y0=hi, y1=1.0, fillcolor="#eeeeee", line_width=0)
     _class_lines(fig, report)
     fig.update_layout(
-        height=400,
+        height=480 if long else 400,
         title="Gate α per position, before and after the write",
         yaxis_title="α",
         xaxis=_position_axis(report, labels),
         margin=dict(l=40, r=10, t=80, b=40),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, font=dict(size=11)),
     )
+    if long:  # the slider moves this figure's window over the whole probe
+        fig.update_xaxes(rangeslider=dict(visible=True, thickness=0.1))
     at = [p for p in pos if p["class"] == "write_site"]
     moved = ", ".join(f"#{p['index']} {sig(p['gate_before'], 3)}→{sig(p['gate_after'], 3)}" for p in at[:4])
     caption = (
