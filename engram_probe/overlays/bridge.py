@@ -1,9 +1,11 @@
 """The bridge from any overlay file to a user memory of a loaded model, so it can be forward-audited.
 
 An overlay written under the loaded model's own address contract (the same digest) becomes a
-:class:`UserMemory`: each fact of the file owns the file's rows its trigger reads at its last position
-(as the census counts them), per table. The file names no answer, so each fact's gold token is the one
-the edited model predicts at the trigger's last position; the fact's settings say so. Our own memory
+:class:`UserMemory`: each fact of the file owns the file's rows its teacher-forced positions read (as the
+census counts them, ``edited_rows.fact_reads``), per table. A file that names a fact's answer tokens (a V4.1 file
+written from our export) gives a whole answer. One that names none (a ``.pleo`` facts sidecar, most V4.1 files) gives
+a one-token answer, read at the trigger's last position, whose gold token is the one the edited model predicts
+there; the fact's settings say which. Our own memory
 export is read as it always was (``memory.transfer``), with its answers. Where no model runs, the same
 files get the hash-only audits of ``engram-probe contract``.
 """
@@ -13,13 +15,13 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.contracts.base import AddressContract
+from engram_probe.memory.answers import MAX_ANSWER_TOKENS
 from engram_probe.memory.ids import check_fact_id, check_user_id
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import LedgerEntry, MemoryStore
@@ -31,13 +33,17 @@ from engram_probe.memory.transfer import (
     read_memory_file,
 )
 from engram_probe.memory.user_memory import Fact, UserMemory
+from engram_probe.overlays.edited_rows import fact_reads
 from engram_probe.overlays.load import read_overlay
 from engram_probe.overlays.registry import OverlayFormat, detect, get_format
 from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import WORKBENCH_FORMAT
 
 IMPORTED = "imported"  # the strategy of a bridged fact: written by another tool, not by this workbench
-GOLD_RULE = "the file names no answer: gold is the edited model's top-1 next token at the trigger's last position"
+NAMED_RULE = "the file names the answer's tokens: the answer is those tokens, read at their teacher-forced positions"
+GOLD_RULE = (
+    "the file names no answer: a one-token answer, the edited model's top-1 next token at the trigger's last position"
+)
 
 
 @dataclass(frozen=True)
@@ -70,14 +76,15 @@ def check_contract(overlay: OverlayRows, lm: LoadedModel) -> None:
 
 
 def _fact_rows(contract: AddressContract, overlay: OverlayRows, fact: FactTrigger) -> dict[int, np.ndarray]:
-    """Per table, the overlay's rows this fact's trigger reads at its last position (sorted)."""
-    ids = np.asarray(fact.trigger_ids, dtype=np.int64)
+    """Per table, the overlay's rows this fact reads at its teacher-forced positions (sorted)."""
+    read: dict[int, set[int]] = {}
+    for rd in fact_reads(contract, fact, sorted(overlay.layers)):
+        read.setdefault(rd.layer, set()).add(rd.row)
     out = {}
-    for layer in sorted(fact.layers if fact.layers is not None else overlay.layers):
+    for layer in sorted(read):
         if layer not in overlay.layers:
             continue
-        read = contract.addresses(ids, layer)[-1]
-        owned = np.intersect1d(overlay.rows(layer), read)
+        owned = np.intersect1d(overlay.rows(layer), np.fromiter(read[layer], dtype=np.int64))
         if owned.size:
             out[layer] = owned
     return out
@@ -115,6 +122,13 @@ def overlay_memory(
         ids = fact.trigger_ids
         if not ids or len(ids) > lm.model.max_tokens or max(ids) >= lm.cfg.d_vocab:
             raise OverlayFileError(f"{where}: fact {fact.fact_id}: its trigger is not token ids this model reads")
+        answer = fact.answer_ids
+        if answer and (
+            len(answer) > MAX_ANSWER_TOKENS
+            or max(answer) >= lm.cfg.d_vocab
+            or len(ids) + len(answer) - 1 > lm.model.max_tokens
+        ):
+            raise OverlayFileError(f"{where}: fact {fact.fact_id}: its answer is not token ids this model reads")
         for layer, rows in _fact_rows(contract, overlay, fact).items():
             pieces.append((fact, layer, rows))
             claimed.setdefault(layer, set()).update(rows.tolist())
@@ -136,33 +150,37 @@ def overlay_memory(
         table_rows, table_values = overlay.layers[layer]
         values = np.ascontiguousarray(table_values[np.searchsorted(table_rows, rows)], dtype=np.float32)
         facts.append((fact, fact_id, layer, rows, values))
-    settings: dict[str, Any] = {"source_format": fmt_name or overlay.format, "gold": GOLD_RULE}
+    source = fmt_name or overlay.format
 
     def build(golds: list[int]) -> UserMemory:
-        return UserMemory(
-            user,
-            [
+        out = []
+        for (fact, fact_id, layer, rows, values), gold in zip(facts, golds, strict=True):
+            answer = list(fact.answer_ids) or [gold]
+            out.append(
                 Fact(
                     fact_id=fact_id,
                     triggers=[_trigger_text(lm, fact)],
-                    answer=lm.tokenizer.token_text(gold),
-                    gold_token_id=gold,
-                    gold_token=lm.tokenizer.token_text(gold),
+                    answer=lm.tokenizer.decode(answer) if fact.answer_ids else lm.tokenizer.token_text(gold),
+                    gold_token_id=answer[0],
+                    gold_token=lm.tokenizer.token_text(answer[0]),
+                    answer_token_ids=answer,
                     strategy=IMPORTED,
                     layer=layer,
                     row_ids=torch.tensor([[layer, int(r)] for r in rows], dtype=torch.int64),
                     values=torch.from_numpy(values),
                     written_at="",
-                    settings=dict(settings),
+                    settings={"source_format": source, "gold": NAMED_RULE if fact.answer_ids else GOLD_RULE},
                 )
-                for (fact, fact_id, layer, rows, values), gold in zip(facts, golds, strict=True)
-            ],
-        )
+            )
+        return UserMemory(user, out)
 
     edited = MemoryOverlay([build([0] * len(facts))])  # the rows do not depend on the gold tokens
     golds = []
     with torch.no_grad():
         for fact, *_ in facts:
+            if fact.answer_ids:
+                golds.append(fact.answer_ids[0])
+                continue
             logits = lm.model(torch.tensor([list(fact.trigger_ids)]), overlay=edited)
             golds.append(int(logits[0, -1].argmax()))
     return build(golds)

@@ -26,7 +26,7 @@ DENSE_MAX_ROWS = 1 << 24  # up to this many table rows, a slot map (4 B a row); 
 
 @dataclass(frozen=True)
 class FactRead:
-    """One row a fact's trigger reads at its last position."""
+    """One row a fact reads at one of its teacher-forced positions."""
 
     user: str
     fact_id: str
@@ -36,6 +36,7 @@ class FactRead:
     head: int
     row: int
     ngram: tuple[int, ...]  # the hashed ids the column read, newest first
+    answer_token: int = 0  # the answer token this read predicts: 0 at the trigger's last position, then 1, 2, …
 
 
 @dataclass(frozen=True)
@@ -49,26 +50,26 @@ class EditedRead:
 
 
 def fact_reads(contract: AddressContract, fact: FactTrigger, layers: list[int]) -> list[FactRead]:
-    """The rows read at the trigger's last position, in each of ``layers`` (the fact's own, if it names them)."""
-    ids = np.asarray(fact.trigger_ids, dtype=np.int64)
-    last = len(ids) - 1
+    """The rows the fact reads at its teacher-forced positions (the trigger's last, then each answer token's but the
+    last: ``FactTrigger.continuation``), in each of ``layers`` (the fact's own, if it names them).
+
+    A row read at several of those positions is listed once, at the first: the fact owns it once, as the writers do.
+    """
+    seq, positions = fact.continuation()
+    ids = np.asarray(seq, dtype=np.int64)
     hashed = contract.hash_inputs(ids)
     out = []
     for layer in sorted(fact.layers if fact.layers is not None else layers):
-        rows = contract.addresses(ids, layer)[last]
-        for col in contract.columns(layer):
-            out.append(
-                FactRead(
-                    fact.user,
-                    fact.fact_id,
-                    layer,
-                    col.column,
-                    col.order,
-                    col.head,
-                    int(rows[col.column]),
-                    contract.ngram_from(hashed, last, col.order),
-                )
-            )
+        addr = contract.addresses(ids, layer)
+        seen: set[int] = set()
+        for k, at in enumerate(positions):
+            for col in contract.columns(layer):
+                row = int(addr[at, col.column])
+                if row in seen:
+                    continue
+                seen.add(row)
+                ngram = contract.ngram_from(hashed, at, col.order)
+                out.append(FactRead(fact.user, fact.fact_id, layer, col.column, col.order, col.head, row, ngram, k))
     return out
 
 
@@ -132,7 +133,7 @@ def _unique_pairs(slots: list[int], owners: list[int]) -> tuple[np.ndarray, np.n
 
 
 class EditedRows:
-    """Every row some overlay writes, per table: its writers, the facts whose triggers read it, and a lookup.
+    """Every row some overlay writes, per table: its writers, the facts that read it, and a lookup.
 
     ``users`` and ``facts`` (``user/fact``) are sorted; ``tables`` holds, per layer, the sorted rows and the
     owners as integer pairs. A fact's read of a row that no overlay writes is not an edited-row hit.
@@ -200,7 +201,7 @@ class EditedRows:
         return out
 
     def owners(self, key: RowKey) -> tuple[list[str], list[str]]:
-        """(users that write the row, 'user/fact' ids whose trigger reads it)."""
+        """(users that write the row, 'user/fact' ids whose teacher-forced positions read it)."""
         return self.writers.get(key, []), [f"{c.user}/{c.fact_id}" for c in self.claims.get(key, [])]
 
     def digest(self) -> str:

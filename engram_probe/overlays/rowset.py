@@ -9,6 +9,7 @@ import numpy as np
 
 from engram_probe.contracts.base import AddressContract
 from engram_probe.contracts.fields import INT64_MAX, IntList
+from engram_probe.memory.answers import teacher_forced
 
 V41_FORMAT = "engram-row-overrides/deepseek-v4.1/1"
 
@@ -19,13 +20,16 @@ class OverlayFileError(ValueError):
 
 @dataclass(frozen=True)
 class FactTrigger:
-    """A fact as the census sees it: its owner, its trigger's token ids, and the tables it was written into."""
+    """A fact as the census sees it: its owner, its trigger's token ids, the tables it was written into and, where
+    the file names them, its answer's token ids (a file that names none, such as a ``.pleo`` facts sidecar, gives a
+    one-token answer: the fact reads its rows at the trigger's last position only)."""
 
     user: str
     fact_id: str
     trigger_ids: tuple[int, ...]
     layers: tuple[int, ...] | None = None  # None: every table the owner's overlay writes
     trigger_text: str | None = None
+    answer_ids: tuple[int, ...] = ()  # (): a one-token answer, whichever token it is
 
     def __post_init__(self) -> None:
         where = f"facts of {self.user}, fact {self.fact_id}"
@@ -34,15 +38,25 @@ class FactTrigger:
         if self.layers is not None:
             layers = IntList(0, INT64_MAX).check("layers", list(self.layers), where, OverlayFileError)
             object.__setattr__(self, "layers", tuple(layers))
+        if self.answer_ids:
+            answer = IntList(0, INT64_MAX).check("answer_ids", list(self.answer_ids), where, OverlayFileError)
+            object.__setattr__(self, "answer_ids", tuple(answer))
+
+    def continuation(self) -> tuple[list[int], list[int]]:
+        """The teacher-forced sequence and the positions in it that read the fact's rows (``answers.teacher_forced``,
+        the writers' own): the trigger's last position, then each answer token's but the last."""
+        # a one-token answer's sequence is the trigger alone, so the stand-in token below is never read
+        return teacher_forced(self.trigger_ids, self.answer_ids or (0,))
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "user": self.user,
             "fact_id": self.fact_id,
             "trigger_ids": list(self.trigger_ids),
             "trigger_text": self.trigger_text,
             "layers": None if self.layers is None else list(self.layers),
         }
+        return out | ({"answer_ids": list(self.answer_ids)} if self.answer_ids else {})
 
 
 @dataclass

@@ -114,6 +114,7 @@ def _facts(meta: dict[str, str], user: str, where: str) -> list[FactTrigger]:
                 trigger_ids=tuple(int(t) for t in f["trigger_ids"]),
                 layers=None if f.get("layers") is None else tuple(int(x) for x in f["layers"]),
                 trigger_text=f.get("trigger_text"),
+                answer_ids=tuple(int(t) for t in f.get("answer_ids") or ()),
             )
             for f in items
         ]

@@ -8,25 +8,55 @@ from pathlib import Path
 import numpy as np
 
 from engram_probe.contracts.base import AddressContract
+from engram_probe.memory.answers import AnswerError, answer_tokens, teacher_forced
 from engram_probe.overlays.rowset import FactTrigger, OverlayFileError, OverlayRows, normalise_rows
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
 
 WORKBENCH_FORMAT = "engram-probe-memory/1"
 
 
-def model_view_ids(contract: AddressContract, text: str, layer: int, rows: set[int], where: str) -> tuple[int, ...]:
-    """The trigger's ids as the model saw them (with or without a leading BOS): the ones whose last position reads
-    exactly the fact's stored rows. A fact whose rows match neither is refused."""
-    ids = list(contract.encode(text))
-    candidates = [ids]
+def _answers(contract: AddressContract, m: dict, where: str) -> list[tuple[str, list[int]]]:
+    """Each trigger of a fact with its answer's tokens as they follow it: the first trigger's as the fact records
+    them (a fact stored without them is a one-token answer), a paraphrase's tokenised as the writers tokenise it."""
+    triggers = [str(t) for t in m["triggers"]]
+    first = [int(t) for t in m.get("answer_token_ids") or [m["gold_token_id"]]]
+    out = [(triggers[0], first)]
+    tok = getattr(contract, "tokenizer", None)
+    for t in triggers[1:]:
+        if tok is None:
+            raise OverlayFileError(f"{where}: trigger {t!r} is a paraphrase; this contract has no tokenizer to read it")
+        try:
+            out.append((t, answer_tokens(tok, t, str(m["answer"]))))
+        except AnswerError as exc:
+            raise OverlayFileError(f"{where}: trigger {t!r}: {exc}") from exc
+    return out
+
+
+def model_view_ids(
+    contract: AddressContract, answers: list[tuple[str, list[int]]], layer: int, rows: set[int], where: str
+) -> tuple[int, ...]:
+    """The first trigger's ids as the model saw them (with or without a leading BOS): the ones for which the
+    teacher-forced positions of every trigger (``answers.teacher_forced``: the trigger's last position, then each
+    answer token's but the last) read exactly the fact's stored rows. A fact whose rows match neither is refused."""
+    encoded = [(list(contract.encode(text)), answer) for text, answer in answers]
+    variants = [[ids for ids, _ in encoded]]
     tok = getattr(contract, "tokenizer", None)
     bos = tok.token_to_id("<|bos|>") if tok is not None and hasattr(tok, "token_to_id") else None
-    if bos is not None and (not ids or ids[0] != bos):
-        candidates.append([bos, *ids])
-    for cand in candidates:
-        if cand and set(contract.addresses(np.asarray(cand), layer)[-1].tolist()) == rows:
-            return tuple(cand)
-    raise OverlayFileError(f"{where}: the stored rows of trigger {text!r} are not the rows its last position reads")
+    if bos is not None and any(not ids or ids[0] != bos for ids, _ in encoded):
+        variants.append([ids if ids[:1] == [bos] else [bos, *ids] for ids, _ in encoded])
+    for prompts in variants:
+        if not all(prompts):
+            continue
+        read: set[int] = set()
+        for prompt, (_, answer) in zip(prompts, encoded, strict=True):
+            seq, positions = teacher_forced(prompt, answer)
+            read.update(contract.addresses(np.asarray(seq, dtype=np.int64), layer)[positions].ravel().tolist())
+        if read == rows:
+            return tuple(prompts[0])
+    raise OverlayFileError(
+        f"{where}: the stored rows of trigger {answers[0][0]!r} are not the rows its answer's teacher-forced "
+        "positions read"
+    )
 
 
 def read_workbench_memory(path: Path, contract: AddressContract, user: str | None) -> OverlayRows:
@@ -75,10 +105,10 @@ def overlay_from_fact_rows(
             sel = ids[:, 0] == layer
             by_layer.setdefault(int(layer), ([], []))[0].append(ids[sel, 1])
             by_layer[int(layer)][1].append(vals[sel])
-        trigger = m["triggers"][0]
         layer = int(m["layer"])
-        trigger_ids = model_view_ids(contract, trigger, layer, set(ids[ids[:, 0] == layer, 1].tolist()), where)
-        facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), trigger))
+        answers = _answers(contract, m, where)
+        trigger_ids = model_view_ids(contract, answers, layer, set(ids[ids[:, 0] == layer, 1].tolist()), where)
+        facts.append(FactTrigger(owner, m["fact_id"], trigger_ids, (layer,), answers[0][0], tuple(answers[0][1])))
     layers = {}
     for layer, (row_parts, value_parts) in by_layer.items():
         # within a user, the most recently written fact wins a shared row: keep the last occurrence

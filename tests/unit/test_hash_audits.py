@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -173,3 +174,39 @@ def test_workbench_memory_export_audits_on_the_workbench_contract(tmp_path: Path
     o = read_overlay(path, contract)
     census = row_census(contract, [o])
     assert census["facts"][0]["counts"]["own_fact_only"] == 16 and census["summary"]["rows_written"] == 16
+
+
+def test_a_three_token_answer_is_counted_with_all_its_rows_in_the_census_and_read_map(
+    tmp_path: Path, shipped: object
+) -> None:
+    from engram_probe.memory.answers import answer_tokens
+    from engram_probe.memory.transfer import export_memory
+    from engram_probe.memory.user_memory import UserMemory
+    from engram_probe.memory.writing import FactSpec, FactWriter
+
+    lm: Any = shipped
+    trigger = "My favorite tea is"
+    answer = answer_tokens(lm.tokenizer, trigger, "oolong")
+    assert len(answer) == 3  # the test needs a three-token answer on the shipped tokenizer
+    (fact,) = (
+        FactWriter(lm.model, lm.tokenizer).write(UserMemory("ada"), [FactSpec.of(trigger, "oolong")], "unembed").facts
+    )
+    path = tmp_path / "ada.safetensors"
+    export_memory(UserMemory("ada", [fact]), path, lm.weights_sha256, lm.model.hasher)
+    contract = load_contract("workbench")
+    o = read_overlay(path, contract)
+    census = row_census(contract, [o])
+    (counted,) = census["facts"]
+    # every row the three teacher-forced positions read, each counted once, none of them shared
+    assert counted["reads"] == len(fact.rows) == 3 * contract.n_columns(fact.layer)
+    assert sorted((r["layer"], r["row"]) for r in counted["rows"]) == sorted(fact.rows)
+    assert counted["counts"]["own_fact_only"] == len(fact.rows) and census["summary"]["rows_written"] == len(fact.rows)
+    # the read map of the trigger and its answer: the trigger's last position and the first two answer tokens'
+    # read exactly the fact's rows, each naming the fact
+    prompt = lm.tokenizer.encode(trigger)
+    m = contract_read_map(contract, EditedRows(contract, [o]), [*prompt, *answer])
+    positions = range(len(prompt) - 1, len(prompt) + 2)
+    at = [h for h in m["hits"] if h["position"] in positions]
+    assert sorted((h["layer"], h["row"]) for h in at) == sorted(fact.rows)
+    assert {h["position"] for h in at} == set(positions)
+    assert all(h["facts"] == [f"ada/{fact.fact_id}"] and h["users"] == ["ada"] for h in at)

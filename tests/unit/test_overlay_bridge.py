@@ -101,6 +101,9 @@ def test_a_pleo_with_its_facts_sidecar_is_bridged_and_its_audit_proof_passes(shi
     assert {(h["position"], h["layer"], h["row"]) for h in body["read_map"]} == expected_hits(shipped, overlay, PROBE)
     # gold is what the edited model says after the trigger, as the fact's settings state
     assert body["gold"]["fact_id"] == "pet" and "top-1" in bridged.memory.facts[0].settings["gold"]
+    # the sidecar names no answer: the fact is a one-token answer, and its settings say so
+    pet = bridged.memory.facts[0]
+    assert pet.answer_token_ids == [pet.gold_token_id] and "one-token answer" in pet.settings["gold"]
     # a bridged user exports and reads back as our own memory file, the same memory to the digest
     from engram_probe.memory.transfer import export_memory, read_memory_file
 
@@ -134,3 +137,33 @@ def test_a_row_that_no_facts_trigger_reads_is_refused(shipped: Any) -> None:
     overlay.layers[1] = (np.append(rows, stray)[order], np.vstack([values, np.ones((1, 16), np.float32)])[order])
     with pytest.raises(OverlayFileError, match="1 rows of table 1 are read by no fact's trigger"):
         overlay_memory(overlay, shipped)
+
+
+def test_a_v41_file_naming_a_whole_answer_bridges_as_that_answer_and_a_pleo_sidecar_stays_one_token(
+    shipped: Any, tmp_path: Path
+) -> None:
+    from engram_probe.memory.transfer import export_memory
+    from engram_probe.memory.user_memory import UserMemory
+    from engram_probe.memory.writing import FactSpec, FactWriter
+    from engram_probe.overlays.load import read_overlay
+
+    spec = FactSpec.of("My favorite tea is", "oolong")
+    (fact,) = FactWriter(shipped.model, shipped.tokenizer).write(UserMemory("gus"), [spec], "unembed", 1).facts
+    assert len(fact.answer_token_ids) == 3 and len(fact.rows) == 3 * 16  # three positions, each head its own row
+    contract = model_contract(shipped)
+    export_memory(UserMemory("gus", [fact]), tmp_path / "gus.safetensors", shipped.weights_sha256, contract)
+    overlay = read_overlay(tmp_path / "gus.safetensors", contract)
+    assert overlay.facts[0].answer_ids == tuple(fact.answer_token_ids)
+    v41 = write_v41_rows(overlay, tmp_path / "gus.v41.safetensors", contract, "float32")
+    (bridged,) = read_user_memory(v41, shipped).memory.facts
+    assert bridged.answer_token_ids == fact.answer_token_ids and bridged.answer.strip() == "oolong"
+    assert bridged.rows == fact.rows and bridged.values.numpy().tobytes() == fact.values.numpy().tobytes()
+    assert "names the answer" in bridged.settings["gold"]
+    # the same rows as a .pleo whose sidecar names only the trigger: a one-token answer owns the trigger's 16 rows,
+    # so the rows its answer tokens' positions read belong to no fact and the file is refused
+    pleo = write_pleo(overlay, tmp_path / "gus.pleo", contract)
+    (tmp_path / "gus.pleo.facts.json").write_text(
+        json.dumps({"facts": [{"fact_id": "tea", "trigger": spec.triggers[0]}]})
+    )
+    with pytest.raises(OverlayFileError, match="32 rows of table 1 are read by no fact's trigger"):
+        read_user_memory(pleo, shipped)
