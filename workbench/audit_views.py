@@ -82,7 +82,7 @@ def switch_on(
     status = (
         f"{strip_cap} Hover a cell for the layer, hash head, row and fact{ZOOM if window_range(rep) else ''}.\n\n"
         f"{gate_cap}\n\nGold token for ranks: `{gold['token']}` (fact `{gold['fact_id']}`: "
-        f"“{gold['trigger']}” → “{gold['answer']}”)."
+        f"'{gold['trigger']}' → '{gold['answer']}')."
     )
     return strip, gate, pd.DataFrame(rows, columns=cols), status
 
