@@ -73,9 +73,13 @@ def cmd_recall(args: argparse.Namespace) -> None:
 
         command_line = "engram-probe recall " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["recall"] else "recall"
         Path(args.markdown).write_text(render_recall_markdown(out, command_line))
-    print("| mode | top-1 | top-5 | facts | ms/fact |\n|---|---|---|---|---|")
+    print("| mode | whole answer (exact) | first token top-1 | first token top-5 | facts | write ms/fact |")
+    print("|---|---|---|---|---|---|")
     for r in out["modes"].values():
-        print(f"| {r['description']} | {r['top1']:.3f} | {r['top5']:.3f} | {r['n']} | {r['ms_per_fact']:.1f} |")
+        print(
+            f"| {r['description']} | {r['exact']:.1%} | {r['top1']:.1%} | {r['top5']:.1%} | {r['n']:,} | "
+            f"{r['ms_per_fact']:,.1f} |"
+        )
 
 
 def load_memory_arg(args: argparse.Namespace, lm: Any) -> tuple[Any, dict[str, Any]]:

@@ -125,7 +125,7 @@ def test_recall_evaluation_command(tmp_path: Path, shipped: Any) -> None:
     path = tmp_path / "r000.json"
     path.write_text(json.dumps(user))
     md = tmp_path / "recall.md"
-    cli(
+    printed = cli(
         "recall",
         "--users",
         str(path),
@@ -142,6 +142,12 @@ def test_recall_evaluation_command(tmp_path: Path, shipped: Any) -> None:
     assert res["opt_isolated"]["n"] == 6
     assert res["opt_isolated"]["top1"] >= res["none"]["top1"]
     assert res["joint_together"]["top1"] >= res["none"]["top1"]
+    # the printed table has both measures, as the JSON: the exact whole answer first
+    lines = printed.stdout.splitlines()
+    assert "| mode | whole answer (exact) | first token top-1 | first token top-5 | facts | write ms/fact |" in lines
+    row = next(x for x in lines if x.startswith(f"| {res['opt_isolated']['description']} |"))
+    opt = res["opt_isolated"]
+    assert row.split(" | ")[1:4] == [f"{opt['exact']:.1%}", f"{opt['top1']:.1%}", f"{opt['top5']:.1%}"]
     text = md.read_text()
     assert "engram-probe recall" in text and "| user |" in text
     assert f"Rows written in Engram layer {doc['layer']}." in text
