@@ -117,12 +117,13 @@ def verify_contract_report(doc: dict[str, Any], open_files: bool = True) -> dict
     summary = doc.get("result", {}).get("summary") if isinstance(doc.get("result"), dict) else None
     if isinstance(summary, dict) and "rows_without_facts" not in summary:  # written before the census named them
         fresh["result"]["summary"].pop("rows_without_facts", None)
-    fresh = json.loads(canonical_json(fresh))  # the JSON types of the saved report (tuples become lists)
+    # both sides in the JSON types of a saved report (tuples become lists, a str subclass a str)
+    fresh, saved = json.loads(canonical_json(fresh)), json.loads(canonical_json(doc))
     mismatches = [
         m
-        for k in sorted(set(doc) | set(fresh))
+        for k in sorted(set(saved) | set(fresh))
         if k not in VOLATILE
-        for m in differences(doc.get(k, "<missing>"), fresh.get(k, "<missing>"), frozenset(), path=f".{k}")
+        for m in differences(saved.get(k, "<missing>"), fresh.get(k, "<missing>"), frozenset(), path=f".{k}")
     ]
     check(
         "re-run",
