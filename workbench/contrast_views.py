@@ -21,7 +21,7 @@ from workbench.state import WorkbenchState
 def wrong_layer(
     state: WorkbenchState, user_id: str, n_facts: float = 6, strategy: str = "user's own", progress: Any = None
 ) -> tuple[go.Figure, pd.DataFrame, str]:
-    cols = ["setting", "layer", "recall top-1", "recall top-5", "mean probability of the answer"]
+    cols = ["setting", "layer", "recall top-1", "recall top-5", "exact whole answer", "mean probability of the answer"]
     try:
         mem = user_memory(state, user_id, "wrong layer")
         chosen = None if not strategy or strategy == "user's own" else strategy
@@ -43,7 +43,7 @@ def wrong_layer(
         ("wrong address", c["right_layer"]["layer"], c["wrong_address"]),
     ]
     rows = [
-        [name, layer, pct(r["recall_top1"]), pct(r["recall_top5"]), pct(r.get("gold_prob_mean"))]
+        [name, layer, *(pct(r.get(k)) for k in ("recall_top1", "recall_top5", "recall_exact", "gold_prob_mean"))]
         for name, layer, r in settings
     ]
     return fig, pd.DataFrame(rows, columns=cols), caption
@@ -56,6 +56,7 @@ def lora_contamination(
         "method",
         "bytes",
         "recall top-1",
+        "exact whole answer",
         "untouched (hook, position) values changed",
         "held-out text values changed",
         "held-out loss change (nats/token)",
@@ -84,6 +85,7 @@ def lora_contamination(
             "Engram rows",
             size_exact(part["engram"]["bytes"]),
             pct(part["engram"]["recall_top1"]),
+            pct(part["engram"].get("recall_exact")),
             pct(part["engram"]["untouched_changed_fraction"]),
             pct(part["engram"].get("heldout_changed_fraction")),
             signed(held["engram_delta"]),
@@ -92,6 +94,7 @@ def lora_contamination(
             f"LoRA rank {part['lora']['rank']} ({part['lora']['steps']} steps)",
             size_exact(part["lora"]["bytes"]),
             pct(part["lora"]["recall_top1"]),
+            pct(part["lora"].get("recall_exact")),
             pct(part["lora"]["untouched_changed_fraction"]),
             pct(part["lora"].get("heldout_changed_fraction")),
             signed(held["lora_delta"]),

@@ -13,6 +13,7 @@ from typing import Any
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.arch.loading import open_model
 from engram_probe.arch.workbench_checkpoint import weights_digest
+from engram_probe.audit.contrasts import lora_training_set
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.data.synthetic_users import generate_users
@@ -68,9 +69,8 @@ class WorkbenchState:
         with lock:
             if key in self._lora:
                 return self._lora[key], True
-            prompts = [self.lm.tokenizer.encode(t) for f in memory.facts for t in f.triggers]
-            golds = [f.gold_token_id for f in memory.facts for _ in f.triggers]
-            res = train_user_lora(self.lm.model, prompts, golds, self.lm.tokenizer.bos_id, target, settings, progress)
+            prompts, answers = lora_training_set(self.lm, memory.facts)  # whole answers, as the contrast's
+            res = train_user_lora(self.lm.model, prompts, answers, self.lm.tokenizer.bos_id, target, settings, progress)
             self._lora[key] = res
             return res, False
 

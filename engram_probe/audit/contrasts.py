@@ -41,9 +41,27 @@ def token_determined_hooks(model: EngramModelBase) -> list[str]:
     return names
 
 
-def _score(ranks: Sequence[int]) -> dict[str, float]:
-    n = max(1, len(ranks))
-    return {"recall_top1": sum(r == 1 for r in ranks) / n, "recall_top5": sum(r <= 5 for r in ranks) / n}
+def _score(rec: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Both recall measures of ``writing.recall``'s dicts: the first answer token's top-1 and top-5 (the paper's),
+    and the exact whole answer under greedy generation."""
+    n = max(1, len(rec))
+    return {
+        "recall_top1": sum(r["rank"] == 1 for r in rec) / n,
+        "recall_top5": sum(r["rank"] <= 5 for r in rec) / n,
+        "recall_exact": sum(bool(r["exact"]) for r in rec) / n,
+    }
+
+
+def as_recorded(fresh: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]:
+    """Re-run contrasts in the form of a report written before they had the exact whole-answer measure: each
+    section's ``recall_exact`` is left out where the report's section has none (its facts are one-token answers, on
+    which the re-run figures are the same), so verify compares what that report claimed."""
+    out = dict(fresh)
+    for key, section in fresh.items():
+        old = recorded.get(key)
+        if isinstance(section, dict) and isinstance(old, dict) and "recall_exact" not in old:
+            out[key] = {k: v for k, v in section.items() if k != "recall_exact"}
+    return out
 
 
 def specs_of(memory: UserMemory, limit: int = 40) -> list[FactSpec]:
@@ -62,15 +80,18 @@ def fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | No
     return [r["rank"] for r in _fact_recall(lm, facts, overlay)]
 
 
-def _fact_recall(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> list[dict[str, Any]]:
+def _fact_recall(
+    lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None, model: EngramModelBase | None = None
+) -> list[dict[str, Any]]:
+    """``writing.recall`` of each fact's whole answer after its first trigger (on ``model``, default the shared one)."""
     prompts = [lm.tokenizer.encode(f.triggers[0]) for f in facts]
-    return recall(lm.model, prompts, [f.gold_token_id for f in facts], overlay)
+    return recall(model or lm.model, prompts, [f.answer_token_ids for f in facts], overlay, lm.tokenizer)
 
 
 def recall_stats(lm: LoadedModel, facts: Sequence[Fact], overlay: RowOverlay | None) -> dict[str, float]:
-    """Top-1, top-5 and mean gold probability of the facts' first triggers."""
+    """First-token top-1 and top-5, exact whole answer, and mean gold probability of the facts' first triggers."""
     rec = _fact_recall(lm, facts, overlay)
-    return {**_score([r["rank"] for r in rec]), "gold_prob_mean": sum(r["prob"] for r in rec) / max(1, len(rec))}
+    return {**_score(rec), "gold_prob_mean": sum(r["prob"] for r in rec) / max(1, len(rec))}
 
 
 def layer_contrast(
@@ -93,7 +114,7 @@ def layer_contrast(
         ranks = [r["rank"] for r in res.recall_after]
         out[label] = {
             "layer": layer,
-            **_score(ranks),
+            **_score(res.recall_after),
             "ranks": ranks,
             "gold_prob_mean": sum(r["prob"] for r in res.recall_after) / len(ranks),
             "rows": UserMemory("contrast", res.facts).n_rows,
@@ -102,7 +123,7 @@ def layer_contrast(
         if "no_edit" not in out:
             before = [r["rank"] for r in res.recall_before]
             out["no_edit"] = {
-                **_score(before),
+                **_score(res.recall_before),
                 "ranks": before,
                 "gold_prob_mean": sum(r["prob"] for r in res.recall_before) / len(before),
             }
@@ -241,6 +262,13 @@ def heldout_change(
     }
 
 
+def lora_training_set(lm: LoadedModel, facts: Sequence[Fact]) -> tuple[list[list[int]], list[list[int]]]:
+    """What the per-user LoRA is trained on: every trigger of every fact with the fact's whole answer (taught at
+    its teacher-forced positions, as the rows are)."""
+    prompts = [lm.tokenizer.encode(t) for f in facts for t in f.triggers]
+    return prompts, [list(f.answer_token_ids) for f in facts for _ in f.triggers]
+
+
 def lora_contrast(
     lm: LoadedModel,
     memory: UserMemory,
@@ -254,12 +282,12 @@ def lora_contrast(
     """Train (or reuse) a per-user LoRA to the Engram memory's direct recall, then compare contamination."""
     facts = memory.facts
     overlay = MemoryOverlay([memory])
-    engram_ranks = fact_recall(lm, facts, overlay)
-    target = _score(engram_ranks)["recall_top1"]
+    engram_recall = _score(_fact_recall(lm, facts, overlay))
+    target = engram_recall["recall_top1"]
     if lora is None:
-        prompts = [lm.tokenizer.encode(t) for f in facts for t in f.triggers]
-        golds = [f.gold_token_id for f in facts for _ in f.triggers]
-        lora = train_user_lora(lm.model, prompts, golds, lm.tokenizer.bos_id, target, settings, progress)
+        prompts, answers = lora_training_set(lm, facts)
+        lora = train_user_lora(lm.model, prompts, answers, lm.tokenizer.bos_id, target, settings, progress)
+    lora_recall = _score(_fact_recall(lm, facts, None, lora.model))
     exclude = token_determined_hooks(lm.model)
     probe = torch.tensor([list(probe_ids)])
     residual = residual_hooks(lm.cfg.n_layers)  # what the delta matrices read; every other hook is counted and dropped
@@ -276,6 +304,7 @@ def lora_contrast(
     out: dict[str, Any] = {
         "lora": {
             **lora.describe(),
+            "recall_exact": lora_recall["recall_exact"],
             "untouched_changed_fraction": lora_untouched["changed_fraction"],
             "untouched": lora_untouched,
             "untouched_all_hooks": lora_all.result(),
@@ -283,6 +312,7 @@ def lora_contrast(
         },
         "engram": {
             "recall_top1": target,
+            "recall_exact": engram_recall["recall_exact"],
             "bytes": memory.bytes,
             "rows": memory.n_rows,
             "untouched_changed_fraction": engram_untouched["changed_fraction"],

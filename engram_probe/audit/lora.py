@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
 
 from engram_probe.arch.base import EngramModelBase
+from engram_probe.memory.answers import teacher_forced
 from engram_probe.memory.writing import Progress, pad_batch
 
 ATTENTION_TARGETS = r"blocks\.\d+\.attn\.W_[QKVO]"
@@ -101,17 +102,37 @@ def top1_recall(model: EngramModelBase, batch: torch.Tensor, last: torch.Tensor,
     return float((logits.argmax(-1) == golds).float().mean())
 
 
+def teacher_forced_batch(
+    prompts: Sequence[Sequence[int]], answers: Sequence[int | Sequence[int]], pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Every prompt's teacher-forced continuation (``answers.teacher_forced``), right-padded, and per answer token
+    its (sequence, position) and target; then each prompt's first position (where the first token is predicted)."""
+    seqs, rows, positions, targets, first = [], [], [], [], []
+    for b, (prompt, answer) in enumerate(zip(prompts, answers, strict=True)):
+        tokens = [answer] if isinstance(answer, int) else [int(t) for t in answer]
+        seq, at = teacher_forced(prompt, tokens)
+        seqs.append(seq)
+        rows += [b] * len(at)
+        positions += at
+        targets += tokens
+        first.append(at[0])
+    batch, _ = pad_batch(seqs, pad_id)
+    return batch, torch.tensor(rows), torch.tensor(positions), torch.tensor(targets), torch.tensor(first)
+
+
 def train_user_lora(
     model: EngramModelBase,
     prompts: Sequence[Sequence[int]],
-    golds: Sequence[int],
+    answers: Sequence[int | Sequence[int]],
     pad_id: int,
     target_recall: float,
     settings: LoraSettings | None = None,
     progress: Progress | None = None,
 ) -> LoraResult:
-    """Train a LoRA on the facts until its top-1 recall reaches ``target_recall`` (or the budget ends).
+    """Train a LoRA on the facts until its first-token top-1 recall reaches ``target_recall`` (or the budget ends).
 
+    Each answer (token ids; one int is a one-token answer) is taught at every teacher-forced position, as the
+    Engram writers teach it; the stopping rule reads the first answer token, the measure the rows are matched on.
     At least ``settings.min_steps`` are trained, so a target the base model already meets (recall 0, for
     instance) still yields an adapter to compare; ``LoraResult.note`` says which case happened.
     """
@@ -124,16 +145,16 @@ def train_user_lora(
         if "lora_" in name:
             trainable.append(p)
     targets = sorted({n.rsplit(".lora_", 1)[0] for n, _ in clone.named_parameters() if "lora_" in n})
-    batch, last = pad_batch(prompts, pad_id)
-    gold_t = torch.tensor(list(golds))
+    batch, rows, positions, wanted, last = teacher_forced_batch(prompts, answers, pad_id)
+    gold_t = torch.tensor([a if isinstance(a, int) else int(a[0]) for a in answers])
     opt = torch.optim.Adam(trainable, lr=s.lr)
     t0 = time.perf_counter()
     steps, recall = 0, top1_recall(clone, batch, last, gold_t)
     start = recall
     while steps < s.max_steps and (recall < target_recall or steps < s.min_steps):
         clone.train()
-        logits = clone(batch)[torch.arange(len(gold_t)), last]
-        loss = F.cross_entropy(logits, gold_t)
+        logits = clone(batch)[rows, positions]
+        loss = F.cross_entropy(logits, wanted)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

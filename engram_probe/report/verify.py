@@ -9,6 +9,7 @@ from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel, ModelFileError
 from engram_probe.arch.loading import open_model
+from engram_probe.audit.contrasts import as_recorded
 from engram_probe.audit.engine import OLDER_REPORT_FORMATS, AuditOptions, generated_heldout, run_audit, sha256_text
 from engram_probe.audit.heldout import (
     HeldoutError,
@@ -226,6 +227,8 @@ def verify_report(
         fresh["options"] = {k: v for k, v in fresh["options"].items() if k != "heldout"} | legacy
     if doc.get("format") in OLDER_REPORT_FORMATS:
         fresh = in_format_1(fresh)
+    if isinstance(doc.get("contrasts"), dict) and isinstance(fresh.get("contrasts"), dict):
+        fresh["contrasts"] = as_recorded(fresh["contrasts"], doc["contrasts"])
     env = doc.get("environment", {})
     fenv = fresh["environment"]
     same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]

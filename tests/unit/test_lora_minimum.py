@@ -20,3 +20,24 @@ def test_zero_recall_target_trains_the_stated_minimum_and_says_so() -> None:
     tokens = torch.tensor(prompts)
     with torch.no_grad():
         assert not torch.equal(res.model(tokens), lm.model(tokens))  # there is an adapter to compare
+
+
+def test_the_lora_is_taught_every_token_of_a_whole_answer_and_one_token_answers_train_as_before() -> None:
+    from engram_probe.memory.writing import recall
+
+    lm = tiny_lm(seed=4)
+    prompt = lm.tokenizer.encode("the dog ran to")
+    answer = lm.tokenizer.encode(" the park", bos=False)
+    assert len(answer) > 1  # the test needs a whole answer of several tokens on this tokenizer
+    settings = LoraSettings(min_steps=60, max_steps=60, lr=1e-2)
+    whole = train_user_lora(lm.model, [prompt], [answer], lm.tokenizer.bos_id, 1.0, settings)
+    first = train_user_lora(lm.model, [prompt], [answer[0]], lm.tokenizer.bos_id, 1.0, settings)
+    (after,) = recall(whole.model, [prompt], [answer], None, lm.tokenizer)
+    (before,) = recall(lm.model, [prompt], [answer], None, lm.tokenizer)
+    assert not before["exact"] and after["exact"]  # greedy generation now gives the whole answer
+    # a one-token answer as a list and as an int is the same training, to the byte
+    again = train_user_lora(lm.model, [prompt], [[answer[0]]], lm.tokenizer.bos_id, 1.0, settings)
+    tokens = torch.tensor([prompt])
+    with torch.no_grad():
+        assert again.model(tokens).numpy().tobytes() == first.model(tokens).numpy().tobytes()
+        assert whole.model(tokens).numpy().tobytes() != first.model(tokens).numpy().tobytes()
