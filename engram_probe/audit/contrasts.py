@@ -65,7 +65,12 @@ def as_recorded(fresh: dict[str, Any], recorded: dict[str, Any]) -> dict[str, An
 
 
 def specs_of(memory: UserMemory, limit: int = 40) -> list[FactSpec]:
-    return [FactSpec.of(f.triggers, f.answer) for f in memory.facts[:limit]]
+    specs = []
+    for f in memory.facts[:limit]:
+        spec = FactSpec.of(f.triggers, f.answer)
+        # a one-token fact (written before whole answers) is re-written as the one token it owns
+        specs.append(replace(spec, answer_limit=1) if len(f.answer_token_ids) == 1 else spec)
+    return specs
 
 
 def dominant_strategy(memory: UserMemory) -> str:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import platform
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from engram_probe.arch.loaded import LoadedModel
@@ -24,6 +21,7 @@ from engram_probe.audit.switch import gate_range, gates, gold_ranks, value_path
 from engram_probe.memory.overlay import PRECEDENCE_RULE, MemoryOverlay
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import Progress, WriteSettings
+from engram_probe.report.kernel import environment
 
 REPORT_FORMAT = "engram-probe-report/2"
 # earlier formats that still verify: /1 wrote a read-map hit's column as ``head`` (see ``hit_in_format_1``)
@@ -71,19 +69,6 @@ class ProbeError(ValueError):
 
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def environment() -> dict[str, Any]:
-    return {
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "threads": torch.get_num_threads(),
-        "dtype": "float32",
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-    }
 
 
 MAX_CHARS_PER_TOKEN = 32  # far above any tokenizer's average; only a bound on work before tokenizing

@@ -12,7 +12,7 @@ import numpy as np
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.arch.weights import tensors_digest
 from engram_probe.arch.workbench_checkpoint import weights_digest
-from engram_probe.audit.engine import environment, generated_heldout
+from engram_probe.audit.engine import generated_heldout
 from engram_probe.audit.lora import LoraSettings
 from engram_probe.layered.adapter import SharedAdapter
 from engram_probe.layered.conditions import (
@@ -30,7 +30,7 @@ from engram_probe.layered.scoring import answer_indirect, direct_ranks, heldout_
 from engram_probe.layered.users import users_digest
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import WriteSettings
-from engram_probe.report.kernel import body_digest
+from engram_probe.report.kernel import body_digest, environment
 
 LAYERED_FORMAT = "engram-probe-layered/1"
 UserProgress = Callable[[int, int, str], None]

@@ -52,6 +52,9 @@ class FactSpec:
     triggers: tuple[str, ...]
     answer: str
     key: str | None = None
+    # teach only the answer's first n tokens: a fact stored before whole answers owns its first token only, and a
+    # contrast that re-writes it must write what it owns
+    answer_limit: int | None = None
 
     @classmethod
     def of(cls, trigger: str | Sequence[str], answer: str, key: str | None = None) -> FactSpec:
@@ -226,7 +229,7 @@ class FactWriter:
         if not spec.triggers:
             raise ValueError("a fact needs at least one trigger prompt")
         prompts = [check_prompt(self.model, self.tokenizer, t) for t in spec.triggers]
-        answers = [answer_tokens(self.tokenizer, t, spec.answer) for t in spec.triggers]
+        answers = [answer_tokens(self.tokenizer, t, spec.answer)[: spec.answer_limit] for t in spec.triggers]
         for t, p, a in zip(spec.triggers, prompts, answers, strict=True):
             if len(p) + len(a) - 1 > self.model.max_tokens:
                 raise ValueError(

@@ -40,6 +40,7 @@ ENVIRONMENT_KEYS = (
     "platform",
     "machine",
     "threads",
+    "cpu_kernels",
     "dtype",
     "deterministic_algorithms",
 )
@@ -67,12 +68,15 @@ def environment(*keys: str) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"no environment field {unknown[0]!r}; known: {', '.join(ENVIRONMENT_KEYS)}")
     values: dict[str, Any] = {}
-    if {"torch", "threads", "deterministic_algorithms"} & set(wanted):
+    if {"torch", "threads", "cpu_kernels", "deterministic_algorithms"} & set(wanted):
         import torch  # only model reports pay for it
 
         values |= {
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            # the vector instructions torch's CPU kernels use (AVX2, AVX512...): floats of a training run differ
+            # in the last bits between them, so a re-run on other kernels is compared within a tolerance
+            "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         }
     if "numpy" in wanted:

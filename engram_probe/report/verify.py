@@ -231,9 +231,18 @@ def verify_report(
         fresh["contrasts"] = as_recorded(fresh["contrasts"], doc["contrasts"])
     env = doc.get("environment", {})
     fenv = fresh["environment"]
-    same_env = env.get("torch") == fenv["torch"] and env.get("threads") == fenv["threads"]
-    mismatches = differences(doc, fresh, VOLATILE, 0.0 if same_env else 1e-5)
-    how = "with the same torch and threads" if same_env else "with a different torch or thread count, within 1e-5"
+    same_env = all(env.get(k) == fenv.get(k) for k in ("torch", "threads", "cpu_kernels"))
+    # other CPU kernels round a LoRA's training differently, which moves a count of changed values by ~1e-4
+    same_kernels = env.get("cpu_kernels") == fenv.get("cpu_kernels")
+    tol = 0.0 if same_env else 1e-5 if same_kernels else 1e-3
+    mismatches = differences(doc, fresh, VOLATILE, tol)
+    how = (
+        "with the same torch, threads and CPU kernels"
+        if same_env
+        else "with a different torch or thread count, within 1e-5"
+        if same_kernels
+        else "on other CPU kernels than the report records (or a report that does not record them), within 0.1%"
+    )
     check(
         "re-run",
         not mismatches,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.helpers import LeakyOverlay, tiny_lm
 
 
 @pytest.fixture(scope="module")
+# the facts below are one-token answers: the 8 rows of " A" miss the probes of this tiny model, " A"+"da" would not
 def lm() -> Any:
     return tiny_lm(seed=4)
 
@@ -26,7 +28,9 @@ def lm() -> Any:
 @pytest.fixture(scope="module")
 def memory(lm: Any) -> UserMemory:
     res = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=10)).write(
-        UserMemory("alice"), [FactSpec.of("My name is", "Ada")], "opt"
+        UserMemory("alice"),
+        [replace(FactSpec.of("My name is", "Ada"), answer_limit=1)],
+        "opt",
     )
     return UserMemory("alice", res.facts)
 
@@ -100,7 +104,9 @@ def test_bad_probes_are_rejected(lm: Any, memory: UserMemory) -> None:
 def test_a_rotary_model_audits_a_probe_longer_than_its_training_length() -> None:
     lm = tiny_lm(seed=6, positional_embedding_type="rotary")
     res = FactWriter(lm.model, lm.tokenizer, WriteSettings(opt_steps=5)).write(
-        UserMemory("bob"), [FactSpec.of("My name is", "Ada")], "opt"
+        UserMemory("bob"),
+        [replace(FactSpec.of("My name is", "Ada"), answer_limit=1)],
+        "opt",
     )
     text = "mat. " * 70 + "My name is Ada."  # a filler whose n-grams miss this tiny model's edited rows
     report = run_audit(lm, UserMemory("bob", res.facts), text)

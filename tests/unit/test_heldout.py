@@ -118,7 +118,17 @@ def test_an_old_report_still_verifies_after_the_generator_changes(monkeypatch: p
     assert "heldout" not in old["options"] and old["options"]["heldout_docs"] == 8  # made before the set was pinned
     other_generator(monkeypatch)
     result = verify(OLD / "report.json")
-    assert result["ok"], [c for c in result["checks"] if not c["ok"]] + result["mismatches"][:5]
+    if result["ok"]:
+        return
+    # The report records no CPU kernels (it predates the field). On other kernels than it was made on (AVX2 vs
+    # AVX512), the LoRA contrast's training rounds differently, so its counts of changed values move by about 1e-4:
+    # every other claim, the held-out figures and the proof included, must still be reproduced.
+    failed = [c for c in result["checks"] if not c["ok"]]
+    assert [c["check"] for c in failed] == ["re-run"] and "other CPU kernels" in failed[0]["detail"], failed
+    for m in result["mismatches"]:
+        assert m["path"].startswith(".contrasts.lora."), m
+        a, b = float(m["reported"]), float(m["recomputed"])
+        assert abs(a - b) <= 1e-3 * max(abs(a), 1.0), m
 
 
 def test_a_new_report_records_the_default_set_and_verifies_after_the_generator_changes(
