@@ -17,10 +17,11 @@ from engram_probe.audit.contrasts import lora_training_set
 from engram_probe.audit.lora import LoraResult, LoraSettings, train_user_lora
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.data.synthetic_users import generate_users
+from engram_probe.memory.answers import AnswerError, answer_tokens
 from engram_probe.memory.operations import open_store, specs_from_user_record, write_facts
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import UserMemory
-from engram_probe.memory.writing import Progress, WriteSettings
+from engram_probe.memory.writing import FactSpec, Progress, WriteSettings
 from workbench.access import AccessPolicy
 from workbench.limits import TokenBudget
 
@@ -82,6 +83,15 @@ def demo_probe(user: dict[str, Any]) -> str:
     return f"We met at the station on Monday and talked about the weather. {prompt} {answer}, by the way."
 
 
+def _encodable(lm: LoadedModel, spec: FactSpec) -> bool:
+    """Whether this model's tokenizer spells the demo fact's answer (a word-level tokenizer may not know a name)."""
+    try:
+        answer_tokens(lm.tokenizer, spec.triggers[0], spec.answer)
+    except AnswerError:
+        return False
+    return True
+
+
 def seed_demo_users(
     lm: LoadedModel,
     store: MemoryStore,
@@ -95,7 +105,9 @@ def seed_demo_users(
     for user in generate_users(n_users, seed=7, prefix="d"):
         uid = user["uid"]
         if not store.has_user(uid):
-            specs = specs_from_user_record(user)[:n_facts]
+            specs = [s for s in specs_from_user_record(user) if _encodable(lm, s)][:n_facts]
+            if not specs:  # a brought model whose tokenizer knows none of the demo answers
+                continue
             write_facts(lm, store, uid, specs, "opt", DEFAULT_LAYER, settings)
         probes[uid] = demo_probe(user)
         if on_user:

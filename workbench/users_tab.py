@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,9 +27,11 @@ def model_card(state: WorkbenchState) -> str:
     h = info["heldout"]
     twin = f"{h['loss_no_engram']:.4f}" if h.get("loss_no_engram") is not None else "n/a"
     loss = f"{h['loss']:.4f} nats/token (no-Engram twin {twin})" if h.get("loss") is not None else "not recorded"
-    where = info["model"]["path"] or "shipped model"
+    # folder names only: a full path tells a browser user about the server's disk
+    where = Path(info["model"]["path"]).name if info["model"]["path"] else "shipped model"
     parts = "".join(
-        f" · {name} `{part['path']}` digest `{part['sha256'][:16]}…`" for name, part in info["model"]["parts"].items()
+        f" · {name} `{Path(part['path']).name}` digest `{part['sha256'][:16]}…`"
+        for name, part in info["model"]["parts"].items()
     )
     return (
         f"**Model** {info['model']['architecture']} from `{where}` · digest `{info['model']['sha256'][:16]}…`{parts} · "

@@ -45,8 +45,8 @@ def test_the_ui_names_base_and_adapter_writes_exports_a_pdf_and_verifies(peft_se
     md, _, _ = client.predict("ada", "my dog is", " kind", "opt", "early", api_name="/write_fact")
     assert "Wrote fact" in md, md
     card, _, _, _ = client.predict("ada", api_name="/show_user")
-    assert f"base `{FIX / 'llama'}` digest `{parts['base'][:16]}…`" in card
-    assert f"adapter `{FIX / 'llama_engram'}` digest `{parts['adapter'][:16]}…`" in card
+    assert f"base `llama` digest `{parts['base'][:16]}…`" in card
+    assert f"adapter `llama_engram` digest `{parts['adapter'][:16]}…`" in card
     files, status = client.predict("ada", "On Sunday my dog is happy.", False, api_name="/export_report")
     paths = [Path(f) for f in files]
     assert {p.suffix for p in paths} == {".json", ".html", ".pdf"}, status

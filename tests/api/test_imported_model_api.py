@@ -36,7 +36,12 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client,
 def test_the_ui_names_the_imported_model(imported: tuple[Client, Any]) -> None:
     client, state = imported
     card, _, _, _ = client.predict("d000", api_name="/show_user")
-    assert "nanochat-engram" in card and str(CKPT) in card and state.lm.weights_sha256[:16] in card
+    assert (
+        "nanochat-engram" in card
+        and f"`{CKPT.name}`" in card
+        and str(CKPT) not in card
+        and state.lm.weights_sha256[:16] in card
+    )
 
 
 def test_write_export_and_verify_on_the_imported_model(imported: tuple[Client, Any]) -> None:
