@@ -6,6 +6,7 @@ directory of that architecture (``tests/helpers.TINY_ARCHITECTURES``), loaded th
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,10 @@ def arch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture(scope="module")
 def memory(arch: tuple[str, Any, Path]) -> UserMemory:
     _, lm, _ = arch
-    res = FactWriter(lm.model, lm.tokenizer, SETTINGS).write(UserMemory("ann"), [FactSpec.of(TRIGGER, ANSWER)], "opt")
+    # a one-token answer: the rows of later answer positions collide with position 1 in these tiny tables,
+    # and the proof test needs an untouched position before the write site
+    spec = replace(FactSpec.of(TRIGGER, ANSWER), answer_limit=1)
+    res = FactWriter(lm.model, lm.tokenizer, SETTINGS).write(UserMemory("ann"), [spec], "opt")
     return UserMemory("ann", res.facts)
 
 
