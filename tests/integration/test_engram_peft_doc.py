@@ -31,7 +31,7 @@ def test_every_command_of_the_page_runs_and_the_audit_it_writes_verifies(tmp_pat
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "\nVERIFIED\n" in out.stdout and "Traceback" not in out.stderr
+    assert "\nVERIFIED: all " in out.stdout and "Traceback" not in out.stderr
     doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     fix = "tests/fixtures/engram_peft"
     assert doc["model"]["engram_path"] == f"{fix}/llama_engram" and doc["model"]["contract"]["name"] == "engram-peft"
