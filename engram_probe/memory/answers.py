@@ -20,8 +20,9 @@ from engram_probe.memory.ids import printable
 from engram_probe.tokenizer import EngramTokenizer
 
 # The longest answer a fact may have, in tokens of the model's tokenizer. The reference users' longest answers
-# are 9 tokens of the shipped tokenizer ("Monday, Tuesday, Wednesday, Thursday, Friday"); 16 leaves room.
-MAX_ANSWER_TOKENS = 16
+# are 9 tokens of the shipped tokenizer ("Monday, Tuesday, Wednesday, Thursday, Friday"); 32 leaves room for a
+# brought model with a small vocabulary, which spells a two-word name in about 20 tokens.
+MAX_ANSWER_TOKENS = 32
 
 
 class AnswerError(ValueError):

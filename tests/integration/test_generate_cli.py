@@ -48,7 +48,7 @@ def test_an_opt_write_of_a_whole_answer_is_generated_in_full(shipped: Any) -> No
     first = len(got.prompt_ids) - 1
     read_at = {r.position for r in got.reads if r.facts == (f"ada/{fact.fact_id}",)}
     assert set(range(first, first + len(answer))) <= read_at
-    too_long = " ".join(["Monday, Tuesday, Wednesday"] * 4)
+    too_long = " ".join(["Monday, Tuesday, Wednesday"] * 8)
     assert len(shipped.tokenizer.encode(" " + too_long, bos=False)) > MAX_ANSWER_TOKENS
     with pytest.raises(AnswerError, match=f"at most {MAX_ANSWER_TOKENS} tokens"):
         FactWriter(shipped.model, shipped.tokenizer).write(UserMemory("ada"), [FactSpec.of(PROMPT, too_long)])
