@@ -160,6 +160,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
     from engram_probe.layered.report import write_reports
+    from engram_probe.memory.answers import AnswerError
 
     users = _users(args.users, args.uids, args.limit, args.facts)
     lm = load_model_arg(args)
@@ -167,7 +168,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     source = args.users if args.users.startswith("generated:") else str(Path(args.users).resolve())
     bar = progress_bar("layered evaluation", unit="pass")
     settings = LayeredSettings(indirect_per_user=args.indirect)
-    doc = evaluate_layered(lm, adapter, users, settings, bar, source, adapter_path, facts_per_user=args.facts)
+    try:
+        doc = evaluate_layered(lm, adapter, users, settings, bar, source, adapter_path, facts_per_user=args.facts)
+    except AnswerError as exc:  # a user's answer this model's tokenizer cannot hold: one line, not a traceback
+        bar.close()
+        raise CliError(f"{args.users}: a fact cannot be written on this model: {exc}") from exc
     bar.close()
     write_reports(doc, args.report, args.html, args.pdf)
     if args.markdown:
