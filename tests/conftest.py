@@ -30,12 +30,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+def gradio_temp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One Gradio upload folder per test process, set before any app starts.
+
+    Gradio checks an upload against the folder named by GRADIO_TEMP_DIR at the time of the request, so an app
+    started later with another folder would make every earlier app refuse its own uploads.
+    """
+    folder = tmp_path_factory.mktemp("gradio-tmp")
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory, gradio_temp: Path) -> Iterator[tuple[str, Any]]:
     """The real workbench (shipped model, demo users) on 127.0.0.1:<free port>."""
     from workbench.app import serve
 
     workdir = tmp_path_factory.mktemp("workbench")
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-tmp"))
     demo, url, state = serve(host="127.0.0.1", port=free_port(), workdir=str(workdir), block=False)
     try:
         yield url, state

@@ -4,7 +4,6 @@ is exported as JSON/HTML/PDF and verifies. Fixtures: tests/fixtures/engram_peft 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,10 +19,9 @@ pytestmark = [pytest.mark.api, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")
-def peft_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Any]]:
+def peft_served(tmp_path_factory: pytest.TempPathFactory, gradio_temp: Path) -> Iterator[tuple[Client, Any]]:
     from workbench.app import serve
 
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio-tmp"))
     demo, url, state = serve(
         host="127.0.0.1",
         port=free_port(),

@@ -16,10 +16,9 @@ CKPT = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Client, Any]]:
+def imported(tmp_path_factory: pytest.TempPathFactory, gradio_temp: Path) -> Iterator[tuple[Client, Any]]:
     from workbench.app import serve
 
-    # GRADIO_TEMP_DIR is left as the session's served app set it: changing it mid-session breaks that app's files
     demo, url, state = serve(
         host="127.0.0.1",
         port=free_port(),

@@ -186,7 +186,7 @@ def test_cli_verify_of_a_moved_store_says_so_and_verifies_with_the_store_given(
 
 # ------------------------------------------------------------------ operators and roles
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def guarded(tmp_path_factory: pytest.TempPathFactory, gradio_temp: Path) -> Any:
     from workbench.access import hash_password
     from workbench.app import serve
 

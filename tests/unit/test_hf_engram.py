@@ -87,15 +87,27 @@ def test_gates_branches_and_the_residual_delta_equal_engram_peft_s(pair: tuple[s
             assert torch.allclose(branch, golden(name, text, f"branch_out/L{layer}"), rtol=0, atol=1e-4)
 
 
-def test_the_base_alone_equals_the_goldens_bit_for_bit() -> None:
+BASE_TOL = 1e-5  # the goldens summed in their CPU's order: measured here at most 4.1e-6 (Xeon, 2 threads)
+
+
+def test_the_base_alone_equals_the_goldens_and_reruns_bit_for_bit() -> None:
+    """The base as loaded computes transformers' logits; on one machine, two loads agree to the last bit.
+
+    Bit-equality with the goldens is not claimed across machines: a float32 matrix product sums in the order the
+    CPU's kernels choose (AVX-512 vs AVX2), so the goldens are met within BASE_TOL and the rerun by raw bytes.
+    """
     for base in ("llama", "qwen3"):
         cfg = read_config(FIXTURES / base, FIXTURES / f"{base}_engram")
-        hf = load_base(FIXTURES / base, cfg, trust_pickle=False)
+        first, second = (load_base(FIXTURES / base, cfg, trust_pickle=False) for _ in range(2))
         for text in TEXTS:
             ids = golden(f"{base}_engram", text, "input_ids")[None]
             with torch.no_grad():
-                logits = hf(input_ids=ids, use_cache=False).logits[0]
-            assert logits.dtype == torch.float32 and torch.equal(logits, golden(base, text, "logits_base"))
+                logits = first(input_ids=ids, use_cache=False).logits[0]
+                again = second(input_ids=ids.clone(), use_cache=False).logits[0]
+            want = golden(base, text, "logits_base")
+            assert logits.dtype == torch.float32
+            assert torch.allclose(logits, want, rtol=0, atol=BASE_TOL), (logits - want).abs().max()
+            assert logits.numpy().tobytes() == again.numpy().tobytes()
 
 
 def test_every_hook_records_on_its_declared_axis(pair: tuple[str, HFEngramModel]) -> None:
