@@ -153,9 +153,10 @@ TIERS: dict[str, int] = {
     "engram_probe.scale": 5,
     "engram_probe.layered": 5,
     "engram_probe.training": 5,
-    "engram_probe.report": 6,
-    "engram_probe.cli": 7,
-    "engram_probe": 7,  # the package's own __init__ (a convenience load_model)
+    "engram_probe.isolation": 6,  # a shared table's proofs build on the audits and the scans
+    "engram_probe.report": 7,
+    "engram_probe.cli": 8,
+    "engram_probe": 8,  # the package's own __init__ (a convenience load_model)
 }
 
 
