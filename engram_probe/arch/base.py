@@ -6,10 +6,16 @@ at each Engram layer, built from ``engram_probe.arch.engram_read.EngramRead``), 
 linear, ``compute_logits`` and ``blank_copy``; every hook point declares its position axis.
 Everything else the audit needs (overlays at lookup time, recording every hook by name,
 generation, loss, the weights digest) is here, once.
+
+Salted reads (the paper's per-user salt): inside ``with model.address_salt(salt):`` every address this thread
+computes through the model (``model.hasher``, ``engram_addresses``, every forward) uses the contract's salted
+view, so a writer writes a salted user's facts at salted rows and a forward reads them there. No weight is
+copied or changed, other threads keep the unsalted addresses, and outside the block nothing differs.
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +31,8 @@ from engram_probe.arch.tl_adapter import RECORDING, ActivationCache, HookedRootM
 from engram_probe.arch.weights import tensors_digest
 from engram_probe.concurrency import ReadWriteLock
 from engram_probe.contracts.multxor import MultXorContract
+
+_SALTED = threading.local()  # per thread: {id(model): its contract's salted view}, set by address_salt
 
 
 class RowOverlay(Protocol):
@@ -99,7 +107,6 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
 
     architecture = "abstract"
     cfg: ArchConfig
-    hasher: MultXorContract
     blocks: nn.ModuleList
     unembed: nn.Linear
     # attached by engram_probe.arch.loading.load_model, for callers that hold only the model
@@ -156,12 +163,41 @@ class EngramModelBase(HookedRootModule, metaclass=ABCMeta):
         return WriterWeights(self.unembed.weight, self.engram_module(layer).W_V.weight)
 
     # ------------------------------------------------------------------ addressing
-    def engram_addresses(self, tokens: Int[Tensor, "batch pos"]) -> dict[int, Tensor]:
-        """Row ids read at every position, per Engram layer (computed by the numpy hasher)."""
+    @property
+    def hasher(self) -> MultXorContract:
+        """The address contract; inside :meth:`address_salt` on this thread, its salted view."""
+        views = getattr(_SALTED, "views", None)
+        view = views.get(id(self)) if views else None
+        return cast(MultXorContract, view if view is not None else self.__dict__["_hasher"])
+
+    @hasher.setter
+    def hasher(self, contract: MultXorContract) -> None:
+        self.__dict__["_hasher"] = contract
+
+    @contextmanager
+    def address_salt(self, salt: int) -> Iterator[MultXorContract]:
+        """Read and write at ``salt``'s addresses on this thread inside the block (salt 0: the model's own).
+
+        Refused (a ``ContractError`` naming the contract) where the contract cannot be salted."""
+        view = cast(MultXorContract, self.__dict__["_hasher"].salted(salt))
+        views: dict[int, Any] = _SALTED.__dict__.setdefault("views", {})
+        prior = views.get(id(self))
+        views[id(self)] = view
+        try:
+            yield view
+        finally:
+            if prior is None:
+                views.pop(id(self), None)
+            else:
+                views[id(self)] = prior
+
+    def engram_addresses(self, tokens: Int[Tensor, "batch pos"], salt: int | None = None) -> dict[int, Tensor]:
+        """Row ids read at every position, per Engram layer (computed by the numpy hasher); ``salt``: at that
+        salt's addresses (default: the current :meth:`address_salt`, else the model's own)."""
         ids = tokens.detach().cpu().numpy()
+        hasher = self.hasher if salt is None else self.__dict__["_hasher"].salted(salt)
         return {
-            layer: torch.from_numpy(self.hasher.addresses(ids, layer)).to(tokens.device)
-            for layer in self.cfg.engram_layers
+            layer: torch.from_numpy(hasher.addresses(ids, layer)).to(tokens.device) for layer in self.cfg.engram_layers
         }
 
     def engram_layers(self) -> dict[int, EngramLayer]:

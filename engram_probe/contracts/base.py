@@ -3,10 +3,15 @@
 A contract is everything a model's Engram lookup needs to turn token ids into row reads:
 the token compression, multipliers, moduli, column order and offsets. It needs no weights.
 Every contract has a canonical JSON form and a SHA-256 digest of it, which reports record.
+
+Salting (the paper's per-user salt): a contract whose hash is a multiply-XOR mix has salted views,
+``contract.salted(salt)``, whose addresses XOR ``salt`` into every order's mix before the modulo;
+salt 0 is the contract itself (the pretrained address space). A user's salt is :func:`user_salt`.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -23,6 +28,28 @@ class ContractError(ValueError):
 
 
 RowKey = tuple[int, int]  # (layer, row): one row of one Engram table
+
+SALT_LIMIT = 2**63  # salts are 0 .. 2^63 - 1 (see user_salt)
+Salt = int | np.ndarray  # one salt, or one per sequence (an int64 array broadcast against [..., T])
+
+
+def user_salt(user_id: str) -> int:
+    """A user's salt: the first 8 bytes of SHA-256 of the UTF-8 id, big-endian, masked to the low 63 bits
+    (a result of 0 becomes 1, so that no user reads the pretrained address space).
+
+    Why 63 bits: every product ``c * mult`` of the multiply-XOR family is below 2^63 (the multipliers are
+    drawn below ``int64_max // compressed_vocab``), so the XOR of products has bit 63 clear; a salt below 2^63
+    keeps the salted mix a non-negative int64, and ``mix % prime`` stays the mathematical remainder. The
+    uint64 PLE mix takes any 64-bit salt; the same 63-bit salt keeps one rule for every contract."""
+    if not isinstance(user_id, str) or not user_id:
+        raise ContractError("a user id must be non-empty text to derive its salt")
+    raw = int.from_bytes(hashlib.sha256(user_id.encode("utf-8")).digest()[:8], "big") & (SALT_LIMIT - 1)
+    return raw or 1
+
+
+def user_salts(user_ids: Sequence[str]) -> np.ndarray:
+    """:func:`user_salt` of each id, as int64."""
+    return np.fromiter((user_salt(u) for u in user_ids), dtype=np.int64, count=len(user_ids))
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,8 @@ class AddressContract(ABC):
     layers: tuple[int, ...]
     row_format: RowFormat
     source: str  # where the constants came from (a preset, or the files the user gave)
+    salt: Salt = 0  # XORed into every mix before the modulo (0: the contract's own addresses)
+    salt_rule: str | None = None  # how a family applies a salt; None: the contract cannot be salted
 
     # --------------------------------------------------------------- structure
     @abstractmethod
@@ -160,6 +189,42 @@ class AddressContract(ABC):
     def hash_inputs(self, token_ids: np.ndarray) -> np.ndarray:
         """The ids the hash sees (after any compression); identity unless overridden."""
         return token_array(token_ids)
+
+    # --------------------------------------------------------------- salting
+    def salted(self, salt: Salt) -> AddressContract:
+        """This contract with ``salt`` XORed into every mix before the modulo (see :func:`user_salt`).
+
+        ``salt`` is an int in 0..2^63-1 (0: this contract itself, bit-identical addresses), or an int64 array of
+        such salts, one per sequence, broadcast against the token ids' [..., T] (e.g. shape [batch, 1]). Refused
+        for a contract whose hash is not a multiply-XOR mix."""
+        if self.salt_rule is None:
+            raise ContractError(
+                f"contract {self.name} cannot be salted: salting XORs a salt into a multiply-XOR mix, "
+                f"and {self.name}'s addresses are not one"
+            )
+        if isinstance(salt, np.ndarray):
+            if salt.dtype.kind not in "iu" or (salt.size and (int(salt.min()) < 0 or int(salt.max()) >= SALT_LIMIT)):
+                raise ContractError(f"{self.name}: per-sequence salts must be integers from 0 to 2^63-1")
+            value: Salt = salt.astype(np.int64)
+        else:
+            if isinstance(salt, bool) or not isinstance(salt, int | np.integer) or not 0 <= int(salt) < SALT_LIMIT:
+                raise ContractError(f"{self.name}: a salt must be an integer from 0 to 2^63-1, got {salt!r}")
+            value = int(salt)
+            if value == 0:
+                return self
+        view = copy.copy(self)
+        view.salt = value
+        return view
+
+    @property
+    def is_salted(self) -> bool:
+        return isinstance(self.salt, np.ndarray) or self.salt != 0
+
+    def salt_json(self) -> Any:
+        """How the salt enters the JSON form: the int, or the per-sequence array by count and digest."""
+        if isinstance(self.salt, np.ndarray):
+            return {"per_sequence": int(self.salt.size), "sha256": array_digest(self.salt.ravel())}
+        return int(self.salt)
 
     # --------------------------------------------------------------- text
     def _needed_tokenizer(self) -> Any:
@@ -217,7 +282,7 @@ class AddressContract(ABC):
 
     def to_json(self) -> dict[str, Any]:
         """Canonical JSON form: name, version, constants, tables and row format."""
-        return {
+        out = {
             "name": self.name,
             "version": self.version,
             "spec": self.spec(),
@@ -227,6 +292,9 @@ class AddressContract(ABC):
             },
             "row_format": self.row_format.as_dict(),
         }
+        if self.is_salted:  # an unsalted contract keeps the JSON (and digest) it always had
+            out["salt"] = {"value": self.salt_json(), "rule": self.salt_rule}
+        return out
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON (sorted keys, no whitespace, UTF-8)."""

@@ -16,6 +16,7 @@ with orders (2, 3) the bigram is (p−2, p−1) and leaves out the current token
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,6 +71,7 @@ class MultXorContract(AddressContract):
     """One contract of the multiplicative-XOR family; see the module docstring for the rule."""
 
     family = "multiplicative-xor"
+    salt_rule = "mix_n ^= salt before the modulo, for every order n"
 
     def __init__(
         self,
@@ -202,7 +204,7 @@ class MultXorContract(AddressContract):
                     src = np.where(blocked, self.pad_id, src)
                 mix ^= src * m[s]
             done = order
-            out.append(mix.copy())
+            out.append(mix ^ self.salt if self.is_salted else mix.copy())  # non-negative: see user_salt
         return out
 
     def addresses_by_column(self, token_ids: np.ndarray, layer: int) -> Int[np.ndarray, "cols *batch pos"]:
@@ -236,6 +238,8 @@ class MultXorContract(AddressContract):
         for layer in self.layers:
             h.update(self.multipliers[layer].tobytes())
             h.update(self._sizes[layer].tobytes())
+        if self.is_salted:  # an unsalted contract keeps the digest it always had
+            h.update(json.dumps(self.salt_json(), sort_keys=True).encode())
         return h.hexdigest()
 
     # --------------------------------------------------------------- identity

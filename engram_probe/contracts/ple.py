@@ -24,6 +24,7 @@ class PleContract(AddressContract):
     """The PLE contract from the ``qwen4exp.ple.*`` constants."""
 
     family = "ple-uint64-xor"
+    salt_rule = "mix_n ^= salt (as uint64) before the modulo, for every order n"
 
     def __init__(
         self,
@@ -118,7 +119,7 @@ class PleContract(AddressContract):
             src = padded[..., base - s : base - s + t]
             cut |= src == eos  # a missing (padded as EOS) or EOS predecessor cuts this and older slots
             mix = mix ^ (np.where(cut, eos, src) * self.multipliers[s])
-            out.append(mix)
+            out.append(mix ^ np.asarray(self.salt).astype(np.uint64) if self.is_salted else mix)
         return out
 
     def addresses_by_column(self, token_ids: np.ndarray, layer: int) -> Int[np.ndarray, "cols *batch pos"]:

@@ -7,6 +7,11 @@
 | ``deepseek-v4.1`` | config.json (``text_config`` engram fields) [+ tokenizer.json] | DeepSeek-V4.1-Flash |
 | ``qwen3.8-ple`` | a GGUF file, or a JSON of its ``qwen4exp.ple.*`` keys | Qwen3.8-Flash-Next |
 | ``engram-peft`` | an engram-peft adapter folder (or its config.json) [+ the base's tokenizer.json] | none |
+
+Salting (``contract.salted(salt)``, ``base.user_salt``): every contract named here can be salted, because each
+hashes with a multiply-XOR mix: ``workbench``, ``user-as-engram``, ``deepseek-v4.1`` and engram-peft's
+``deepseek`` engine XOR the salt into the int64 mix, ``qwen3.8-ple`` and engram-peft's ``qwen_ple`` engine into
+the uint64 mix, before the modulo. A contract without such a mix refuses, naming itself.
 """
 
 from __future__ import annotations
