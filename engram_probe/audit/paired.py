@@ -107,15 +107,17 @@ def paired_run(
     comparisons: Sequence[HookComparison] = (),
     keep: Collection[str] | None = None,
     edited_model: EngramModelBase | None = None,
+    base_overlay: RowOverlay | None = None,
 ) -> PairedRun:
     """Run base and edited on the *same* tensor object, with the same addresses, dtype and thread count.
 
     Each comparison sees every hook once, as (name, base value, edited value), while the edited run
     produces it. The returned run holds the hooks named in ``keep`` (every hook when None).
-    ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts.
+    ``edited_model`` (e.g. a LoRA-adapted copy) replaces the overlay for model-level contrasts. ``base_overlay``
+    is an overlay the base run carries (default none: the bare table), e.g. one user's rows against a shared table.
     """
     tokens, addresses, threads = prepare_pair(model, tokens)
-    _, base = model.forward_recorded(tokens, addresses=addresses)
+    _, base = model.forward_recorded(tokens, overlay=base_overlay, addresses=addresses)
     names = set(base)
     if names != set(model.hook_dict):
         raise RuntimeError("a hook did not record: the cache does not cover every hook point")
