@@ -261,3 +261,27 @@ POPULATION = register(
         _html_population,
     )
 )
+
+
+def _verify_exposure(_path: Path, doc: dict[str, Any], o: VerifyOptions) -> dict[str, Any]:
+    from engram_probe.isolation.exposure_report import verify_exposure
+
+    return verify_exposure(doc, o.config_path, o.tokenizer_path)
+
+
+def _html_exposure(doc: dict[str, Any]) -> str:
+    from engram_probe.isolation.exposure_report import render_exposure_html
+
+    return render_exposure_html(doc)
+
+
+# isolation.exposure_report.EXPOSURE_FORMAT, written out as the formats above
+EXPOSURE = register(
+    ReportKind(
+        "exposure",
+        "engram-probe-isolation-exposure/1",
+        ("placement", "result", "digests"),
+        _verify_exposure,
+        _html_exposure,
+    )
+)
