@@ -20,13 +20,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.contracts.base import RowKey
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.memory.store import MemoryStore, memory_digest
+from engram_probe.memory.transfer import file_sha256
 from engram_probe.memory.user_memory import Fact, UserMemory
+from engram_probe.overlays.bridge import read_user_memory
 from engram_probe.overlays.edited_rows import fact_reads
 from engram_probe.overlays.rowset import FactTrigger
 
@@ -235,3 +238,26 @@ def load_memories(store: MemoryStore, users: Sequence[str] | None = None) -> lis
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"a user is named twice: {', '.join(chosen)}")
     return [store.load(u) for u in chosen]
+
+
+def table_from(
+    lm: LoadedModel,
+    store: MemoryStore | None,
+    users: Sequence[str] | None,
+    overlays: Sequence[str | Path] = (),
+    policy: str = "refuse",
+) -> tuple[SharedTable, dict[str, Any]]:
+    """The shared table of the store's users (default: all of them) followed by any foreign overlay files (each
+    through the overlay bridge, as its file's user), and a record of where it came from (for a report)."""
+    memories = load_memories(store, users) if store is not None else []
+    files = []
+    for path in overlays:
+        memory = read_user_memory(path, lm).memory
+        memories.append(memory)
+        files.append({"path": str(path), "sha256": file_sha256(path), "user": memory.user_id})
+    source = {
+        "store": None if store is None else str(store.path),
+        "users": [m.user_id for m in memories],
+        "overlays": files,
+    }
+    return merge(lm, memories, policy), source
