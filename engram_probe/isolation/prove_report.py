@@ -135,7 +135,7 @@ def verify_isolation(doc: dict[str, Any], o: Any) -> dict[str, Any]:
     check(
         "verdict",
         said == again,
-        f"the re-run confirms the verdict: isolation {said}",
+        f"the re-run confirms the verdict ({said})",
         f"the report's verdict is that isolation {said}; the re-run finds it {again}",
     )
     return {"ok": all(c["ok"] for c in checks), "checks": checks, "mismatches": mismatches[:50]}

@@ -256,7 +256,7 @@ def table_from(
         memories.append(memory)
         files.append({"path": str(path), "sha256": file_sha256(path), "user": memory.user_id})
     source = {
-        "store": None if store is None else str(store.path),
+        "path": None if store is None else str(store.path),  # the store; None when every user is an overlay file
         "users": [m.user_id for m in memories],
         "overlays": files,
     }

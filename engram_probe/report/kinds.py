@@ -220,10 +220,24 @@ def _html_population(doc: dict[str, Any]) -> str:
     return render_population_html(doc)
 
 
+def _verify_isolation(_path: Path, doc: dict[str, Any], o: VerifyOptions) -> dict[str, Any]:
+    from engram_probe.isolation.prove_report import verify_isolation
+
+    if not o.open_files and o.lm is None:  # without files of its own, only a loaded model can re-run a proof
+        return _failed("model", "not re-run here: an isolation proof is re-run only against a model the caller loaded")
+    return verify_isolation(doc, o)
+
+
+def _html_isolation(doc: dict[str, Any]) -> str:
+    from engram_probe.isolation.prove_report import render_html as isolation_html
+
+    return isolation_html(doc)
+
+
 # The format strings are the ones the writers stamp (engram_probe.audit.engine.REPORT_FORMAT,
 # hashaudit.report.CONTRACT_REPORT_FORMAT, layered.evaluate.LAYERED_FORMAT, scale.population_report.
-# POPULATION_FORMAT); written out here so that recognising a report imports none of them (a test keeps
-# them equal).
+# POPULATION_FORMAT, isolation.prove_report.ISOLATION_FORMAT); written out here so that recognising a report
+# imports none of them (a test keeps them equal).
 AUDIT = register(
     ReportKind(
         "audit",
@@ -283,5 +297,14 @@ EXPOSURE = register(
         ("placement", "result", "digests"),
         _verify_exposure,
         _html_exposure,
+    )
+)
+ISOLATION = register(
+    ReportKind(
+        "isolation",
+        "engram-probe-isolation/1",
+        ("digests", "model", "table", "user", "probes", "summary"),
+        _verify_isolation,
+        _html_isolation,
     )
 )
