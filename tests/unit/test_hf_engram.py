@@ -8,6 +8,7 @@ goldens' own row ids, so the forward is tested apart from the address contract.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from pathlib import Path
@@ -65,8 +66,19 @@ def test_logits_equal_engram_peft_s(pair: tuple[str, HFEngramModel], text: int) 
     logits, _ = golden_run(name, model, text)
     want = golden(name, text, "logits_adapter")
     assert torch.allclose(logits[0], want, rtol=0, atol=LOGIT_TOL), (logits[0] - want).abs().max()
-    if text == 2:  # five tokens: bit-exact (one thread, as the goldens)
+    if text == 2 and base_reproduces(PAIRS[name], text):  # five tokens: bit-exact where the base itself is
         assert torch.equal(logits[0], want)
+
+
+@functools.cache
+def base_reproduces(base: str, text: int) -> bool:
+    """Whether this CPU computes the plain base's golden logits bit for bit (it did where the goldens were made;
+    a CPU whose kernels sum in another order, as AVX2 and AVX-512 machines do, differs by a few 1e-6)."""
+    cfg = read_config(FIXTURES / base, FIXTURES / f"{base}_engram")
+    hf = load_base(FIXTURES / base, cfg, trust_pickle=False)
+    with torch.no_grad():
+        logits = hf(input_ids=golden(f"{base}_engram", text, "input_ids")[None], use_cache=False).logits[0]
+    return torch.equal(logits, golden(base, text, "logits_base"))
 
 
 @pytest.mark.parametrize("text", TEXTS)
