@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from statistics import NormalDist
 from typing import Any
 
 from engram_probe.isolation.probe import BASE, CLASSES, OTHERS, OWN, READ_NO_EFFECT, Probe, probes_by_kind
@@ -15,10 +17,11 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     """The 95% Wilson score interval of k successes in n trials ((0, 1) when n is 0)."""
     if n == 0:
         return 0.0, 1.0
-    from scipy.stats import binomtest
-
-    ci = binomtest(k, n).proportion_ci(0.95, method="wilson")
-    return float(ci.low), float(ci.high)
+    z = NormalDist().inv_cdf(0.975)
+    p, zz = k / n, z * z
+    centre = (p + zz / (2 * n)) / (1 + zz / n)
+    half = z * math.sqrt(p * (1 - p) / n + zz / (4 * n * n)) / (1 + zz / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate(k: int, n: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from engram_probe.arch.loaded import LoadedModel
 from engram_probe.isolation.probe import paraphrase_prompts
 from engram_probe.memory.store import MemoryStore
-from engram_probe.memory.user_memory import UserMemory
+from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 
 Progress = Callable[[int, int, str], None]
@@ -46,7 +46,7 @@ def probe_memories(
         kept = [have[(s.triggers[0], s.answer)] for s, _ in specs if (s.triggers[0], s.answer) in have]
         missing = [s for s, _ in specs if (s.triggers[0], s.answer) not in have]
         done += len(specs) - len(missing)
-        new = []
+        new: list[Fact] = []
         for spec in missing:
             res = writer.write(UserMemory(uid, [*kept, *new]), [spec], strategy)
             new += res.facts
