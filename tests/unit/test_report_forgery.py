@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from engram_probe.audit.engine import REPORT_FORMAT, run_audit
 from engram_probe.audit.lora import LoraSettings
@@ -21,6 +22,9 @@ from engram_probe.contracts import load_contract
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
 from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT, build_report
+from engram_probe.isolation.prove_report import ISOLATION_FORMAT
+from engram_probe.isolation.prove_report import build_report as isolation_report
+from engram_probe.isolation.shared import table_from
 from engram_probe.layered.adapter import AdapterSettings, train_shared_adapter
 from engram_probe.layered.evaluate import LAYERED_FORMAT, LayeredSettings, aggregate, evaluate_layered
 from engram_probe.layered.samples import adapter_corpus
@@ -34,7 +38,7 @@ from engram_probe.report.kinds import kinds, render_html, verify_file, write_htm
 from engram_probe.report.printing import save_json_report
 from engram_probe.scale.population import growth_report
 from engram_probe.scale.population_report import POPULATION_FORMAT, population_report
-from tests.helpers import tiny_lm
+from tests.helpers import random_fact, tiny_lm
 
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "contracts" / "qwen_ple"
@@ -94,6 +98,24 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"path": path, "options": {}}
 
 
+@pytest.fixture(scope="module")
+def isolation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """An isolation proof of bob against a shared table where alice writes a row bob's text reads at position 5."""
+    where = tmp_path_factory.mktemp("isolation")
+    lm = tiny_lm(seed=4)
+    text = "Hello there. My name is Ada."
+    addr = lm.model.engram_addresses(torch.tensor([lm.tokenizer.encode(text)]))[2][0]
+    row = next(int(r) for r in addr[5].tolist() if int(r) not in set(addr[:5].flatten().tolist()))
+    free = [r for r in range(400) if r not in set(addr.flatten().tolist())][:3]
+    dim = lm.model.engram_module(2).table.weight.shape[1]
+    store = MemoryStore(where / "m.db", lm.weights_sha256)
+    store.add_facts("alice", [random_fact("hers", 2, [row], dim, 1)])
+    store.add_facts("bob", [random_fact("his", 2, free, dim, 2)])
+    table, source = table_from(lm, store, None, (), "last-write-wins")
+    doc = isolation_report(lm, table, source, "bob", [text])
+    return {"path": save_json_report(doc, where / "isolation.json"), "options": {"lm": lm, "store": store}}
+
+
 def forged(report: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> Path:
     """The report with ``edit`` applied and ``digests.report`` re-stamped with the real body digest."""
     doc = json.loads(report["path"].read_text(encoding="utf-8"))
@@ -110,7 +132,7 @@ def passed(result: dict[str, Any], name: str) -> bool:
     return any(c["check"] == name and c["ok"] for c in result["checks"])
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population"])
+@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
 def test_verify_file_verifies_a_genuine_report_of_every_kind(kind: str, request: pytest.FixtureRequest) -> None:
     report = request.getfixturevalue(kind)
     result = verify_file(report["path"], **report["options"])
@@ -174,6 +196,25 @@ def test_a_population_report_adds_only_its_digests_to_the_census(population: dic
     assert doc["environment"] == {"python": doc["environment"]["python"]}
 
 
+def test_a_forged_isolation_movement_fails_at_the_re_run(isolation: dict[str, Any]) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["probes"][0]["movement"][0]["total_variation"] /= 2
+
+    result = verify_file(forged(isolation, edit), **isolation["options"])
+    assert not result["ok"] and passed(result, "report digest") and passed(result, "table digest")
+    assert failed(result) == ["re-run"]
+    assert [m["path"] for m in result["mismatches"]] == [".probes[0].movement[0].total_variation"]
+
+
+def test_a_forged_isolation_verdict_fails_at_the_re_run(isolation: dict[str, Any]) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["summary"]["status"] = "holds"
+
+    result = verify_file(forged(isolation, edit), **isolation["options"])
+    assert not result["ok"] and passed(result, "report digest")
+    assert failed(result) == ["re-run", "verdict"]
+
+
 def test_an_unknown_format_is_refused_in_one_line_naming_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "other.json"
     bad.write_text(json.dumps({"format": "someone-else/2", "digests": {}}))
@@ -196,10 +237,11 @@ def test_the_registry_formats_are_the_ones_the_writers_stamp() -> None:
         "contract": CONTRACT_REPORT_FORMAT,
         "layered": LAYERED_FORMAT,
         "population": POPULATION_FORMAT,
+        "isolation": ISOLATION_FORMAT,
     }
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population"])
+@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
 def test_every_kind_renders_to_a_standalone_page(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
     page = render_html(doc)
@@ -226,7 +268,7 @@ def documented_fields(fmt: str) -> tuple[set[str], set[str]]:
     return names, optional
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population"])
+@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
 def test_report_format_doc_names_every_top_level_field_and_no_other(kind: str, request: pytest.FixtureRequest) -> None:
     doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
     names, optional = documented_fields(doc["format"])
