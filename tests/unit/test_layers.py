@@ -153,6 +153,7 @@ TIERS: dict[str, int] = {
     "engram_probe.scale": 5,
     "engram_probe.layered": 5,
     "engram_probe.training": 5,
+    "engram_probe.attest": 5,  # signs what the kernel digests; imports no audit
     "engram_probe.isolation": 6,  # a shared table's proofs build on the audits and the scans
     "engram_probe.report": 7,
     "engram_probe.cli": 8,
