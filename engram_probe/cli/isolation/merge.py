@@ -33,7 +33,6 @@ def table_args(p: argparse.ArgumentParser) -> None:
 def open_table(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """The model, the shared table and its source record, from ``table_args``' flags; refusals are one line."""
     from engram_probe.isolation.shared import table_from
-    from engram_probe.overlays.rowset import OverlayFileError
 
     lm, store = open_store_arg(args)
     users = [u.strip() for u in args.users.split(",") if u.strip()] if args.users else None
@@ -41,7 +40,7 @@ def open_table(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
         raise CliError("--users names no user")
     try:
         table, source = table_from(lm, store, users, args.overlay, args.policy)
-    except (OverlayFileError, *user_errors()) as exc:
+    except user_errors() as exc:  # a refused merge, an unknown user, an overlay file that cannot be used
         raise CliError(str(exc).strip("'\"")) from exc
     return lm, table, source
 
