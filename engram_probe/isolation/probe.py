@@ -25,7 +25,7 @@ with a margin, then every candidate is re-run alone, so a batched forward's roun
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from torch import Tensor
 
 from engram_probe.arch.base import EngramModelBase
 from engram_probe.audit.proof import bits
+from engram_probe.isolation.probe_summary import BASE, COINCIDENCE, OTHERS, OWN, READ, READ_NO_EFFECT, summarise
 from engram_probe.memory.answers import AnswerError, answer_tokens, teacher_forced
 from engram_probe.memory.generation import greedy
 from engram_probe.memory.overlay import MemoryOverlay
@@ -41,9 +42,6 @@ from engram_probe.memory.user_memory import UserMemory
 from engram_probe.memory.writing import pad_batch
 from engram_probe.tokenizer import EngramTokenizer
 
-READ, COINCIDENCE, OTHERS, READ_NO_EFFECT = "read", "coincidence", "other users", "read, no effect"
-CLASSES = (READ, COINCIDENCE, OTHERS, READ_NO_EFFECT)
-BASE, OWN = "base model", "own rows"  # the source of a coincidence
 SCREEN_MARGIN = 1e-3  # a batched logit this close to the top is re-run alone (batched rounding is ~1e-6)
 SCREEN_BATCH = 64
 
@@ -145,16 +143,45 @@ class SharedTable:
 
 
 @torch.no_grad()
-def screen(model: EngramModelBase, probes: Sequence[Probe], overlay: MemoryOverlay | None, pad_id: int) -> list[bool]:
-    """Per probe: whether its gold token is top-1, or within ``SCREEN_MARGIN`` of it, in a batched forward."""
-    out: list[bool] = []
-    for start in range(0, len(probes), SCREEN_BATCH):
-        chunk = probes[start : start + SCREEN_BATCH]
-        batch, last = pad_batch([p.prompt_ids for p in chunk], pad_id)
-        logits = model(batch, overlay=overlay)[torch.arange(len(chunk)), last].float()
-        gold = logits[torch.arange(len(chunk)), torch.tensor([p.gold for p in chunk])]
-        out += (gold >= logits.max(-1).values - SCREEN_MARGIN).tolist()
+def forwards(
+    model: EngramModelBase, seqs: Sequence[Sequence[int]], overlay: MemoryOverlay | None, pad_id: int
+) -> list[Tensor]:
+    """The logits of each sequence ([its length, vocab]) from right-padded batches of ``SCREEN_BATCH``."""
+    out: list[Tensor] = []
+    for start in range(0, len(seqs), SCREEN_BATCH):
+        chunk = seqs[start : start + SCREEN_BATCH]
+        batch, _ = pad_batch(chunk, pad_id)
+        logits = model(batch, overlay=overlay).float()
+        out += [logits[i, : len(s)] for i, s in enumerate(chunk)]
     return out
+
+
+def gold_gap(logits_last: Tensor, gold: int) -> float:
+    """The gold token's logit minus the best other token's (positive: the gold token is top-1)."""
+    others = logits_last.clone()
+    others[gold] = -float("inf")
+    return float(logits_last[gold] - others.max())
+
+
+def screen(model: EngramModelBase, probes: Sequence[Probe], overlay: MemoryOverlay | None, pad_id: int) -> list[float]:
+    """Per probe, in batched forwards of the prompts: the gold token's gap at the prompt's last position."""
+    logits = forwards(model, [p.prompt_ids for p in probes], overlay, pad_id)
+    return [gold_gap(lg[-1], p.gold) for lg, p in zip(logits, probes, strict=True)]
+
+
+def verdict(logits: Tensor, probe: Probe, whole: bool) -> bool | None:
+    """Teacher-forced: the first answer token is top-1 (``whole``: every answer token at its position, i.e. greedy
+    generation gives the whole answer). None when a deciding position is within ``SCREEN_MARGIN`` of a tie, so a
+    batched forward's rounding could decide it: the caller re-runs that probe alone."""
+    first = len(probe.prompt_ids) - 1
+    n = len(probe.answer_ids) if whole else 1
+    sure = True
+    for i, token in enumerate(probe.answer_ids[:n]):
+        gap = gold_gap(logits[first + i], token)
+        if gap < -SCREEN_MARGIN:
+            return False
+        sure = sure and gap > SCREEN_MARGIN
+    return True if sure else None
 
 
 @dataclass
@@ -195,88 +222,102 @@ def reads_of(model: EngramModelBase, tokens: Sequence[int], overlay: MemoryOverl
     return out
 
 
-def _holds(logits: Tensor, probe: Probe, whole: bool) -> bool:
-    """Teacher-forced: the first answer token is top-1 (``whole``: every answer token at its position)."""
+@torch.no_grad()
+def _alone(model: EngramModelBase, probe: Probe, overlay: MemoryOverlay | None, whole: bool) -> bool:
+    """The measure decided by the probe's teacher-forced continuation run alone (one unbatched forward)."""
+    logits = model(torch.tensor([probe.teacher_forced()]), overlay=overlay)[0]
     first = len(probe.prompt_ids) - 1
     n = len(probe.answer_ids) if whole else 1
     return bool((logits[first : first + n].argmax(-1) == torch.tensor(probe.answer_ids[:n])).all())
 
 
-def _attribute(
-    probe: Probe,
-    user: str,
-    reads: Reads,
-    runs: Mapping[str, Tensor],
-    whole: bool,
-) -> dict[str, Any]:
-    """The class of one leak under one measure, from the reads and the counterfactual runs' logits."""
-    first = len(probe.prompt_ids) - 1
-    stop = first + (len(probe.answer_ids) if whole else 1)  # positions 0..stop-1 decide the measure
+def _identical(a: Tensor, b: Tensor, stop: int) -> bool:
+    return torch.equal(bits(a[:stop]), bits(b[:stop]))
+
+
+def _attribute(probe: Probe, user: str, reads: Reads, holds: Mapping[str, bool], identical: bool, stop: int) -> dict:
+    """The class of one leak under one measure, from the reads, whether the measure holds in each counterfactual
+    run, and whether the run without the owner's memory is bit-identical at positions 0..stop-1."""
     reads_owner = reads.by(probe.owner, stop)
-    identical = torch.equal(bits(runs["shared"][:stop]), bits(runs["without owner"][:stop]))
-    without = _holds(runs["without owner"], probe, whole)
     out: dict[str, Any] = {"reads_owner": reads_owner, "bit_identical_without_owner": identical}
-    if reads_owner and not without:
+    if reads_owner and not holds["without owner"]:
         return {**out, "class": READ}
-    if _holds(runs["no rows"], probe, whole):
-        source = BASE
-    elif _holds(runs["own rows"], probe, whole):
-        source = OWN
-    else:
-        source = OTHERS
+    source = BASE if holds["no rows"] else OWN if holds["own rows"] else OTHERS
     out["source"] = source
-    others = [u for u in reads.users(stop) if u not in (probe.owner, user)]
     if source == OTHERS:
-        out["other_users"] = others
+        out["other_users"] = [u for u in reads.users(stop) if u not in (probe.owner, user)]
     if reads_owner:
         return {**out, "class": READ_NO_EFFECT}
-    if not identical:  # cannot happen: no row of the owner's is read, so the runs differ in nothing they read
+    if not identical:  # cannot happen: no row holding the owner's value is read, so the runs read the same rows
         raise AssertionError(f"probe {probe.prompt!r}: no row of {probe.owner}'s is read, yet the logits differ")
     return {**out, "class": COINCIDENCE if source != OTHERS else OTHERS}
 
 
 @torch.no_grad()
-def examine(model: EngramModelBase, table: SharedTable, user: str, probe: Probe) -> dict[str, Any] | None:
-    """One candidate re-run alone as ``user``; None unless the served first token is the owner's, else the leak's
-    record: the served answer, whether it is the owner's whole answer, and its attribution under both measures."""
+def examine(
+    model: EngramModelBase, table: SharedTable, user: str, probes: Sequence[Probe], pad_id: int
+) -> list[dict[str, Any]]:
+    """Candidates of one owner asked as ``user``: the leaks among them, each with its attribution under both
+    measures. The four runs (the shared table, without the owner, the user's rows only, no rows) share one padded
+    batch tensor, so the byte comparison of the first two is on the identical input."""
+    if not probes:
+        return []
+    owner = probes[0].owner
     shared = table.as_user(user)
-    new, first_logits = greedy(model, list(probe.prompt_ids), shared, len(probe.answer_ids))
-    if int(first_logits.argmax()) != probe.gold:
-        return None
-    exact = new == list(probe.answer_ids)
-    tokens = probe.teacher_forced()
-    x = torch.tensor([tokens])
     views = {
         "shared": shared,
-        "without owner": table.as_user(user, without=probe.owner),
+        "without owner": table.as_user(user, without=owner),
         "own rows": table.only(user),
         "no rows": None,
     }
-    runs = {name: model(x, overlay=view)[0].float() for name, view in views.items()}
-    reads = reads_of(model, tokens, shared)
-    record: dict[str, Any] = {
-        "user": user,
-        "owner": probe.owner,
-        "fact_id": probe.fact_id,
-        "prompt": probe.prompt,
-        "kind": probe.kind,
-        "served": new,
-        "exact": exact,
-        "first_token": _attribute(probe, user, reads, runs, whole=False),
-        "users_read": {u: [list(r) for r in sorted(reads.rows[u])] for u in reads.users()},
-        "owner_rows_owned_not_served": len(reads.owned.get(probe.owner, set()) - reads.rows.get(probe.owner, set())),
-        "owner_first_position": reads.first_position.get(probe.owner),
-    }
-    if exact:
-        record["whole_answer"] = _attribute(probe, user, reads, runs, whole=True)
-    return record
+    seqs = [p.teacher_forced() for p in probes]
+    runs = {name: forwards(model, seqs, view, pad_id) for name, view in views.items()}
+    out = []
+    for i, p in enumerate(probes):
+        first = len(p.prompt_ids)  # positions 0..first-1 decide the first token
+        leak = verdict(runs["shared"][i], p, whole=False)
+        if leak is None:
+            leak = int(greedy(model, list(p.prompt_ids), views["shared"], 1)[1].argmax()) == p.gold
+        if not leak:
+            continue
+        exact = verdict(runs["shared"][i], p, whole=True)
+        if exact is None:
+            new, _ = greedy(model, list(p.prompt_ids), views["shared"], len(p.answer_ids))
+            exact = new == list(p.answer_ids)
+        reads = reads_of(model, seqs[i], shared)
+        record: dict[str, Any] = {
+            "user": user,
+            "owner": owner,
+            "fact_id": p.fact_id,
+            "prompt": p.prompt,
+            "kind": p.kind,
+            "exact": exact,
+            "users_read": {u: [list(r) for r in sorted(reads.rows[u])] for u in reads.users()},
+            "owner_rows_owned_not_served": len(reads.owned.get(owner, set()) - reads.rows.get(owner, set())),
+            "owner_first_position": reads.first_position.get(owner),
+        }
+        for measure, whole, stop in (("first_token", False, first), ("whole_answer", True, len(seqs[i]))):
+            if whole and not exact:
+                continue
+            holds = {}
+            for name in ("without owner", "own rows", "no rows"):
+                v = verdict(runs[name][i], p, whole)
+                holds[name] = _alone(model, p, views[name], whole) if v is None else v
+            same = _identical(runs["shared"][i], runs["without owner"][i], stop)
+            record[measure] = _attribute(p, user, reads, holds, same, stop)
+        out.append(record)
+    return out
 
 
-@torch.no_grad()
-def own_rows_leak(model: EngramModelBase, table: SharedTable, user: str, probe: Probe) -> bool:
-    """Whether the owner's first token is top-1 with ``user``'s rows only (the paper's per-user server)."""
-    logits = model(torch.tensor([list(probe.prompt_ids)]), overlay=table.only(user))[0, -1]
-    return int(logits.argmax()) == probe.gold
+def own_rows_leaks(model: EngramModelBase, table: SharedTable, user: str, probes: Sequence[Probe], pad_id: int) -> int:
+    """How many probes get the owner's first token with ``user``'s rows only (the paper's per-user server)."""
+    found = 0
+    for p, gap in zip(probes, screen(model, probes, table.only(user), pad_id), strict=True):
+        if abs(gap) <= SCREEN_MARGIN:
+            found += _alone(model, p, table.only(user), whole=False)
+        else:
+            found += gap > 0
+    return found
 
 
 def cross_user_probe(
@@ -290,32 +331,22 @@ def cross_user_probe(
     """Ask every user every other user's probes with the shared table; the leaks, attributed (see the module).
 
     ``own_table_rate``: also count the leaks with B's rows only (the paper's per-user server swap)."""
-    from engram_probe.isolation.probe_summary import summarise
-
     table = SharedTable(memories)
     probes = build_probes(tokenizer, memories, paraphrases)
     users = list(table.memories)
     total = sum(1 for u in users for p in probes if p.owner != u)
-    done, leaks, own_leaks = 0, [], 0
+    done, own_leaks = 0, 0
+    leaks: list[dict[str, Any]] = []
     for user in users:
         asked = [p for p in probes if p.owner != user]
-        flagged = screen(model, asked, table.as_user(user), tokenizer.bos_id)
-        for p in (p for p, hit in zip(asked, flagged, strict=True) if hit):
-            record = examine(model, table, user, p)
-            if record is not None:
-                leaks.append(record)
+        gaps = screen(model, asked, table.as_user(user), tokenizer.bos_id)
+        candidates = [p for p, gap in zip(asked, gaps, strict=True) if gap >= -SCREEN_MARGIN]
+        for owner in dict.fromkeys(p.owner for p in candidates):
+            leaks += examine(model, table, user, [p for p in candidates if p.owner == owner], tokenizer.bos_id)
         if own_table_rate:
-            flagged = screen(model, asked, table.only(user), tokenizer.bos_id)
-            own_leaks += sum(own_rows_leak(model, table, user, p) for p, hit in zip(asked, flagged, strict=True) if hit)
+            own_leaks += own_rows_leaks(model, table, user, asked, tokenizer.bos_id)
         done += len(asked)
         table.forget()
         if progress:
             progress(done, total, f"{user}: {len(leaks):,} answers served from another user so far")
     return summarise(leaks, total, probes, users, own_leaks if own_table_rate else None)
-
-
-def probes_by_kind(probes: Iterable[Probe]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for p in probes:
-        out[p.kind] = out.get(p.kind, 0) + 1
-    return out

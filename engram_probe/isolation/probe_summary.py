@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import NormalDist
 from typing import Any
 
-from engram_probe.isolation.probe import BASE, CLASSES, OTHERS, OWN, READ_NO_EFFECT, Probe, probes_by_kind
+READ, COINCIDENCE, OTHERS, READ_NO_EFFECT = "read", "coincidence", "other users", "read, no effect"
+CLASSES = (READ, COINCIDENCE, OTHERS, READ_NO_EFFECT)  # the attribution of one leak (see ``isolation.probe``)
+BASE, OWN = "base model", "own rows"  # the source of a coincidence
 
 # the paper's serving evaluation (d12 v1, 30 users x 50 facts, 600 requests, 20% deliberate wrong-user probes)
 PAPER_LEAKS, PAPER_PROBES = 5, 127
@@ -45,10 +47,18 @@ def decomposition(leaks: Sequence[dict[str, Any]], measure: str) -> dict[str, An
     return out
 
 
+def probes_by_kind(probes: Iterable[Any]) -> dict[str, int]:
+    """How many probes of each kind ("trigger", "paraphrase")."""
+    out: dict[str, int] = {}
+    for p in probes:
+        out[p.kind] = out.get(p.kind, 0) + 1
+    return out
+
+
 def summarise(
     leaks: Sequence[dict[str, Any]],
     total: int,
-    probes: Sequence[Probe],
+    probes: Sequence[Any],
     users: Sequence[str],
     own_leaks: int | None,
 ) -> dict[str, Any]:
