@@ -22,6 +22,8 @@ from engram_probe.contracts import load_contract
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.hashaudit.jobs import JobInputs, OverlayInput
 from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT, build_report
+from engram_probe.isolation.exposure import exposure_curve
+from engram_probe.isolation.exposure_report import EXPOSURE_FORMAT, exposure_report
 from engram_probe.isolation.prove_report import ISOLATION_FORMAT
 from engram_probe.isolation.prove_report import build_report as isolation_report
 from engram_probe.isolation.shared import table_from
@@ -99,6 +101,14 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def exposure(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Exposure of one user's requests at two population sizes on the Qwen preset contract, salted."""
+    result = exposure_curve(load_contract("qwen3.8-ple"), [30, 90], facts=10, probes=300, salted=True, seed=2)
+    path = save_json_report(exposure_report(result, "in-process"), tmp_path_factory.mktemp("exp") / "e.json")
+    return {"path": path, "options": {}}
+
+
+@pytest.fixture(scope="module")
 def isolation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """An isolation proof of bob against a shared table where alice writes a row bob's text reads at position 5."""
     where = tmp_path_factory.mktemp("isolation")
@@ -114,6 +124,9 @@ def isolation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     table, source = table_from(lm, store, None, (), "last-write-wins")
     doc = isolation_report(lm, table, source, "bob", [text])
     return {"path": save_json_report(doc, where / "isolation.json"), "options": {"lm": lm, "store": store}}
+
+
+KINDS = ["audit", "contract", "layered", "population", "isolation", "exposure"]
 
 
 def forged(report: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> Path:
@@ -132,7 +145,7 @@ def passed(result: dict[str, Any], name: str) -> bool:
     return any(c["check"] == name and c["ok"] for c in result["checks"])
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_verify_file_verifies_a_genuine_report_of_every_kind(kind: str, request: pytest.FixtureRequest) -> None:
     report = request.getfixturevalue(kind)
     result = verify_file(report["path"], **report["options"])
@@ -196,6 +209,15 @@ def test_a_population_report_adds_only_its_digests_to_the_census(population: dic
     assert doc["environment"] == {"python": doc["environment"]["python"]}
 
 
+def test_a_forged_exposure_count_fails_at_the_re_run(exposure: dict[str, Any]) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["result"]["sizes"][1]["exposed_requests"] += 1
+
+    result = verify_file(forged(exposure, edit))
+    assert not result["ok"] and passed(result, "report digest")
+    assert failed(result) == ["re-run"]
+
+
 def test_a_forged_isolation_movement_fails_at_the_re_run(isolation: dict[str, Any]) -> None:
     def edit(doc: dict[str, Any]) -> None:
         doc["probes"][0]["movement"][0]["total_variation"] /= 2
@@ -238,10 +260,11 @@ def test_the_registry_formats_are_the_ones_the_writers_stamp() -> None:
         "layered": LAYERED_FORMAT,
         "population": POPULATION_FORMAT,
         "isolation": ISOLATION_FORMAT,
+        "exposure": EXPOSURE_FORMAT,
     }
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_renders_to_a_standalone_page(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
     page = render_html(doc)
@@ -268,7 +291,7 @@ def documented_fields(fmt: str) -> tuple[set[str], set[str]]:
     return names, optional
 
 
-@pytest.mark.parametrize("kind", ["audit", "contract", "layered", "population", "isolation"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_report_format_doc_names_every_top_level_field_and_no_other(kind: str, request: pytest.FixtureRequest) -> None:
     doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
     names, optional = documented_fields(doc["format"])
