@@ -9,7 +9,7 @@ from engram_probe.arch.loaded import LoadedModel
 from engram_probe.isolation.probe import paraphrase_prompts
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.user_memory import Fact, UserMemory
-from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
+from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings, resolve_layer
 
 Progress = Callable[[int, int, str], None]
 
@@ -24,6 +24,15 @@ def record_specs(record: Mapping[str, Any], limit: int | None = None) -> list[tu
     return [(s, [p for p in paraphrase_prompts(f) if p not in s.triggers]) for s, f in zip(specs, facts, strict=True)]
 
 
+def fits(writer: FactWriter, spec: FactSpec) -> bool:
+    """Whether this model can hold the fact: its tokenizer spells the answer and the context holds it."""
+    try:
+        writer.prepare(spec, resolve_layer(writer.model, None))
+    except ValueError:  # an AnswerError too
+        return False
+    return True
+
+
 def probe_memories(
     lm: LoadedModel,
     records: Sequence[Mapping[str, Any]],
@@ -35,9 +44,10 @@ def probe_memories(
 ) -> tuple[list[UserMemory], dict[tuple[str, str], list[str]], int]:
     """Each user's memory, the paraphrases of each fact (by user and first trigger), and how many facts were
     written now. A fact the store already holds for that user with the same first trigger and answer is reused;
-    the others are written fact by fact and, with a store, committed per user."""
+    the others are written fact by fact and, with a store, committed per user. A fact this model cannot hold
+    (see ``fits``) is left out."""
     writer = FactWriter(lm.model, lm.tokenizer, settings)
-    wanted = [(str(r["uid"]), record_specs(r, limit)) for r in records]
+    wanted = [(str(r["uid"]), [(s, x) for s, x in record_specs(r, limit) if fits(writer, s)]) for r in records]
     total = sum(len(specs) for _, specs in wanted)
     memories, paraphrases, done, written = [], {}, 0, 0
     for uid, specs in wanted:
