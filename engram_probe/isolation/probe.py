@@ -7,20 +7,23 @@ server). A probe "leaks" when the answer served to B is A's: the first answer to
 last position (the paper's measure), and, the stricter one, greedy generation gives A's whole answer.
 
 Every leak is attributed with evidence, on the identical input tensor (the probe's teacher-forced continuation
-of A's answer, ``answers.teacher_forced``):
+of A's answer, ``answers.teacher_forced``), from the positions that decide the measure (the prompt's for the first
+token, every teacher-forced position for the whole answer). "Reads A's rows" means reads a row whose served value
+is A's (a row A writes but a later-listed user also writes serves that user's value):
 
-- **read**: the probe's positions read rows of A's, and removing A's memory from the table takes the answer away
-  (measured by the run without A);
+- **read**: the probe reads A's rows, and removing A's memory from the table takes the answer away (measured by
+  the run without A);
 - **coincidence**: the probe reads none of A's rows, so the logits without A's memory are bit-identical (proved
   by a byte comparison of the two runs' logits), and the answer comes from the base model (the run with no rows)
   or from B's own rows (the run with B's rows only);
 - **other users**: the probe reads none of A's rows and the answer comes from rows of users other than A and B
   (the run with B's rows only loses it, the run without A keeps it);
-- **read, no effect**: the probe reads A's rows but the answer survives without them (B's row wins, or the
-  change does not move the answer); its source is named as above.
+- **read, no effect**: the probe reads A's rows but the answer survives without them; its source is named as
+  above.
 
-Candidates are screened in batches (right padding, causal: a prompt's last position never sees the padding)
-with a margin, then every candidate is re-run alone, so a batched forward's rounding never decides a count.
+Probes are screened in batches (right padding, causal: a position never sees the padding) and candidates within
+a margin of a tie are kept; every verdict closer than ``SCREEN_MARGIN`` to a tie is re-run alone (greedy
+generation for the served answer, as ``writing.recall``), so a batched forward's rounding never decides a count.
 """
 
 from __future__ import annotations

@@ -19,11 +19,13 @@ from engram_probe.audit.proof import bits
 from engram_probe.isolation.probe import (
     BASE,
     COINCIDENCE,
+    OTHERS,
     OWN,
     READ,
     SharedTable,
     build_probes,
     cross_user_probe,
+    examine,
     paraphrase_prompts,
     reads_of,
 )
@@ -146,3 +148,14 @@ def test_cli_probe_writes_once_into_the_store_and_refuses_bad_input(tmp_path: Pa
     assert main(["isolation", "probe", "--users-dir", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
+
+
+def test_third_users_rows_when_a_later_listed_user_writes_the_same_fact(shipped: Any, users: tuple) -> None:
+    a, b = users
+    carol = _write(shipped, "carol", [("My locker code is", "4471")])
+    table = SharedTable([a, carol, b])  # asked as bob, carol is listed after alice: carol's value is served
+    locker = next(p for p in build_probes(shipped.tokenizer, [a]) if p.prompt == "My locker code is")
+    (r,) = examine(shipped.model, table, "bob", [locker], shipped.tokenizer.bos_id)
+    assert r["first_token"]["class"] == OTHERS and r["first_token"]["other_users"] == ["carol"]
+    assert r["first_token"]["bit_identical_without_owner"] and not r["first_token"]["reads_owner"]
+    assert r["owner_rows_owned_not_served"] > 0
