@@ -14,10 +14,13 @@ from typing import Any
 from engram_probe.cli.framework import (
     CliError,
     add_model_arg,
+    add_sign_args,
     command,
     emit,
     load_model_arg,
     progress_bar,
+    signed_line,
+    signing_arg,
     user_errors,
     write_report_files,
 )
@@ -118,6 +121,7 @@ def _audit_args(p: argparse.ArgumentParser) -> None:
         help="held-out texts for the contrasts: a .json list of texts, or a text file with one text per line "
         "(default: the pinned default set)",
     )
+    add_sign_args(p)
 
 
 def heldout_arg(args: argparse.Namespace, contrast: bool) -> Any:
@@ -140,6 +144,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from engram_probe.audit.engine import AuditOptions, ProbeError, run_audit
     from engram_probe.report.document import finalize
 
+    signing = signing_arg(args, args.json)
     heldout = heldout_arg(args, args.contrast)
     lm = load_model_arg(args)
     memory, source = load_memory_arg(args, lm)
@@ -159,7 +164,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     finally:
         bar.close()
     doc = finalize(body)
-    write_report_files(doc, args.json, args.html, args.pdf)
+    signed = write_report_files(doc, args.json, args.html, args.pdf, signing=signing)
     if args.json != "-":
         s = doc["summary"]
         print(
@@ -167,6 +172,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
             f"compared {s['values_compared']:,} values / {s['bytes_compared']:,} bytes  "
             f"report digest {doc['digests']['report'][:16]}…"
         )
+    signed_line(signed, signing)
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
@@ -228,6 +234,13 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
         help="audit reports: the held-out texts file the contrasts used (default: the pinned set, or the file at the "
         "path the report names, matched by digest)",
     )
+    p.add_argument("--key", metavar="PUB", default=None, help="a signed report: the signer's public key file")
+    p.add_argument(
+        "--trusted-keys",
+        metavar="FILE",
+        default=None,
+        help="a signed report: a JSON list of trusted keys (name, key_id, public_key_pem), or one public key file",
+    )
     p.add_argument("--json", action="store_true")
 
 
@@ -236,8 +249,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Re-derive a report of any kind (audit, contract, layered, population) and print each check; 1 when any fails."""
     from engram_probe.report.checks import result_lines
     from engram_probe.report.kinds import verify_file
+    from engram_probe.report.signed import is_envelope, verify_signed
 
-    result = verify_file(
+    trusted = _trusted_arg(args)
+    if trusted is None and is_envelope(args.report):
+        raise CliError(
+            f"{Path(args.report).name} is a signed attestation: give the signer's public key (--key PUB) or a "
+            "trusted-keys file (--trusted-keys FILE) to check it"
+        )
+    verify = verify_file if trusted is None else lambda path, **o: verify_signed(path, trusted, **o)
+    result = verify(
         args.report,
         model_dir=args.model,
         store_path=args.store,
@@ -248,8 +269,25 @@ def cmd_verify(args: argparse.Namespace) -> int:
         heldout_path=args.heldout,
         engram_dir=args.engram,
     )
-    emit(args, result, "\n".join(result_lines(result)))
+    signers = [
+        f"signed by {s['name']} ({s['role']}) with key {s['key_id']} at {s['signed_at']}"
+        for s in result.get("signers", [])
+    ]
+    emit(args, result, "\n".join(signers + result_lines(result)))
     return 0 if result["ok"] else 1
+
+
+def _trusted_arg(args: argparse.Namespace) -> Any:
+    """The keys ``--key`` and ``--trusted-keys`` name, by key id; None when neither is given."""
+    from engram_probe.attest.keys import KeyFileError, load_trusted
+
+    named = [p for p in (args.key, args.trusted_keys) if p]
+    if not named:
+        return None
+    try:
+        return {kid: k for p in named for kid, k in load_trusted(p).items()}
+    except KeyFileError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _scan_args(p: argparse.ArgumentParser) -> None:

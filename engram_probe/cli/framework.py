@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -181,29 +182,109 @@ def progress_bar(desc: str, unit: str = "step") -> Any:
     return update
 
 
+def add_sign_args(p: argparse.ArgumentParser) -> None:
+    """``--sign KEY`` and ``--operator NAME``: sign the report written (the attestation goes beside its JSON)."""
+    p.add_argument(
+        "--sign",
+        metavar="KEY",
+        default=None,
+        help="sign the report with this Ed25519 private key (engram-probe key generate): a signed attestation "
+        "is written beside the JSON report as NAME.dsse.json, and the HTML/PDF carry a signature block",
+    )
+    p.add_argument("--operator", metavar="NAME", default=None, help="who signs (default: the OS user)")
+
+
+def private_key_arg(path: str) -> Any:
+    """The private key at ``path``; a warning on broad permissions is printed, any problem is a one-line error."""
+    import warnings
+
+    from engram_probe.attest.keys import KeyFileError, KeyPermissionWarning, load_private
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", KeyPermissionWarning)
+        try:
+            key = load_private(path)
+        except KeyFileError as exc:
+            raise CliError(str(exc)) from exc
+    for w in seen:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return key
+
+
+def operator_arg(args: argparse.Namespace) -> str:
+    """``--operator``, or the OS user running this process."""
+    from engram_probe.memory.store import default_operator
+
+    return str(getattr(args, "operator", None) or default_operator())
+
+
+def signing_arg(args: argparse.Namespace, json_out: str | None) -> tuple[Any, str] | None:
+    """(key, operator) when ``--sign`` is given, checked before any work: the key loads, the report has a file."""
+    if not getattr(args, "sign", None):
+        return None
+    if not json_out or json_out == "-":
+        raise CliError("a signed attestation is written beside the JSON report: name the report's file to sign it")
+    return private_key_arg(args.sign), operator_arg(args)
+
+
+def signed_line(signed: Path | None, signing: tuple[Any, str] | None) -> None:
+    """Say where the signed attestation was written, by whom and with which key id (nothing when unsigned)."""
+    if signed is None or signing is None:
+        return
+    from engram_probe.attest.keys import key_id
+
+    print(f"signed by {signing[1]} with key {key_id(signing[0])}: {signed}", file=sys.stderr)
+
+
 def write_report_files(
     doc: dict[str, Any],
     json_out: str | None,
     html_out: str | None,
     pdf_out: str | None,
     render_html: Callable[[dict[str, Any], str], Any] | None = None,
-) -> None:
-    """Write a report as JSON ('-' prints it), HTML and PDF; ``render_html`` defaults to the audit report's."""
+    signing: tuple[Any, str] | None = None,
+) -> Path | None:
+    """Write a report as JSON ('-' prints it), HTML and PDF; ``render_html`` defaults to the audit report's.
+
+    With ``signing`` (``signing_arg``'s key and operator) the signed attestation is made first (nothing is
+    written when it cannot be), written beside the JSON report, and the HTML and PDF carry its signature block;
+    returns the attestation's path.
+    """
     from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
 
     if render_html is None:
         from engram_probe.report.render import write_html
 
         render_html = write_html
+    envelope, signed = None, None
+    if signing is not None and json_out:
+        from engram_probe.attest.statement import StatementError
+        from engram_probe.report.signed import envelope_path, sign_report
+
+        try:
+            envelope = sign_report(doc, *signing)
+        except StatementError as exc:
+            raise CliError(str(exc)) from exc
+        signed = envelope_path(json_out)
     if json_out == "-":
         print(json.dumps(doc, indent=1, sort_keys=True))
     elif json_out:
         save_json_report(doc, json_out)
+    if envelope is not None and signed is not None:
+        from engram_probe.report.signed import write_envelope
+
+        write_envelope(envelope, signed)
     html_path = html_out or (str(Path(pdf_out).with_suffix(".html")) if pdf_out else None)
-    if html_path:
+    if html_path and envelope is not None and signed is not None:
+        from engram_probe.report.html import write_page
+        from engram_probe.report.signed import signed_html
+
+        write_page(signed_html(envelope, signed.name), html_path)
+    elif html_path:
         render_html(doc, html_path)
     if pdf_out and html_path:  # html_path is always set when pdf_out is
         try:
             html_to_pdf(html_path, pdf_out)
         except PdfError as exc:
             raise CliError(str(exc)) from exc
+    return signed
