@@ -11,11 +11,14 @@ from typing import Any
 
 from engram_probe.cli.framework import (
     CliError,
+    add_sign_args,
     command,
     emit,
     lazy_help,
     overlay_formats_help,
     progress_bar,
+    signed_line,
+    signing_arg,
     write_report_files,
 )
 from engram_probe.cli.population import POPULATION_HELP, population_args, run_population
@@ -44,6 +47,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="OUT.json", help="write a JSON report with digests (verify re-derives it)")
     p.add_argument("--html", metavar="OUT.html", help="write the report as standalone HTML")
     p.add_argument("--pdf", metavar="OUT.pdf", help="write the report as PDF (needs Debian chromium)")
+    add_sign_args(p)
 
 
 def _inputs(p: argparse.ArgumentParser, overlays: bool, sequence: bool, corpus: bool = False) -> None:
@@ -284,6 +288,7 @@ def cmd_contract(args: argparse.Namespace) -> None:
 
     if args.action == "show":
         return _show(args)
+    signing = signing_arg(args, args.report)
     if getattr(args, "user", None) and not getattr(args, "store", None):
         raise CliError("--user picks users of a memory store: give --store DB too")
     bar = progress_bar("scan", unit="B")
@@ -304,7 +309,8 @@ def cmd_contract(args: argparse.Namespace) -> None:
     if failed and len(failed) == doc["result"]["corpus"]["shards"]:
         f = failed[0]
         raise CliError(f"no shard could be read; first: {_where(f)}: {f['error']}")
-    write_report_files(doc, args.report, args.html, args.pdf, write_contract_html)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_contract_html, signing)
+    signed_line(signed, signing)
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))
     else:

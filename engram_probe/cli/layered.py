@@ -6,7 +6,18 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli.framework import CliError, add_model_arg, command, emit, load_model_arg, progress_bar
+from engram_probe.cli.framework import (
+    CliError,
+    add_model_arg,
+    add_sign_args,
+    command,
+    emit,
+    load_model_arg,
+    progress_bar,
+    signed_line,
+    signing_arg,
+    write_report_files,
+)
 
 ACTIONS = {
     "train-adapter": "train the shared reasoning adapter (PEFT LoRA on Q/K/V) on held-out users' samples",
@@ -55,6 +66,7 @@ def _layered_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--pdf", metavar="OUT.pdf")
     e.add_argument("--markdown", metavar="OUT.md", help="write the results page (as docs/layered.md)")
     e.add_argument("--adapter-command", default="", help="the train-adapter command, quoted in --markdown")
+    add_sign_args(e)
     v = sub.add_parser("verify", help=ACTIONS["verify"], description=ACTIONS["verify"])
     add_model_arg(v)
     v.add_argument("report", help="layered report JSON")
@@ -159,9 +171,10 @@ def _train(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
-    from engram_probe.layered.report import write_reports
     from engram_probe.memory.answers import AnswerError
+    from engram_probe.report.kinds import write_html
 
+    signing = signing_arg(args, args.report)
     users = _users(args.users, args.uids, args.limit, args.facts)
     lm = load_model_arg(args)
     adapter, adapter_path = _adapter(args.adapter, lm)
@@ -174,7 +187,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         bar.close()
         raise CliError(f"{args.users}: a fact cannot be written on this model: {exc}") from exc
     bar.close()
-    write_reports(doc, args.report, args.html, args.pdf)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing)
     if args.markdown:
         from engram_probe.layered.markdown import render_layered_markdown
 
@@ -184,6 +197,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         emit(args, doc, "")
     else:
         print(_human_table(doc))
+    signed_line(signed, signing)
     return 0
 
 

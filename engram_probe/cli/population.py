@@ -11,7 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli.framework import CliError, progress_bar, write_report_files
+from engram_probe.cli.framework import (
+    CliError,
+    add_sign_args,
+    progress_bar,
+    signed_line,
+    signing_arg,
+    write_report_files,
+)
 
 POPULATION_HELP = "row census of N synthetic users x F facts on any contract (Dask dataframes)"
 
@@ -34,6 +41,7 @@ def population_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", metavar="OUT.html", help="write the report as standalone HTML")
     p.add_argument("--pdf", metavar="OUT.pdf", help="write the report as PDF (needs Debian chromium)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_sign_args(p)
 
 
 def _sizes(text: str) -> list[int]:
@@ -66,6 +74,7 @@ def run_population(args: argparse.Namespace) -> None:
     from engram_probe.scale.population import growth_report
     from engram_probe.scale.population_render import write_population_html
 
+    signing = signing_arg(args, args.report)
     sizes = _sizes(args.users)
     try:
         place = Placement(args.scheduler, args.workers)
@@ -89,7 +98,8 @@ def run_population(args: argparse.Namespace) -> None:
     from engram_probe.scale.population_report import population_report
 
     doc = population_report(result, place.describe())
-    write_report_files(doc, args.report, args.html, args.pdf, write_population_html)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_population_html, signing)
     print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
     if args.report:
         print(f"report: {Path(args.report)}")
+    signed_line(signed, signing)

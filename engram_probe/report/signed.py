@@ -96,7 +96,8 @@ def is_envelope(path: str | Path) -> bool:
 
 def signers_of(envelope: dict[str, Any]) -> dict[str, Any]:
     """What an envelope says of its signing, unchecked: the statement's operator and time, each signature's key id."""
-    pred = parse_statement(payload_bytes(envelope))["predicate"]
+    stmt = parse_statement(payload_bytes(envelope))
+    pred = stmt["predicate"]
     sigs = [
         {
             "key_id": s.get("keyid"),
@@ -113,6 +114,7 @@ def signers_of(envelope: dict[str, Any]) -> dict[str, Any]:
         "signatures": sigs,
         "payload_sha256": hashlib.sha256(payload_bytes(envelope)).hexdigest(),
         "report_sha256": body_digest(pred["report"]),
+        "subjects": [[str(x.get("name")), str(x.get("digest", {}).get("sha256"))] for x in stmt["subject"]],
     }
 
 
@@ -231,16 +233,22 @@ def _what_failed(checks: list[dict[str, Any]], stmt: dict[str, Any]) -> list[dic
 def signature_block(info: dict[str, Any], verify_command: str) -> str:
     """The signature block of a signed report's page and PDF: signer, role, key id, time, the digests signed,
     and the command that verifies it."""
-    rows = [[s["name"], s["role"], s["key_id"], s["signed_at"]] for s in info["signatures"]]
+    rows = [[s["name"], s["role"], s["key_id"], _when(s["signed_at"])] for s in info["signatures"]]
     return (
         "<h2>Signatures</h2>"
-        + table(["signed by", "as", "key id", "time (UTC)"], rows)
+        + table(["signed by", "as", "key id", "time"], rows)
         + "<p class='cap'>Signed: the in-toto statement of this report (SHA-256 "
-        f"<code>{escape(info['payload_sha256'])}</code>), which holds the report (SHA-256 "
-        f"<code>{escape(info['report_sha256'])}</code>) and the digests of the model, memory and inputs it was "
-        "made from. The signature is checked with the signer's public key only, offline:</p>"
+        f"<code>{escape(info['payload_sha256'])}</code>), which holds the whole report and the digests of what "
+        "it was made from:</p>"
+        + table(["subject", "SHA-256"], info["subjects"])
+        + "<p class='cap'>Anyone with the signer's public key can check the signature, offline:</p>"
         f"<p><code>{escape(verify_command)}</code></p>"
     )
+
+
+def _when(iso: str) -> str:
+    """An ISO 8601 UTC time as people read it: ``2026-01-02 03:04:05 UTC``."""
+    return iso.replace("T", " ").removesuffix("+00:00") + (" UTC" if iso.endswith("+00:00") else "")
 
 
 def signed_html(envelope: dict[str, Any], envelope_name: str) -> str:
