@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,77 @@ def entry_hash(
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class LedgerFault:
+    """One broken place in the chain: the entry where it shows, what kind of break, and the finding in words.
+
+    ``kind``: ``missing`` (a gap in the sequence numbers: entries were deleted), ``reordered`` (the entry names
+    another entry of the chain as its predecessor), ``unlinked`` (it names a predecessor the chain does not hold:
+    the entry before it was removed or rewritten), ``altered`` (its fields no longer hash to its recorded hash) or
+    ``digest`` (its memory digest before is not the one its user's previous entry ended with).
+    ``scope``: ``chain`` when nobody can tell whose entry it was, else ``user``.
+    """
+
+    entry: LedgerEntry
+    kind: str
+    scope: str
+    text: str
+
+
+def ledger_faults(entries: Iterable[LedgerEntry]) -> Iterator[LedgerFault]:
+    """Every break in the chain, in ledger order (the first one is the first broken entry)."""
+    listed = list(entries)
+    by_hash = {e.entry_hash: e for e in listed}
+    last_after: dict[str, str] = {}
+    prev, prev_seq = GENESIS, 0
+    for e in listed:
+        if e.prev_hash != prev:
+            named = by_hash.get(e.prev_hash)
+            if e.seq != prev_seq + 1:
+                gap = f"entry {prev_seq + 1}" if e.seq == prev_seq + 2 else f"entries {prev_seq + 1} to {e.seq - 1}"
+                yield LedgerFault(
+                    e,
+                    "missing",
+                    "chain",
+                    f"ledger entry {e.seq} does not follow the entry before it: "
+                    f"{gap} {'is' if e.seq == prev_seq + 2 else 'are'} missing (deleted)",
+                )
+            elif named is not None and named is not e:
+                yield LedgerFault(
+                    e,
+                    "reordered",
+                    "chain",
+                    f"ledger entry {e.seq} does not follow the entry before "
+                    f"it: it names entry {named.seq} as its predecessor (the entries were reordered)",
+                )
+            else:
+                yield LedgerFault(
+                    e,
+                    "unlinked",
+                    "chain",
+                    f"ledger entry {e.seq} does not follow the entry before "
+                    "it: the entry it names as its predecessor is not in the log (removed or rewritten)",
+                )
+        if e.recomputed_hash() != e.entry_hash:
+            yield LedgerFault(
+                e,
+                "altered",
+                "user",
+                f"ledger entry {e.seq} has been altered: its fields no longer hash to its recorded hash",
+            )
+        if e.digest_before != last_after.get(e.user_id, EMPTY_MEMORY):
+            yield LedgerFault(
+                e, "digest", "user", f"ledger entry {e.seq} starts from a digest the previous entry did not end with"
+            )
+        last_after[e.user_id] = e.digest_after
+        prev, prev_seq = e.entry_hash, e.seq
+
+
+def last_digests(entries: Iterable[LedgerEntry]) -> dict[str, str]:
+    """Each user's last recorded memory digest."""
+    return {e.user_id: e.digest_after for e in entries}
+
+
 def chain_problems(entries: Iterable[LedgerEntry]) -> tuple[list[str], dict[str, list[str]], dict[str, str]]:
     """Walk the chain once.
 
@@ -85,21 +156,12 @@ def chain_problems(entries: Iterable[LedgerEntry]) -> tuple[list[str], dict[str,
     tell whose it was), the problems per user (an altered entry, a digest that does not continue),
     and each user's last recorded memory digest.
     """
+    listed = list(entries)
     chain: list[str] = []
-    per_user: dict[str, list[str]] = {}
-    last_after: dict[str, str] = {}
-    prev = GENESIS
-    for e in entries:
-        mine = per_user.setdefault(e.user_id, [])
-        if e.prev_hash != prev:
-            chain.append(f"ledger entry {e.seq} does not follow the entry before it (one was removed or reordered)")
-        if e.recomputed_hash() != e.entry_hash:
-            mine.append(f"ledger entry {e.seq} has been altered")
-        if e.digest_before != last_after.get(e.user_id, EMPTY_MEMORY):
-            mine.append(f"ledger entry {e.seq} starts from a digest the previous entry did not end with")
-        last_after[e.user_id] = e.digest_after
-        prev = e.entry_hash
-    return chain, per_user, last_after
+    per_user: dict[str, list[str]] = {e.user_id: [] for e in listed}
+    for fault in ledger_faults(listed):
+        (chain if fault.scope == "chain" else per_user[fault.entry.user_id]).append(fault.text)
+    return chain, per_user, last_digests(listed)
 
 
 def action_words(entry: LedgerEntry) -> str:

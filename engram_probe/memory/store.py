@@ -74,6 +74,16 @@ def fact_from_row(meta_json: str, blob: bytes) -> Fact:
         raise TamperedError(msg) from exc
 
 
+def _fact_ids(text: str) -> list[str]:
+    """A ledger row's fact ids; a value that is not a JSON list (edited by hand) is kept as it is, so that the entry
+    fails its hash check where it stands instead of making the whole ledger unreadable."""
+    try:
+        ids = json.loads(text)
+    except (TypeError, ValueError):
+        return [str(text)]
+    return ids if isinstance(ids, list) else [str(text)]
+
+
 def memory_digest(mem: UserMemory | None) -> str:
     return EMPTY_MEMORY if mem is None or len(mem) == 0 else mem.digest()
 
@@ -198,7 +208,7 @@ class MemoryStore:
                     row["at"],
                     row["user_id"],
                     row["action"],
-                    json.loads(row["fact_ids"]),
+                    _fact_ids(row["fact_ids"]),
                     row["digest_before"],
                     row["digest_after"],
                     row["prev_hash"],
@@ -229,6 +239,11 @@ class MemoryStore:
         """Problems found in the whole store: a broken hash chain, or a user whose memory disagrees with the ledger."""
         chain, per_user, last_after = chain_problems(self.ledger())
         problems = list(chain) + [p for u in sorted(per_user) for p in per_user[u]]
+        return problems + self.memory_problems(last_after)
+
+    def memory_problems(self, last_after: dict[str, str]) -> list[str]:
+        """Users whose stored facts do not hash to their last recorded digest (``last_after``, from the ledger)."""
+        problems: list[str] = []
         for user in sorted(set(last_after) | set(self.user_ids())):
             try:
                 current = memory_digest(self.load(user, check=False)) if self.has_user(user) else EMPTY_MEMORY
