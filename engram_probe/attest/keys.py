@@ -126,14 +126,6 @@ def load_private(path: str | Path) -> Ed25519PrivateKey:
     """
     p = Path(path)
     data = _read(p, "private key file")
-    mode = stat.S_IMODE(p.stat().st_mode)
-    if mode & 0o077:
-        warnings.warn(
-            f"the private key file {p} has mode {mode:04o}: others on this machine may read it; "
-            f"restrict it with chmod 600 {p}",
-            KeyPermissionWarning,
-            stacklevel=2,
-        )
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:  # a key encrypted with a passphrase
@@ -143,6 +135,14 @@ def load_private(path: str | Path) -> Ed25519PrivateKey:
         raise KeyFileError(f"{p} is not a PEM private key file{hint}") from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{p} holds a {type(key).__name__.removesuffix('PrivateKey')} key, not an Ed25519 key")
+    mode = stat.S_IMODE(p.stat().st_mode)
+    if mode & 0o077:
+        warnings.warn(
+            f"the private key file {p} has mode {mode:04o}: others on this machine may read it; "
+            f"restrict it with chmod 600 {p}",
+            KeyPermissionWarning,
+            stacklevel=2,
+        )
     return key
 
 
