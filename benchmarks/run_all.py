@@ -1,6 +1,7 @@
 """Run every benchmark on the shipped model: one JSON line each, plus a dated row in docs/benchmarks.md.
 
-python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census,hf_engram]
+python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census,hf_engram,
+                                   isolation_proof,isolation_exposure]
 
 hf_engram builds a TinyLlama-sized engram-peft model in a temporary folder (3.8 GB on disk, 9 GB of memory at
 its peak, the load's).
@@ -12,7 +13,20 @@ import argparse
 
 from engram_probe.arch.workbench_checkpoint import load_checkpoint
 
-NAMES = ("audit", "scan", "overlay", "write", "storage", "contracts", "context", "scale", "census", "hf_engram")
+NAMES = (
+    "audit",
+    "scan",
+    "overlay",
+    "write",
+    "storage",
+    "contracts",
+    "context",
+    "scale",
+    "census",
+    "hf_engram",
+    "isolation_proof",
+    "isolation_exposure",
+)
 
 
 def main() -> None:

@@ -111,22 +111,19 @@ class MemoryOverlay(RowOverride):
         super().__init__(
             {int(L): (rows_of[layer_of == L], merged[layer_of == L]) for L in torch.unique(layer_of).tolist()}
         )
-        self._owners: dict[str, dict[RowKey, list[str]]] = {}
+        self._index: dict[RowKey, list[tuple[str, tuple[str, ...]]]] | None = None
         self.collisions = [self._collision(k) for k in shared]
-
-    def _user_owners(self, mem: UserMemory) -> dict[RowKey, list[str]]:
-        if mem.user_id not in self._owners:
-            self._owners[mem.user_id] = mem.owners()
-        return self._owners[mem.user_id]
 
     def owners_of(self, key: RowKey) -> list[tuple[str, tuple[str, ...]]]:
         """(user, fact ids) that own a row, in overlay order."""
-        out = []
-        for mem in self.memories:
-            facts = self._user_owners(mem).get(key)
-            if facts:
-                out.append((mem.user_id, tuple(facts)))
-        return out
+        if self._index is None:  # built once, on first use: one pass over every user's rows, not one per lookup
+            index: dict[RowKey, list[tuple[str, tuple[str, ...]]]] = {}
+            for mem in self.memories:
+                for row, facts in mem.owners().items():
+                    if facts:
+                        index.setdefault(row, []).append((mem.user_id, tuple(facts)))
+            self._index = index
+        return list(self._index.get(key, ()))
 
     def _collision(self, packed: int) -> Collision:
         key = (packed >> KEY_SHIFT, packed & ((1 << KEY_SHIFT) - 1))
