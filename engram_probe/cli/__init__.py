@@ -17,7 +17,19 @@ from engram_probe.cli.framework import COMMANDS, CliError, command
 from engram_probe.cli.population import POPULATION_HELP, population_args, run_population
 
 DESCRIPTION = "``engram-probe``: the command line, a thin layer over the library."
-GROUPS = ("model", "memory", "generate", "audit", "serve", "contract", "layered", "isolation", "ledger", "key")
+GROUPS = (
+    "model",
+    "memory",
+    "generate",
+    "audit",
+    "serve",
+    "contract",
+    "layered",
+    "isolation",
+    "ledger",
+    "key",
+    "overlay_sign",
+)
 
 for _group in GROUPS:
     importlib.import_module(f"{__name__}.{_group}")

@@ -285,13 +285,25 @@ def _import_args(p: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--as-user", default=None, help="import under another user id")
+    p.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="refuse the file unless its signature (FILE.sig, from sign-overlay) sits beside it; a signed file whose "
+        "bytes changed is always refused",
+    )
 
 
 @command("import", "import a user's memory file after validating it against the model")(_import_args)
 def cmd_import(args: argparse.Namespace) -> None:
     """Validate a memory file (or another tool's overlay for this model's contract) and add it to the store."""
+    from engram_probe.memory.signed_file import SignedFileError, check_unchanged
     from engram_probe.overlays.bridge import import_file
 
+    if args.require_signature and Path(args.file).is_file():
+        try:
+            check_unchanged(args.file, require=True)  # before the model is loaded; the readers check it again
+        except SignedFileError as exc:
+            raise CliError(str(exc)) from exc
     lm, store = open_store_arg(args, "create")
     try:
         entry = import_file(store, args.file, lm, args.as_user)

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 from engram_probe.arch.base import EngramModelBase
 from engram_probe.contracts.base import AddressContract
 from engram_probe.memory.ids import check_fact_id, check_text, check_user_id, printable
+from engram_probe.memory.signed_file import SignedFileError, check_unchanged
 from engram_probe.memory.store import LedgerEntry, MemoryStore, StoreError
 from engram_probe.memory.user_memory import Fact, UserMemory
 from engram_probe.safetensors_io import UnreadableSafetensors, read_all
@@ -77,7 +78,10 @@ def read_memory_file(path: str | Path, model: EngramModelBase, base_sha256: str)
     if not p.is_file():
         raise ImportRejected(f"no file at {p}")
     try:
+        check_unchanged(p)  # a signature beside it lists the bytes that were signed
         meta, tensors = read_all(p)
+    except SignedFileError as exc:
+        raise ImportRejected(str(exc)) from exc
     except UnreadableSafetensors as exc:
         raise ImportRejected(f"{p.name} is not a readable safetensors file ({exc})") from exc
     if meta.get("format") != FORMAT:

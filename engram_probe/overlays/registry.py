@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engram_probe.contracts.base import AddressContract
+from engram_probe.memory.signed_file import SignedFileError, check_unchanged
 from engram_probe.overlays import pleo
 from engram_probe.overlays.rowset import V41_FORMAT, OverlayFileError, OverlayRows
 from engram_probe.overlays.workbench_export import WORKBENCH_FORMAT, read_workbench_memory
@@ -96,6 +97,10 @@ def read_rows(
     p = Path(path)
     if not p.is_file():
         raise OverlayFileError(f"no overlay file at {p}")
+    try:
+        check_unchanged(p)  # a signature beside it lists the bytes that were signed
+    except SignedFileError as exc:
+        raise OverlayFileError(str(exc)) from exc
     fmt = detect(p)
     if fmt is None:
         raise unrecognised(p)

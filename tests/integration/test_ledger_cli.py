@@ -4,6 +4,7 @@ a real SQLite store edited with ``sqlite3`` (a changed digest, a changed fact id
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -155,7 +156,7 @@ def test_a_signed_head_catches_a_log_cut_short_and_a_rewritten_one(tmp_path: Pat
     kid, key, pub = generate_key(tmp_path / "k")
     head = tmp_path / "head.json"
     cli("ledger", "sign", "--store", str(db), "--key", str(key), "--out", str(head), "--operator", "olga")
-    stmt = json.loads(__import__("base64").b64decode(json.loads(head.read_text())["payload"]))
+    stmt = json.loads(base64.b64decode(json.loads(head.read_text())["payload"]))
     with MemoryStore(db, mode="read") as store:
         assert stmt["subject"][0]["digest"]["sha256"] == store.head() and stmt["predicate"]["entries"] == 6
     doc = verify(db, "--head", str(head), "--key", str(pub), code=0)
