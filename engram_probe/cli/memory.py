@@ -133,6 +133,8 @@ def cmd_write(args: argparse.Namespace) -> None:
 def _erase_args(p: argparse.ArgumentParser) -> None:
     add_store_args(p, mode="change")
     p.add_argument("--fact", action="append", help="fact id to erase (repeat); omit to erase the whole user")
+    p.add_argument("--certificate", default=None, help="write a signed erasure certificate (JSON) here; needs --key")
+    p.add_argument("--key", default=None, help="the Ed25519 private key that signs the certificate (key generate)")
 
 
 def proof_lines(proof: dict[str, Any]) -> list[str]:
@@ -165,6 +167,9 @@ def cmd_erase(args: argparse.Namespace) -> None:
     """Erase the named facts, or the whole user, and print the proof that the erase is bit-exact."""
     from engram_probe.memory.erasure import erase_with_proof
 
+    if bool(args.certificate) != bool(args.key):
+        raise CliError("an erasure certificate is signed: give both --certificate and --key")
+    private = load_key_arg(args.key) if args.key else None  # a missing key is refused before anything is erased
     lm, store = open_store_arg(args, "change")
     try:
         entry, proof = erase_with_proof(lm, store, args.user, args.fact)
@@ -174,6 +179,24 @@ def cmd_erase(args: argparse.Namespace) -> None:
     emit(args, entry.as_dict() | {"proof": proof}, "\n".join([head, *proof_lines(proof)]))
     if proof.get("bit_exact") is False:
         raise CliError("the erase is stored but its proof failed; see the lines above")
+    if private is not None:
+        from engram_probe.attest.erasure import CertificateError, write_certificate
+
+        try:
+            write_certificate(args.certificate, entry, proof, lm.weights_sha256, private)
+        except CertificateError as exc:
+            raise CliError(f"the erase is stored, but its certificate was not written: {exc}") from exc
+        print(f"wrote the signed erasure certificate to {args.certificate}", file=sys.stderr)
+
+
+def load_key_arg(path: str) -> Any:
+    """The Ed25519 private key at ``path``, or a one-line refusal saying nothing was done."""
+    from engram_probe.attest.keys import KeyFileError, load_private
+
+    try:
+        return load_private(path)
+    except KeyFileError as exc:
+        raise CliError(f"{exc}; nothing was erased") from exc
 
 
 def _history_args(p: argparse.ArgumentParser) -> None:
