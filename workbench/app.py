@@ -1,4 +1,4 @@
-"""Gradio layout: ten tabs, each a thin view over a handler module (users_tab, audit_views, history_tab, ...)."""
+"""Gradio layout: eleven tabs, each a thin view over a handler module (users_tab, audit_views, history_tab, ...)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from workbench import production as prod
 from workbench.access import check_binding, load_policy
 from workbench.ask_box import ask_box
 from workbench.history_tab import history_tab
+from workbench.isolation_tab import isolation_tab
 from workbench.layered_tab import layered_tab
 from workbench.pickers import Pickers
 from workbench.state import WorkbenchState, make_state
@@ -254,9 +255,10 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 )
 
             layered_tab(state)
+            i_user = isolation_tab(state, pick)
 
         # user lists follow new users created in the write tab, and show only the users the operator may read
-        pickers = [user1, a_user, s_user, p_user, l_user, r_user, h_user, e_user]
+        pickers = [user1, a_user, s_user, p_user, l_user, r_user, h_user, e_user, i_user]
 
         def refresh_choices(request: gr.Request) -> tuple[Any, ...]:
             with state.access.acting(request):
