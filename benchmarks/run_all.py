@@ -1,7 +1,7 @@
 """Run every benchmark on the shipped model: one JSON line each, plus a dated row in docs/benchmarks.md.
 
 python -m benchmarks.run_all [--only audit,scan,overlay,write,storage,contracts,context,scale,census,hf_engram,
-                                   isolation_proof,isolation_exposure]
+                                   isolation_proof,isolation_exposure,attest]
 
 hf_engram builds a TinyLlama-sized engram-peft model in a temporary folder (3.8 GB on disk, 9 GB of memory at
 its peak, the load's).
@@ -26,6 +26,7 @@ NAMES = (
     "hf_engram",
     "isolation_proof",
     "isolation_exposure",
+    "attest",
 )
 
 

@@ -66,16 +66,17 @@ def _basename(path: Any) -> str:
     return Path(str(path)).name if path else "?"
 
 
-def subjects(report: dict[str, Any]) -> list[dict[str, Any]]:
+def subjects(report: dict[str, Any], report_digest: str | None = None) -> list[dict[str, Any]]:
     """The in-toto subjects of ``report``: ``{name, digest: {sha256}}`` for each digest it records, report first.
 
     One walk serves every kind: the ``digests`` block (audit, contract, layered, population, exposure,
     isolation), then the digests a kind records elsewhere: an audit's address hashing and held-out texts, a
     contract report's input files (config, tokenizer, overlays, their facts sidecars, store users, corpus
-    shards), an isolation table's users' memories, an older population report's contract.
+    shards), an isolation table's users' memories, an older population report's contract. ``report_digest``:
+    the report's body digest, where the caller has just taken it.
     """
     out: list[dict[str, Any]] = []
-    _add(out, "report", body_digest(report))
+    _add(out, "report", report_digest or body_digest(report))
     for key, value in _dict(report.get("digests")).items():
         if key not in ("algorithm", "report", "report_rule"):
             _add(out, _DIGEST_NAMES.get(key, key), value)
@@ -119,15 +120,15 @@ def statement(
     A report whose body does not hash to its recorded ``digests.report`` is refused: it was edited after it
     was written, and signing it would vouch for the edit.
     """
-    recorded = (report.get("digests") or {}).get("report")
-    if recorded is not None and recorded != body_digest(report):
+    recorded, digest = (report.get("digests") or {}).get("report"), body_digest(report)
+    if recorded is not None and recorded != digest:
         raise StatementError(
             "the report's body does not hash to its recorded digest: it was edited after it was written; "
             "it is not signed"
         )
     return {
         "_type": STATEMENT_TYPE,
-        "subject": subjects(report),
+        "subject": subjects(report, digest),
         "predicateType": PREDICATE_TYPE,
         "predicate": {
             "kind": kind,
