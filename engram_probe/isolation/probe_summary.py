@@ -10,6 +10,7 @@ from typing import Any
 READ, COINCIDENCE, OTHERS, READ_NO_EFFECT = "read", "coincidence", "other users", "read, no effect"
 CLASSES = (READ, COINCIDENCE, OTHERS, READ_NO_EFFECT)  # the attribution of one leak (see ``isolation.probe``)
 BASE, OWN = "base model", "own rows"  # the source of a coincidence
+SOURCE_WORDS = {BASE: "base model (no rows)", OWN: "asking user's own rows"}
 
 # the paper's serving evaluation (d12 v1, 30 users x 50 facts, 600 requests, 20% deliberate wrong-user probes)
 PAPER_LEAKS, PAPER_PROBES = 5, 127
@@ -155,7 +156,7 @@ def render_markdown(result: dict[str, Any], title: str) -> list[str]:
         lines.append(f"| {label} | {ft[key]:,} | {wa[key]:,} |")
     for source in (BASE, OWN):
         lines.append(
-            f"| &nbsp;&nbsp;of which from the {source} | {ft['coincidence_by_source'][source]:,} | "
+            f"| &nbsp;&nbsp;of which from the {SOURCE_WORDS[source]} | {ft['coincidence_by_source'][source]:,} | "
             f"{wa['coincidence_by_source'][source]:,} |"
         )
     lines += [

@@ -148,6 +148,14 @@ def test_cli_probe_writes_once_into_the_store_and_refuses_bad_input(tmp_path: Pa
     assert main(["isolation", "probe", "--users-dir", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
+    long = tmp_path / "long"
+    long.mkdir()
+    for uid in ("u1", "u2"):  # answers of 40 words: no answer fits in 32 tokens, so no fact can be written
+        answer = " ".join(["word"] * 40)
+        record = {"uid": uid, "facts": [{"key": "motto", "answer": answer, "paraphrases": [f"My motto is {answer}."]}]}
+        (long / f"{uid}.json").write_text(json.dumps(record))
+    assert main(["isolation", "probe", "--users-dir", str(long), "--strategy", "unembed"]) == 2
+    assert "can hold none of these users' facts" in capsys.readouterr().err
 
 
 def test_third_users_rows_when_a_later_listed_user_writes_the_same_fact(shipped: Any, users: tuple) -> None:

@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> None:
     try:
         memories, paraphrases, written = probe_memories(lm, records, args.facts, args.strategy, store, progress=writing)
         writing.close()  # type: ignore[attr-defined]
+        if sum(len(m) for m in memories) == 0:
+            raise CliError(
+                f"{args.users_dir}: this model can hold none of these users' facts (its tokenizer cannot spell "
+                "their answers in at most 32 tokens, or its context is too short)"
+            )
         result = cross_user_probe(
             lm.model, lm.tokenizer, memories, None if args.no_paraphrases else paraphrases, progress=asking
         )
