@@ -53,6 +53,11 @@ def test_every_tab_has_an_endpoint(client: Client) -> None:
         "/layered_evaluate",
         "/layered_question",
         "/layered_export",
+        "/isolation_prove",
+        "/isolation_export",
+        "/isolation_probe",
+        "/isolation_exposure",
+        "/isolation_erase_plan",
     } <= names
 
 
