@@ -163,12 +163,10 @@ def write_facts(
     base = user.without(set(replaced)) if replaced else user
     result = FactWriter(lm.model, lm.tokenizer, settings).write(base, specs, strategy, layer, progress)
     result.extra["shared_with_other_users"] = shared_with_others(lm, store, user_id, result.facts)
-    detail = None
-    if replaced:
-        erased = store.erase(user_id, replaced, operator=operator)
-        result.extra["superseded"] = {"facts": [c.as_dict() for c in conflicts], "ledger": erased.as_dict()}
-        detail = {"supersedes": replaced}
-    entry = store.add_facts(user_id, result.facts, operator=operator, detail=detail)
+    if not replaced:
+        return result, store.add_facts(user_id, result.facts, operator=operator)
+    erased, entry = store.supersede(user_id, replaced, result.facts, operator=operator)  # both entries, or neither
+    result.extra["superseded"] = {"facts": [c.as_dict() for c in conflicts], "ledger": erased.as_dict()}
     return result, entry
 
 

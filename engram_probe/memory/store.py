@@ -307,39 +307,62 @@ class MemoryStore:
         if not facts:
             raise StoreError("no facts to store")
         with self._tx() as cur:
-            if cur.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
-                try:
-                    check_user_id(user_id)
-                except ValueError as exc:
-                    raise StoreError(str(exc)) from exc
-                cur.execute("INSERT INTO users VALUES (?, ?)", (user_id, dt.datetime.now(dt.UTC).isoformat()))
-                before_mem = UserMemory(user_id)
-            else:
-                before_mem = self._checked_before(cur, user_id)
-            seq = cur.execute("SELECT COALESCE(MAX(seq), -1) FROM facts WHERE user_id = ?", (user_id,)).fetchone()[0]
-            after_mem = UserMemory(user_id, list(before_mem.facts))
-            for i, f in enumerate(facts):
-                try:
-                    after_mem.add(f)
-                    cur.execute(
-                        "INSERT INTO facts VALUES (?, ?, ?, ?, ?)",
-                        (f.fact_id, user_id, seq + 1 + i, json.dumps(f.meta()), fact_blob(f)),
-                    )
-                except (sqlite3.IntegrityError, ValueError) as exc:
-                    raise StoreError(f"fact id {f.fact_id} already exists in the store") from exc
-            pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
-            if pause:
-                time.sleep(pause)
-            return self._append_ledger(
-                cur,
-                user_id,
-                action,
-                [f.fact_id for f in facts],
-                memory_digest(before_mem),
-                memory_digest(after_mem),
-                operator,
-                detail,
-            )
+            return self._add(cur, user_id, facts, action, operator, detail)
+
+    def supersede(
+        self, user_id: str, replaced: Sequence[str], facts: Sequence[Fact], operator: str | None = None
+    ) -> tuple[LedgerEntry, LedgerEntry]:
+        """Erase the ``replaced`` facts and append ``facts`` in one transaction: both ledger entries, or neither.
+
+        The write's entry names what it supersedes (``detail.supersedes``)."""
+        if not facts:
+            raise StoreError("no facts to store")
+        with self._tx() as cur:
+            erased = self._erase_facts(cur, user_id, replaced, operator)
+            return erased, self._add(cur, user_id, facts, "write", operator, {"supersedes": list(replaced)})
+
+    def _add(
+        self,
+        cur: sqlite3.Cursor,
+        user_id: str,
+        facts: Sequence[Fact],
+        action: str,
+        operator: str | None,
+        detail: dict[str, Any] | None,
+    ) -> LedgerEntry:
+        if cur.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+            try:
+                check_user_id(user_id)
+            except ValueError as exc:
+                raise StoreError(str(exc)) from exc
+            cur.execute("INSERT INTO users VALUES (?, ?)", (user_id, dt.datetime.now(dt.UTC).isoformat()))
+            before_mem = UserMemory(user_id)
+        else:
+            before_mem = self._checked_before(cur, user_id)
+        seq = cur.execute("SELECT COALESCE(MAX(seq), -1) FROM facts WHERE user_id = ?", (user_id,)).fetchone()[0]
+        after_mem = UserMemory(user_id, list(before_mem.facts))
+        for i, f in enumerate(facts):
+            try:
+                after_mem.add(f)
+                cur.execute(
+                    "INSERT INTO facts VALUES (?, ?, ?, ?, ?)",
+                    (f.fact_id, user_id, seq + 1 + i, json.dumps(f.meta()), fact_blob(f)),
+                )
+            except (sqlite3.IntegrityError, ValueError) as exc:
+                raise StoreError(f"fact id {f.fact_id} already exists in the store") from exc
+        pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+        if pause:
+            time.sleep(pause)
+        return self._append_ledger(
+            cur,
+            user_id,
+            action,
+            [f.fact_id for f in facts],
+            memory_digest(before_mem),
+            memory_digest(after_mem),
+            operator,
+            detail,
+        )
 
     def erase(self, user_id: str, fact_ids: Sequence[str] | None = None, operator: str | None = None) -> LedgerEntry:
         """Erase some facts of a user, or the whole user when ``fact_ids`` is None.
@@ -359,14 +382,21 @@ class MemoryStore:
                 cur.execute("DELETE FROM facts WHERE user_id = ?", (user_id,))
                 cur.execute("DELETE FROM users WHERE user_id = ?", (user_id,))
                 return self._append_ledger(cur, user_id, "erase_user", ids, before_digest, EMPTY_MEMORY, operator)
-            before = self._checked_before(cur, user_id)
-            ids = list(fact_ids)
-            missing = set(ids) - {f.fact_id for f in before.facts}
-            if missing or not ids:
-                raise StoreError(f"user {user_id!r} has no facts {sorted(missing)}")
-            cur.executemany("DELETE FROM facts WHERE fact_id = ?", [(i,) for i in ids])
-            after_digest = memory_digest(before.without(set(ids)))
-            return self._append_ledger(cur, user_id, "erase_facts", ids, memory_digest(before), after_digest, operator)
+            return self._erase_facts(cur, user_id, fact_ids, operator)
+
+    def _erase_facts(
+        self, cur: sqlite3.Cursor, user_id: str, fact_ids: Sequence[str], operator: str | None
+    ) -> LedgerEntry:
+        if cur.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+            raise UnknownUserError(f"unknown user {user_id!r}")
+        before = self._checked_before(cur, user_id)
+        ids = list(fact_ids)
+        missing = set(ids) - {f.fact_id for f in before.facts}
+        if missing or not ids:
+            raise StoreError(f"user {user_id!r} has no facts {sorted(missing)}")
+        cur.executemany("DELETE FROM facts WHERE fact_id = ?", [(i,) for i in ids])
+        after_digest = memory_digest(before.without(set(ids)))
+        return self._append_ledger(cur, user_id, "erase_facts", ids, memory_digest(before), after_digest, operator)
 
     def record_read(self, user_id: str, operator: str, what: str) -> LedgerEntry | None:
         """Record that an operator read a user's memory (the web UI's access log); None on a read-only store."""

@@ -50,6 +50,19 @@ def test_write_load_round_trip_and_users(tmp_path: Path, lm: Any) -> None:
         MemoryStore(tmp_path / "m.db", "c" * 64)
 
 
+def test_a_supersede_is_one_transaction_erase_and_write_or_neither(tmp_path: Path, lm: Any) -> None:
+    store = MemoryStore(tmp_path / "m.db", BASE)
+    store.add_facts("alice", [fact(lm, "tea", 1), fact(lm, "bike", 2)])
+    before, entries = store.load("alice").digest(), len(store.ledger())
+    with pytest.raises(StoreError, match="fact id bike already exists"):  # the write fails after the erase ran
+        store.supersede("alice", ["tea"], [fact(lm, "bike", 3)])
+    assert store.load("alice").digest() == before and len(store.ledger()) == entries  # the erase was rolled back
+    erased, wrote = store.supersede("alice", ["tea"], [fact(lm, "tea2", 4)])
+    assert [f.fact_id for f in store.load("alice").facts] == ["bike", "tea2"]
+    assert (erased.action, wrote.action, wrote.detail) == ("erase_facts", "write", {"supersedes": ["tea"]})
+    assert wrote.prev_hash == erased.entry_hash and store.verify_ledger() == []
+
+
 def test_ledger_is_append_only_and_chains(tmp_path: Path, lm: Any) -> None:
     store = MemoryStore(tmp_path / "m.db", BASE)
     e1 = store.add_facts("alice", [fact(lm, "f1", 1)])
