@@ -31,7 +31,7 @@ def _files(prefix: str) -> tuple[gr.File, gr.Markdown]:
 
 def isolation_tab(state: WorkbenchState, pick: Pickers) -> gr.Dropdown:
     """The tab, inside the caller's ``gr.Tabs``; returns its user picker (its list follows new users)."""
-    with gr.Tab("Isolation", id="tab-isolation"):
+    with gr.Tab("Isolation", id="tab-isolation") as tab:
         gr.Markdown(ABOUT)
         with gr.Row():
             user = pick.user("isolation")
@@ -197,6 +197,7 @@ def isolation_tab(state: WorkbenchState, pick: Pickers) -> gr.Dropdown:
                 return ie.export_plan(state, u, o, f)
 
         user.change(do_facts, [user], [fact], api_name="isolation_facts")
+        tab.select(do_facts, [user], [fact], api_visibility="undocumented")  # the list is filled when the tab opens
         e_go.click(do_plan, [user, others, fact], [e_words, e_rows, e_share], api_name="isolation_erase_plan")
         e_export.click(
             do_plan_export, [user, others, fact], [e_files, e_status], api_name="isolation_erase_plan_export"
