@@ -10,8 +10,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from engram_probe.memory.erasure import erase_with_proof, user_history
-from engram_probe.report.numbers import count, plural, size
+from engram_probe.memory.erasure import erase_with_proof, proof_sentences, user_history
+from engram_probe.report.numbers import plural
 from workbench.handling import USER_ERRORS, warn
 from workbench.pickers import Pickers
 from workbench.state import WorkbenchState
@@ -69,32 +69,19 @@ def show_history(state: WorkbenchState, user_id: str | None) -> tuple[pd.DataFra
 
 def proof_markdown(proof: dict[str, Any]) -> str:
     """An erase's proof in words, its verdict in the colour of its outcome."""
-    if proof.get("bit_exact") is None:
-        return (
-            "No proof: the user's memory failed the ledger check, so there was nothing trustworthy to compare with. "
-            "The whole user is erased."
-        )
-    ok = bool(proof["bit_exact"])
-    colour, verdict = (PASS, "✔ Erase is bit-exact") if ok else (FAIL, "✘ Erase is NOT bit-exact")
-    rows = proof["rows"]
-    lines = [
-        f'<span style="color:{colour};font-weight:600">{verdict}</span>',
-        f"{plural(len(rows), 'row')} of the erased facts: {count(proof['rows_to_shared_table'])} read the shared "
-        f"table again, {count(proof['rows_kept_by_remaining_facts'])} keep a remaining fact's value byte for byte.",
-    ]
-    for f in proof["forwards"]:
-        same = "identical to" if f["identical"] else "**different** from"
-        before = "it changed them before the erase" if f["changed_before_erase"] else "it did not change them before"
-        lines.append(
-            f"- “{f['text']}”: every logit ({count(f['values_compared'])} values, {size(f['bytes_compared'])}) is "
-            f"{same} the model with only the remaining facts; {before}."
-        )
-    d = proof["digests"]
-    lines.append(
-        f"Memory digest now `{_digest(d['after'])}`, without the erased facts `{_digest(d['without_the_facts'])}`, "
-        f"in the ledger `{_digest(d['ledger_after'])}`."
+    ok, sentences = proof_sentences(proof)
+    if ok is None:
+        return sentences[0] + " The whole user is erased."
+    head, rows, *forwards, digests = sentences
+    colour, mark = (PASS, "✔") if ok else (FAIL, "✘")
+    return "\n\n".join(
+        [
+            f'<span style="color:{colour};font-weight:600">{mark} {head}</span>',
+            rows,
+            *(f"- {f}" for f in forwards),
+            digests,
+        ]
     )
-    return "\n\n".join(lines)
 
 
 def erase(

@@ -138,28 +138,14 @@ def _erase_args(p: argparse.ArgumentParser) -> None:
 
 
 def proof_lines(proof: dict[str, Any]) -> list[str]:
-    """An erase's proof in plain words."""
-    from engram_probe.report.numbers import count, plural, size
+    """An erase's proof in plain words (the sentences the UI shows), the forwards indented."""
+    from engram_probe.memory.erasure import proof_sentences
 
-    if proof.get("bit_exact") is None:
-        return ["no proof: the user's memory failed the ledger check, so there was nothing trustworthy to compare"]
-    verdict = "bit-exact" if proof["bit_exact"] else "NOT bit-exact"
-    lines = [
-        f"proof: {verdict}. {plural(len(proof['rows']), 'row')} of the erased facts: "
-        f"{count(proof['rows_to_shared_table'])} read the shared table again, "
-        f"{count(proof['rows_kept_by_remaining_facts'])} keep a remaining fact's value byte for byte"
-        + ("" if all(r["bit_exact"] for r in proof["rows"]) else " (SOME DO NOT)")
-    ]
-    for f in proof["forwards"]:
-        same = "identical" if f["identical"] else "DIFFERENT"
-        was = "it changed them before the erase" if f["changed_before_erase"] else "it did not change them before"
-        lines.append(
-            f"  {printable(repr(f['text']))}: logits {same} to the memory without the fact "
-            f"({count(f['values_compared'])} values, {size(f['bytes_compared'])}); {was}"
-        )
-    d = proof["digests"]
-    lines.append(f"  memory digest now {d['after'][:16]}, without the facts {d['without_the_facts'][:16]}")
-    return lines
+    ok, sentences = proof_sentences(proof)
+    if ok is None:
+        return sentences
+    head, rows, *forwards, digests = sentences
+    return [f"{head} {rows}", *(f"  {printable(f)}" for f in forwards), f"  {digests}"]
 
 
 @command("erase", "erase facts, or a whole user, exactly, and prove it bit-exact")(_erase_args)

@@ -46,7 +46,8 @@ def test_supersede_sharing_erase_proof_and_history(tmp_path: Path) -> None:
     assert "shares rows with user" in human.stdout and ("recalled" in human.stdout or "RECALLED" in human.stdout)
 
     erased = cli("erase", "--store", db, "--user", "ann", "--fact", second["fact_id"])
-    assert "proof: bit-exact" in erased.stdout and "logits identical" in erased.stdout, erased.stdout
+    assert "Erase is bit-exact." in erased.stdout, erased.stdout
+    assert "identical to the model with only the remaining facts" in erased.stdout, erased.stdout
     history = json.loads(cli("history", "--store", db, "--user", "ann", "--json").stdout)
     assert [e["action"] for e in history["entries"]] == ["write", "erase_facts", "write", "erase_facts"]
     assert history["entries"][2]["detail"] == {"supersedes": [first["fact_id"]]}
