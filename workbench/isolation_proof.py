@@ -131,6 +131,12 @@ def verdict_markdown(doc: dict[str, Any], shown: int = 10) -> str:
         lines.append(f'- text {i}: <span style="color:{c}">{p["verdict"]}</span>')
     if len(doc["probes"]) > shown:
         lines.append(f"- and {plural(len(doc['probes']) - shown, 'more text')} (in the table and the export)")
+    if not s["foreign_reads"]:
+        lines.append(
+            f"\nNo position of any text reads another user's row: {s['hooks_compared']:,} hook values compared "
+            "byte for byte with the user's rows alone."
+        )
+        return "\n".join(lines)
     moved = s["max_total_variation"]
     lines.append(
         f"\n{plural(s['foreign_reads'], 'read')} of another user's row"
