@@ -10,7 +10,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from engram_probe.memory.erasure import erase_with_proof, proof_sentences, user_history
+from engram_probe.memory.erasure import erase_with_proof, user_history
+from engram_probe.report.erase_words import proof_sentences
 from engram_probe.report.numbers import plural
 from workbench.handling import USER_ERRORS, warn
 from workbench.pickers import Pickers

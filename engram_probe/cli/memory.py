@@ -139,7 +139,7 @@ def _erase_args(p: argparse.ArgumentParser) -> None:
 
 def proof_lines(proof: dict[str, Any]) -> list[str]:
     """An erase's proof in plain words (the sentences the UI shows), the forwards indented."""
-    from engram_probe.memory.erasure import proof_sentences
+    from engram_probe.report.erase_words import proof_sentences
 
     ok, sentences = proof_sentences(proof)
     if ok is None:
