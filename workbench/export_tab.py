@@ -10,6 +10,8 @@ import pandas as pd
 
 from engram_probe.audit.engine import AuditOptions, run_audit
 from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
+from engram_probe.isolation.exposure_report import EXPOSURE_FORMAT
+from engram_probe.isolation.prove_report import ISOLATION_FORMAT
 from engram_probe.layered.evaluate import LAYERED_FORMAT
 from engram_probe.report.document import finalize
 from engram_probe.report.kinds import verify_file
@@ -23,6 +25,8 @@ from workbench.handling import USER_ERRORS, WARN, progress_of, user_memory, warn
 from workbench.state import WorkbenchState
 from workbench.used import used_line
 from workbench.verify_inputs import verify_view, verify_with_uploads
+
+SERVER_VERIFIED = (LAYERED_FORMAT, POPULATION_FORMAT, ISOLATION_FORMAT, EXPOSURE_FORMAT)
 
 
 def export_report(
@@ -89,8 +93,9 @@ def verify_upload(state: WorkbenchState, upload: Any, inputs: Any = None) -> tup
         if isinstance(doc, dict) and doc.get("format") == CONTRACT_REPORT_FORMAT:
             uploads = [p for p in (u if isinstance(u, str) else getattr(u, "name", None) for u in inputs or []) if p]
             result = verify_with_uploads(doc, uploads)
-        elif isinstance(doc, dict) and doc.get("format") in (LAYERED_FORMAT, POPULATION_FORMAT):
-            # population reports re-run from the preset contract; layered ones on the adapter loaded here
+        elif isinstance(doc, dict) and doc.get("format") in SERVER_VERIFIED:
+            # population and exposure reports re-run from the preset contract; layered ones on the adapter loaded
+            # here; isolation ones on the server's model and store, matched by digest
             ls = state.layered
             adapter = getattr(ls, "adapter", None) if ls is not None else None
             result = verify_file(path, lm=state.lm, store=state.store, open_files=False, adapter=adapter)

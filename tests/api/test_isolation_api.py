@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 from engram_probe.memory.overlay import MemoryOverlay
 from engram_probe.report.kinds import verify_file
@@ -98,6 +98,9 @@ def test_exported_proof_verifies(client: Client, served: tuple[str, Any]) -> Non
     assert result["ok"], result["checks"]
     doc = json.loads(Path(path).read_text())
     assert doc["user"] == "d001" and doc["summary"]["status"] == "scoped"
+    # the Export tab's verify takes it too, on the server's own model and store
+    verdict, _ = client.predict(handle_file(path), api_name="/verify_report")
+    assert verdict.startswith("**VERIFIED**"), verdict
     with open(next(f for f in files if f.endswith(".csv")), encoding="utf-8") as fh:
         assert len(list(csv.reader(fh))) - 1 == doc["summary"]["foreign_reads"]
     assert "Isolation of d001" in Path(next(f for f in files if f.endswith(".html"))).read_text()
