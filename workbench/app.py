@@ -9,6 +9,7 @@ from typing import Any
 
 import gradio as gr
 
+from engram_probe.attest.keys import key_id
 from engram_probe.contracts import CONTRACT_NAMES
 from engram_probe.contracts.workbench_config import DEFAULT_LAYER
 from engram_probe.overlays.registry import formats_help
@@ -20,6 +21,7 @@ from workbench.history_tab import history_tab
 from workbench.isolation_tab import isolation_tab
 from workbench.layered_tab import layered_tab
 from workbench.pickers import Pickers
+from workbench.signing import startup_key
 from workbench.state import WorkbenchState, make_state
 from workbench.tables import waiting
 from workbench.verify_inputs import store_note
@@ -118,6 +120,18 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                 e_contrast = gr.Checkbox(
                     False, label="Include contrasts (slower: trains a LoRA)", elem_id="export-contrast"
                 )
+                with gr.Row():
+                    e_key = gr.File(
+                        label="Sign with a private key (optional: read for this export only, then deleted)",
+                        elem_id="export-sign-key",
+                        type="filepath",
+                    )
+                    e_server = gr.Checkbox(
+                        state.sign_key is not None,
+                        label=f"Sign with this server's key (key {key_id(state.sign_key)})" if state.sign_key else "",
+                        visible=state.sign_key is not None,
+                        elem_id="export-sign-server",
+                    )
                 e_go = gr.Button("Export report", variant="primary", elem_id="export-go")
                 e_files = gr.File(label="Report files", elem_id="export-files", file_count="multiple")
                 e_status = gr.Markdown(elem_id="export-status")
@@ -129,37 +143,51 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     elem_id="verify-inputs",
                     file_count="multiple",
                 )
+                v_key = gr.File(
+                    label="…and, for a signed report, the signer's public key or a trusted-keys file",
+                    elem_id="verify-key",
+                    type="filepath",
+                )
                 v_go = gr.Button("Verify", elem_id="verify-go")
+                v_sig = gr.HTML(elem_id="verify-signature")
+                v_sig_shown = gr.State("")
                 v_verdict = gr.Markdown(elem_id="verify-verdict")
                 v_table = gr.Dataframe(
                     waiting("Upload a JSON report and press Verify."), elem_id="verify-table", interactive=False
                 )
 
                 def do_export(
-                    uid: str, text: str, contrast: bool, request: gr.Request, progress: gr.Progress = gr.Progress()
+                    uid: str,
+                    text: str,
+                    contrast: bool,
+                    request: gr.Request,
+                    key: Any = None,
+                    server_key: bool = False,
+                    progress: gr.Progress = gr.Progress(),
                 ) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return export_tab.export_report(state, uid, text, contrast, progress)
+                        return export_tab.export_report(state, uid, text, contrast, progress, key, server_key)
 
                 e_go.click(
                     do_export,
-                    [e_user, e_text, e_contrast],
+                    [e_user, e_text, e_contrast, e_key, e_server],
                     [e_files, e_status],
                     api_name="export_report",
                     concurrency_limit=2,
-                )
+                ).then(lambda: None, None, e_key, api_visibility="undocumented")  # its upload is already deleted
 
-                def do_verify(request: gr.Request, upload: Any, inputs: Any = None) -> tuple[Any, ...]:
+                def do_verify(request: gr.Request, upload: Any, inputs: Any = None, key: Any = None) -> tuple[Any, ...]:
                     with state.access.acting(request):
-                        return export_tab.verify_upload(state, upload, inputs)
+                        return export_tab.verify_upload(state, upload, inputs, key)
 
+                # the signature's block rides in a state (not an output of the call), then is shown above the checks
                 v_go.click(
                     do_verify,
-                    [v_file, v_inputs],
-                    [v_verdict, v_table],
+                    [v_file, v_inputs, v_key],
+                    [v_verdict, v_table, v_sig_shown],
                     api_name="verify_report",
                     concurrency_limit=2,
-                )
+                ).then(lambda shown: shown, [v_sig_shown], [v_sig], api_name="verify_signature")
 
             with gr.Tab("Production models", id="tab-production"):
                 gr.Markdown(
@@ -290,12 +318,16 @@ def serve(
     auth_file: str | None = None,
     demo_users: bool = True,
     engram: str | None = None,
+    sign_key: str | None = None,
 ) -> tuple[gr.Blocks, str, WorkbenchState]:
-    """Serve the workbench. Refused before anything loads when a non-loopback address has no operator accounts."""
+    """Serve the workbench. Refused before anything loads when a non-loopback address has no operator accounts, or
+    when ``sign_key`` (the private key exports may be signed with) is missing or not an Ed25519 private key."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     access = load_policy(auth_file)
     check_binding(host, access)
+    key = startup_key(sign_key) if sign_key else None
     state = make_state(model_dir, workdir, demo=demo_users, access=access, engram=engram)
+    state.sign_key = key
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)
     if block:  # before the server says it is serving, so that a Ctrl-C right after that line is handled

@@ -40,6 +40,7 @@ class WorkbenchState:
     store_kept: bool = False  # the store is in the stable per-user folder (kept across restarts), not a given one
     demo_probes: dict[str, str] = field(default_factory=dict)
     layered: Any = None  # workbench.layered.LayeredState, made on first use of the Layered memory tab
+    sign_key: Any = None  # the Ed25519 private key given at start-up to sign exports with (in memory only)
     _lora: dict[tuple[str, str, str], LoraResult] = field(default_factory=dict)
     _lora_locks: dict[tuple[str, str, str], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)

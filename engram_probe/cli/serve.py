@@ -41,6 +41,13 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
         "~/.local/share, kept across restarts)",
     )
     p.add_argument("--auth-file", default=None, help="JSON file of operator accounts (see the README's Security model)")
+    p.add_argument(
+        "--sign-key",
+        metavar="PATH",
+        default=None,
+        help="an Ed25519 private key (engram-probe key generate) the Export tab may sign reports with; it is read "
+        "once at start-up and kept in memory only",
+    )
     add_model_arg(p)
 
 
@@ -51,7 +58,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     try:
         if args.engram is not None and args.model is None:
             raise CliError("--engram names an adapter for a Hugging Face base: give the base folder with --model")
-        extra = {"engram": args.engram} if args.engram is not None else {}  # a UI without the option still serves
+        extra: dict[str, Any] = {"engram": args.engram} if args.engram is not None else {}  # a UI without it serves
+        if args.sign_key is not None:
+            extra["sign_key"] = args.sign_key
         serve(
             host=args.host,
             port=args.port,
@@ -60,5 +69,5 @@ def cmd_serve(args: argparse.Namespace) -> None:
             auth_file=args.auth_file,
             **extra,
         )
-    except ValueError as exc:  # the UI's refusals of its settings (operator accounts, binding, model directory)
+    except ValueError as exc:  # the UI's refusals of its settings (accounts, binding, model directory, signing key)
         raise CliError(str(exc)) from exc
