@@ -130,6 +130,8 @@ def test_the_uploaded_key_is_kept_nowhere(
     leaked = [p for p in files_under(Path(state.workdir), state.downloads, gradio_temp) if body in p.read_bytes()]
     assert leaked == []
     assert not any(p.name == keys["alice"][1].name for p in files_under(gradio_temp))  # the upload is deleted
+    # while other uploads stay where the server put them: this is the folder the key's upload went to
+    assert any(p.name == "trusted.json" for p in files_under(gradio_temp))
 
 
 def test_a_public_key_given_to_sign_is_refused_before_any_work(
