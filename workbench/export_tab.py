@@ -74,7 +74,7 @@ def export_report(
         if signing is not None:
             envelope, who = sign_export(state, doc, json_path, html_path, signing[0])
             files.insert(1, str(envelope))
-            signed_note = f"\n\nSigned with {signing[1]}: {who}; the signed attestation is among the files."
+            signed_note = f"\n\n{who} ({signing[1]}); the signed attestation is the file ending in .dsse.json."
         pdf_note = ""
         try:
             files.append(str(html_to_pdf(html_path, stem.with_suffix(".pdf"))))

@@ -90,12 +90,12 @@ def sign_export(
     state: WorkbenchState, doc: dict[str, Any], json_path: Path, html_path: Path, key: Ed25519PrivateKey
 ) -> tuple[Path, str]:
     """Sign ``doc`` for the current operator, write its envelope beside the JSON and the signed page (the report
-    with its signature block) over the HTML; returns the envelope's path and who signed with which key."""
+    with its signature block) over the HTML; returns the envelope's path and a sentence of who signed with which key."""
     operator = state.access.current.name
     envelope = sign_report(doc, key, operator)
     signed = write_envelope(envelope, envelope_path(json_path))
     write_page(signed_html(envelope, signed.name), html_path)
-    return signed, f"signed by {operator} with key {key_id(key)}"
+    return signed, f"Signed by {operator} with key {key_id(key)}"
 
 
 def uploaded_trust(upload: Any) -> dict[str, TrustedKey]:

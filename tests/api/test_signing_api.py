@@ -56,7 +56,7 @@ def test_a_signed_export_verifies_green_naming_signer_key_and_time(
     names = sorted(p.name for p in signed["paths"])
     assert [n.rsplit(".", 2)[-2:] for n in names if n.endswith(".dsse.json")] == [["dsse", "json"]], names
     assert {p.suffix for p in signed["paths"]} >= {".json", ".html", ".pdf"}
-    assert f"signed by {default_operator()} with key {kid}" in signed["status"], signed["status"]
+    assert f"Signed by {default_operator()} with key {kid} (the uploaded key)" in signed["status"], signed["status"]
     page = next(p for p in signed["paths"] if p.suffix == ".html").read_text(encoding="utf-8")
     assert "Signatures" in page and kid in page and "engram-probe verify" in page  # the block the PDF prints
     verdict, rows, block = verify(client, envelope_of(signed["paths"]), keys["alice"][2])

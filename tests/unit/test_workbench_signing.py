@@ -3,17 +3,23 @@ signature's block in plain words."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from engram_probe.attest.keys import KeyFileError, generate_key, key_id
+from engram_probe.attest.keys import KeyFileError, generate_key, key_id, load_private
 from engram_probe.cli import main
+from engram_probe.memory.store import default_operator
+from engram_probe.report.signed import signers_of
 from tests.plain_words import problems
+from tests.unit.test_report_forgery import contract  # noqa: F401 (fixture)
 from workbench import app
-from workbench.signing import BAD_COLOUR, OK_COLOUR, signature_html, startup_key
+from workbench.access import AccessPolicy, Operator
+from workbench.signing import BAD_COLOUR, OK_COLOUR, sign_export, signature_html, startup_key
 
 
 @pytest.fixture
@@ -82,3 +88,21 @@ def test_the_signature_block_is_green_with_signers_red_with_the_reason() -> None
     assert BAD_COLOUR in red and OK_COLOUR not in red and "Signed by an unknown key 0123456789abcdef" in red
     assert signature_html(None) == ""
     assert not problems(green) and not problems(red)
+
+
+def test_the_operator_signed_is_the_logged_in_one_with_accounts_else_the_os_user(
+    contract: dict[str, Any],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    doc = json.loads(Path(contract["path"]).read_text(encoding="utf-8"))
+    _, private, _ = generate_key(tmp_path / "k.key")
+    key = load_private(private)
+    accounts = AccessPolicy({"carol": (Operator("carol"), "scrypt$1$1$1$a$b")})
+    for policy, who, expected in ((accounts, "carol", "carol"), (AccessPolicy(), None, default_operator())):
+        state: Any = SimpleNamespace(access=policy)
+        with policy.acting(SimpleNamespace(username=who)):
+            envelope, line = sign_export(state, doc, tmp_path / "c.json", tmp_path / "c.html", key)
+        info = signers_of(json.loads(envelope.read_text(encoding="utf-8")))
+        assert info["operator"]["name"] == expected and line == f"Signed by {expected} with key {key_id(key)}"
+        page = (tmp_path / "c.html").read_text(encoding="utf-8")
+        assert "Signatures" in page and f"verify {envelope.name} --key" in page
