@@ -114,8 +114,10 @@ def build_probes(
     return out
 
 
-class SharedTable:
-    """Every user's memory in one table, and the views of it a probe of user B is compared against."""
+class ServingViews:
+    """The views of one shared table that a probe of user B is compared against (B served last, without one
+    owner, B alone). The table itself is ``MemoryOverlay``'s merge, last listed wins, as ``isolation.shared``'s
+    ``last-write-wins`` policy."""
 
     def __init__(self, memories: Sequence[UserMemory]):
         self.memories = {m.user_id: m for m in memories}
@@ -258,7 +260,7 @@ def _attribute(probe: Probe, user: str, reads: Reads, holds: Mapping[str, bool],
 
 @torch.no_grad()
 def examine(
-    model: EngramModelBase, table: SharedTable, user: str, probes: Sequence[Probe], pad_id: int
+    model: EngramModelBase, table: ServingViews, user: str, probes: Sequence[Probe], pad_id: int
 ) -> list[dict[str, Any]]:
     """Candidates of one owner asked as ``user``: the leaks among them, each with its attribution under both
     measures. The four runs (the shared table, without the owner, the user's rows only, no rows) share one padded
@@ -312,7 +314,7 @@ def examine(
     return out
 
 
-def own_rows_leaks(model: EngramModelBase, table: SharedTable, user: str, probes: Sequence[Probe], pad_id: int) -> int:
+def own_rows_leaks(model: EngramModelBase, table: ServingViews, user: str, probes: Sequence[Probe], pad_id: int) -> int:
     """How many probes get the owner's first token with ``user``'s rows only (the paper's per-user server)."""
     found = 0
     for p, gap in zip(probes, screen(model, probes, table.only(user), pad_id), strict=True):
@@ -334,7 +336,7 @@ def cross_user_probe(
     """Ask every user every other user's probes with the shared table; the leaks, attributed (see the module).
 
     ``own_table_rate``: also count the leaks with B's rows only (the paper's per-user server swap)."""
-    table = SharedTable(memories)
+    table = ServingViews(memories)
     probes = build_probes(tokenizer, memories, paraphrases)
     users = list(table.memories)
     total = sum(1 for u in users for p in probes if p.owner != u)

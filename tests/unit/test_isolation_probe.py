@@ -22,7 +22,7 @@ from engram_probe.isolation.probe import (
     OTHERS,
     OWN,
     READ,
-    SharedTable,
+    ServingViews,
     build_probes,
     cross_user_probe,
     examine,
@@ -79,7 +79,7 @@ def test_base_model_coincidence_is_proved_bit_identical(shipped: Any, users: tup
         "bit_identical_without_owner": True,
     }
     # the proof, redone here: the logits of B's request with and without A's memory, same tensor, same bytes
-    table = SharedTable(list(users))
+    table = ServingViews(list(users))
     x = torch.tensor([shipped.tokenizer.encode(SKY)])
     with torch.no_grad():
         shared = shipped.model(x, overlay=table.as_user("bob"))
@@ -161,7 +161,7 @@ def test_cli_probe_writes_once_into_the_store_and_refuses_bad_input(tmp_path: Pa
 def test_third_users_rows_when_a_later_listed_user_writes_the_same_fact(shipped: Any, users: tuple) -> None:
     a, b = users
     carol = _write(shipped, "carol", [("My locker code is", "4471")])
-    table = SharedTable([a, carol, b])  # asked as bob, carol is listed after alice: carol's value is served
+    table = ServingViews([a, carol, b])  # asked as bob, carol is listed after alice: carol's value is served
     locker = next(p for p in build_probes(shipped.tokenizer, [a]) if p.prompt == "My locker code is")
     (r,) = examine(shipped.model, table, "bob", [locker], shipped.tokenizer.bos_id)
     assert r["first_token"]["class"] == OTHERS and r["first_token"]["other_users"] == ["carol"]
