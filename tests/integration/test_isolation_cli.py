@@ -59,5 +59,16 @@ def test_merge_refuse_prove_and_verify_from_the_cli(tmp_path: Path) -> None:
 
     verified = cli("verify", str(report))
     assert "VERIFIED" in verified.stdout and "table" in verified.stdout
+
+    # signed: the attestation beside the report verifies with the public key, then the proof is re-run
+    key = tmp_path / "ops.key"
+    made = subprocess.run([sys.executable, "-m", "engram_probe.cli", "key", "generate", str(key)], capture_output=True)
+    assert made.returncode == 0, made.stderr
+    signed = tmp_path / "s.json"
+    out = cli("isolation", "prove", "--store", db, "--user", "cy", "--text", text, "--report", str(signed),
+              "--sign", str(key), "--operator", "Ops")  # fmt: skip
+    assert "signed by Ops with key" in out.stderr
+    checked = cli("verify", str(tmp_path / "s.dsse.json"), "--key", f"{key}.pub")
+    assert checked.stdout.startswith("signed by Ops (operator) with key ") and "VERIFIED" in checked.stdout
     unknown = cli("isolation", "prove", "--store", db, "--user", "dan", code=2)
     assert "dan" in unknown.stderr and "ann, bob, cy" in unknown.stderr

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.cli.framework import CliError, progress_bar, write_report_files
+from engram_probe.cli.framework import CliError, progress_bar, signed_line, signing_arg, write_report_files
 from engram_probe.cli.population import population_args
 
 ACTION = "exposure"
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> None:
     from engram_probe.scale.engine import Placement, dask_client
 
     sizes = _sizes(args.users)
+    signing = signing_arg(args, args.report)  # the key is checked before any work
     if args.probes < 1 or args.facts < 1:
         raise CliError("--probes and --facts must be at least 1")
     try:
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> None:
     finally:
         bar.close()
     doc = exposure_report(result, place.describe())
-    write_report_files(doc, args.report, args.html, args.pdf, write_exposure_html)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_exposure_html, signing)
     print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
     if args.report:
         print(f"report: {Path(args.report)}")
+    signed_line(signed, signing)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from engram_probe.cli.framework import CliError, emit, progress_bar, user_errors, write_report_files
+from engram_probe.cli.framework import (
+    CliError,
+    add_sign_args,
+    emit,
+    progress_bar,
+    signed_line,
+    signing_arg,
+    user_errors,
+    write_report_files,
+)
 from engram_probe.cli.isolation.merge import open_table, table_args
 
 ACTION = "prove"
@@ -23,6 +32,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="OUT.json", default=None, help="write the JSON report here")
     p.add_argument("--html", metavar="OUT.html", default=None, help="also write standalone HTML")
     p.add_argument("--pdf", metavar="OUT.pdf", default=None, help="also write a PDF (needs Debian chromium)")
+    add_sign_args(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from engram_probe.isolation.prove_report import build_report
     from engram_probe.report.kinds import write_html
 
+    signing = signing_arg(args, args.report)  # the key is checked before any work
     lm, table, source = open_table(args)
     if args.user not in table.users:
         raise CliError(f"user {args.user!r} is not in the shared table; its users are {', '.join(table.users)}")
@@ -40,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc).strip("'\"")) from exc
     finally:
         bar.close()  # type: ignore[attr-defined]
-    write_report_files(doc, args.report, args.html, args.pdf, write_html)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing)
     lines = [doc["summary"]["verdict"]] + [f"  text {i}: {p['verdict']}" for i, p in enumerate(doc["probes"], 1)]
     emit(args, doc, "\n".join(lines))
+    signed_line(signed, signing)
     return 0 if doc["summary"]["status"] != "does not hold" else 1
