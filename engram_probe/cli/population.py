@@ -44,11 +44,12 @@ def population_args(p: argparse.ArgumentParser) -> None:
     add_sign_args(p)
 
 
-def _sizes(text: str) -> list[int]:
+def parse_sizes(text: str) -> list[int]:
+    """``--users``' comma-separated population sizes, each at least 1 (a one-line error otherwise)."""
     try:
         sizes = [int(float(x)) for x in text.split(",") if x.strip()]
     except ValueError as exc:
-        raise CliError(f"--users takes comma-separated counts, e.g. 1000,10000 (got {text!r})") from exc
+        raise CliError(f"--users takes comma-separated counts, e.g. 100,1000 (got {text!r})") from exc
     if not sizes or min(sizes) < 1:
         raise CliError("--users needs counts of at least 1")
     return sizes
@@ -75,7 +76,7 @@ def run_population(args: argparse.Namespace) -> None:
     from engram_probe.scale.population_render import write_population_html
 
     signing = signing_arg(args, args.report)
-    sizes = _sizes(args.users)
+    sizes = parse_sizes(args.users)
     try:
         place = Placement(args.scheduler, args.workers)
         contract = load_contract(args.contract, args.config, args.tokenizer)

@@ -7,6 +7,7 @@ compares every figure except wall time and peak memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ POPULATION_FORMAT = "engram-probe-population-census/1"
 VOLATILE = frozenset({"seconds", "peak_rss_mb_so_far", "source"})
 
 
-def population_report(result: dict[str, Any], placement: str) -> dict[str, Any]:
-    """Wrap a ``growth_report`` result in the JSON report, with the contract's digest and the body digest."""
+def contract_result_report(fmt: str, result: dict[str, Any], placement: str) -> dict[str, Any]:
+    """A hash-only result on one contract (a census, an exposure curve) as its JSON report: the contract's digest
+    and the body digest."""
     doc: dict[str, Any] = {
-        "format": POPULATION_FORMAT,
+        "format": fmt,
         "placement": placement,
         "result": result,
         "environment": environment("python"),
@@ -31,16 +33,29 @@ def population_report(result: dict[str, Any], placement: str) -> dict[str, Any]:
     return finalize(doc, {"contract": result["contract"]["sha256"]}, stamp_time=False)
 
 
-def verify_population(
-    doc: dict[str, Any], config: str | Path | None = None, tokenizer: str | Path | None = None
+def population_report(result: dict[str, Any], placement: str) -> dict[str, Any]:
+    """Wrap a ``growth_report`` result in the JSON report, with the contract's digest and the body digest."""
+    return contract_result_report(POPULATION_FORMAT, result, placement)
+
+
+Rerun = Callable[[Any, dict[str, Any], list[int], tuple[int, ...] | None], dict[str, Any]]
+
+
+def verify_contract_result(
+    doc: dict[str, Any],
+    rerun: Rerun,
+    what: str,
+    volatile: frozenset[str],
+    config: str | Path | None = None,
+    tokenizer: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Return {ok, checks, mismatches}: the body digest, the contract's digest, then the census re-run.
+    """Return {ok, checks, mismatches}: the body digest, the contract's digest, then ``rerun(contract, result,
+    sizes, tables)`` compared figure by figure (``what`` names the run in the checks: "census", "measurement").
 
     ``config`` and ``tokenizer`` are the operator's files for a contract that was not built from its preset
     (the report names the contract and its digest, not where its files were).
     """
     from engram_probe.contracts import ContractError, load_contract
-    from engram_probe.scale.population import growth_report
 
     checks: list[dict[str, Any]] = []
 
@@ -65,13 +80,12 @@ def verify_population(
         described = r["contract"]
         sizes = [s["users"] for s in r["sizes"]]
         tables = tuple(r["sizes"][0]["tables"]) if r["sizes"] else None
-        facts, seed = r["facts_per_user"], r["seed"]
         contract = load_contract(described["contract"]["name"], config, tokenizer)
     except ContractError as exc:
         check("contract digest", False, f"cannot re-build the contract: {exc}")
         return {"ok": False, "checks": checks, "mismatches": []}
     except (KeyError, TypeError, IndexError) as exc:
-        check("re-run", False, f"the report's result lacks a field the census needs ({exc})")
+        check("re-run", False, f"the report's result lacks a field the {what} needs ({exc})")
         return {"ok": False, "checks": checks, "mismatches": []}
     rebuilt = contract.digest() == described["sha256"]
     check(
@@ -86,17 +100,17 @@ def verify_population(
     if not all(c["ok"] for c in checks):
         return {"ok": False, "checks": checks, "mismatches": []}
     try:
-        fresh = growth_report(contract, sizes, facts, seed, tables)
-    except (ValueError, TypeError) as exc:
-        check("re-run", False, f"cannot re-run the census: {exc}")
+        fresh = rerun(contract, r, sizes, tables)
+    except (ValueError, TypeError, KeyError, ContractError) as exc:
+        check("re-run", False, f"cannot re-run the {what}: {exc}")
         return {"ok": False, "checks": checks, "mismatches": []}
-    mismatches = differences(r, fresh, VOLATILE)
+    mismatches = differences(r, fresh, volatile)
     check(
         "re-run",
         not mismatches,
-        f"the census re-run at {len(sizes)} population size(s) reproduced every figure"
+        f"the {what} re-run at {len(sizes)} population size(s) reproduced every figure"
         if not mismatches
-        else f"the census re-run at {len(sizes)} population size(s) differs in {len(mismatches):,} values: "
+        else f"the {what} re-run at {len(sizes)} population size(s) differs in {len(mismatches):,} values: "
         + differing_fields(mismatches),
     )
     return {
@@ -105,3 +119,15 @@ def verify_population(
         "mismatches": mismatches[:50],
         "mismatch_count": len(mismatches),
     }
+
+
+def verify_population(
+    doc: dict[str, Any], config: str | Path | None = None, tokenizer: str | Path | None = None
+) -> dict[str, Any]:
+    """Return {ok, checks, mismatches}: the body digest, the contract's digest, then the census re-run."""
+    from engram_probe.scale.population import growth_report
+
+    def rerun(contract: Any, r: dict[str, Any], sizes: list[int], tables: tuple[int, ...] | None) -> dict[str, Any]:
+        return growth_report(contract, sizes, r["facts_per_user"], r["seed"], tables)
+
+    return verify_contract_result(doc, rerun, "census", VOLATILE, config, tokenizer)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.cli.framework import CliError, progress_bar, signed_line, signing_arg, write_report_files
-from engram_probe.cli.population import population_args
+from engram_probe.cli.population import parse_sizes, population_args
 
 ACTION = "exposure"
 HELP = "share of one user's requests that read another user's row, for N synthetic users (hash only, Dask)"
@@ -21,16 +21,6 @@ def add_args(p: argparse.ArgumentParser) -> None:
     population_args(p)
     p.add_argument("--probes", type=int, default=1000, help="probe requests, one per user outside the population")
     p.add_argument("--salted", action="store_true", help="every user reads and writes at its own salt")
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(float(x)) for x in text.split(",") if x.strip()]
-    except ValueError as exc:
-        raise CliError(f"--users takes comma-separated counts, e.g. 100,1000 (got {text!r})") from exc
-    if not sizes or min(sizes) < 1:
-        raise CliError("--users needs counts of at least 1")
-    return sizes
 
 
 def _human(doc: dict[str, Any]) -> str:
@@ -61,7 +51,7 @@ def run(args: argparse.Namespace) -> None:
     from engram_probe.isolation.exposure_report import exposure_report, write_exposure_html
     from engram_probe.scale.engine import Placement, dask_client
 
-    sizes = _sizes(args.users)
+    sizes = parse_sizes(args.users)
     signing = signing_arg(args, args.report)  # the key is checked before any work
     if args.probes < 1 or args.facts < 1:
         raise CliError("--probes and --facts must be at least 1")
