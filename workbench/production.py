@@ -115,6 +115,8 @@ def census(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, pr
 
 def read_map(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, text: str) -> tuple[str, Any, str]:
     cols = HIT_HEADERS
+    if not uploads:  # said here in the UI's words: the library's refusal names the command line's flags
+        return "", pd.DataFrame(columns=cols), WARN + "a read map needs at least one overlay file: upload one above"
     try:
         doc = build_report("readmap", job_inputs(name, config, tokenizer, uploads, text or ""))
     except ERRORS as exc:
