@@ -170,6 +170,10 @@ def _rebuild(
 
 
 # --------------------------------------------------------------------------- HTML
+MARKS = {"holds": "ok", "scoped": "scoped", "does not hold": "bad"}  # green, amber, red (as the UI's tab)
+SHARED_ROWS_SHOWN = 40  # every collision first, then rows shared by content; the JSON holds them all
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.3g}%"
 
@@ -177,7 +181,10 @@ def _pct(x: float) -> str:
 def render_html(doc: dict[str, Any]) -> str:
     """The report as a standalone page: the verdict, the table, then each text's proof and foreign reads."""
     s, t = doc["summary"], doc["table"]
-    mark = {"holds": "ok", "scoped": "ok", "does not hold": "bad"}[s["status"]]
+    mark = MARKS[s["status"]]
+    shared = sorted(t["shared_rows"], key=lambda r: r["sharing"] == "content")  # collisions first: the rarer kind
+    shown = shared[:SHARED_ROWS_SHOWN]
+    left = len(shared) - len(shown)
     parts = [
         f"<h1>Isolation of {escape(doc['user'])} in a shared table</h1>",
         f"<p class='verdict {mark}'>{escape(s['verdict'])}</p>",
@@ -189,8 +196,8 @@ def render_html(doc: dict[str, Any]) -> str:
                     len(t["users"]),
                     f"{t['rows']:,}",
                     f"{t['shared_count']:,}",
-                    t["by_content"],
-                    t["by_hash_collision"],
+                    f"{t['by_content']:,}",
+                    f"{t['by_hash_collision']:,}",
                     t["policy_rule"],
                 ]
             ],
@@ -199,9 +206,10 @@ def render_html(doc: dict[str, Any]) -> str:
             ["layer", "row", "written by", "value kept", "how"],
             [
                 [r["layer"], f"{r['row']:,}", ", ".join(o["user"] for o in r["owners"]), r["winner"], r["sharing"]]
-                for r in t["shared_rows"]
+                for r in shown
             ],
         ),
+        f"<p class='cap'>{left:,} more shared rows (by content) in the JSON report.</p>" if left else "",
         "<h2>The proof, text by text</h2>",
         f"<p class='cap'>{escape(doc['rules']['derived'])}. {escape(doc['rules']['measured'])}.</p>",
     ]
@@ -209,7 +217,7 @@ def render_html(doc: dict[str, Any]) -> str:
         proof = p["proof"]
         parts += [
             f"<h2>Text {i}</h2><p class='probe'>{escape(p['probe']['text'])}</p>",
-            f"<p class='verdict {'bad' if p['status'] == 'does not hold' else 'ok'}'>{escape(p['verdict'])}</p>",
+            f"<p class='verdict {MARKS[p['status']]}'>{escape(p['verdict'])}</p>",
             f"<p class='cap'>{proof['pairs_compared']:,} hook values at {p['first_foreign_read'] or p['positions']:,} "
             f"positions compared ({proof['bytes_compared']:,} bytes): "
             f"{'all identical' if proof['identical'] else str(proof['mismatch_count']) + ' differ'}.</p>",

@@ -26,7 +26,7 @@ table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #ddd;paddi
 .ok{color:#1a7f37;font-weight:600} .bad{color:#b42318;font-weight:600} .cap{font-size:13px;color:#444;margin:4px 0 18px}
 code{font-size:12px;word-break:break-all} .fig{page-break-inside:avoid;break-inside:avoid;margin:12px 0}
 .probe{white-space:pre-wrap;word-break:normal;overflow-wrap:break-word;font-family:ui-monospace,monospace;font-size:12px}
-.verdict{font-size:15px}
+.verdict{font-size:15px} .scoped{color:#9a6700;font-weight:600}
 @media print{body{margin:0;max-width:none} h2{break-after:avoid} table{break-inside:auto} tr{break-inside:avoid}}
 """
 
