@@ -120,7 +120,9 @@ def _layer_sentence(layer: int | None) -> str:
 
 # goals of issue 23 (whole answers): exact whole-answer match, and first-token top-1 no worse than before it
 EXACT_GOALS = {"opt_isolated": 0.90, "joint_together": 0.85}
-FIRST_TOKEN_BEFORE = {"opt_isolated": 0.984, "joint_together": 0.972}
+# first-token top-1 on u000-u019 before whole answers, as counts of its 668 facts (docs/recall.md at 37786d0 shows
+# them rounded, 0.984 and 0.972): comparing with the rounded figure would call the same count worse
+FIRST_TOKEN_BEFORE = {"opt_isolated": (657, 668), "joint_together": (649, 668)}
 
 
 def _goal_lines(modes: dict[str, Any], n_users: int) -> list[str]:
@@ -130,11 +132,14 @@ def _goal_lines(modes: dict[str, Any], n_users: int) -> list[str]:
         if mode not in modes:
             continue
         r = modes[mode]
-        exact, top1, before = r["exact"], r["top1"], FIRST_TOKEN_BEFORE[mode]
+        exact, top1 = r["exact"], r["top1"]
+        hits, facts = FIRST_TOKEN_BEFORE[mode]
+        before = hits / facts
         out.append(
             f"- {names[mode]} whole answer exact >= {goal:.2f}: "
-            f"**{exact:.3f}, {'met' if exact >= goal else 'missed'}**; "
-            f"first token top-1 no worse than {before:.3f}: **{top1:.3f}, {'met' if top1 >= before else 'missed'}**"
+            f"**{exact:.3f}, {'met' if exact >= goal else 'missed'}**; first token top-1 no worse than before whole "
+            f"answers ({hits:,} of {facts:,} = {before:.3f}): **{top1:.3f} ({round(top1 * r['n']):,} of {r['n']:,}), "
+            f"{'met' if top1 >= before - 1e-12 else 'missed'}**"
         )
     if "joint_together" in modes:
         out.append(
