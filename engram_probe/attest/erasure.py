@@ -21,11 +21,20 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from engram_probe.attest.dsse import IN_TOTO_TYPE, sign_envelope, verify_envelope
+from engram_probe.attest.dsse import (
+    IN_TOTO_TYPE,
+    EnvelopeError,
+    SignatureError,
+    payload_bytes,
+    sign_envelope,
+    verify_envelope,
+)
 from engram_probe.attest.keys import TrustedKey, key_id
 from engram_probe.attest.statement import STATEMENT_TYPE
 from engram_probe.contracts.base import canonical_bytes
 from engram_probe.memory.ledger import LedgerEntry
+from engram_probe.memory.store import MemoryStore
+from engram_probe.report.checks import outcome
 
 ERASURE_PREDICATE = "https://engram-workbench.dev/attestation/erasure/v1"
 
@@ -129,3 +138,64 @@ def write_certificate(
         tmp.unlink(missing_ok=True)
         raise CertificateError(f"cannot write {target}: {exc.strerror}") from exc
     return target
+
+
+def is_certificate(envelope: dict[str, Any]) -> bool:
+    """Whether an envelope's (unverified) payload says it is an erasure certificate; the signature decides later."""
+    try:
+        stmt = json.loads(payload_bytes(envelope).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(stmt, dict) and stmt.get("predicateType") == ERASURE_PREDICATE
+
+
+def check_certificate(
+    envelope: dict[str, Any], trusted: dict[str, TrustedKey], store: MemoryStore | None = None
+) -> dict[str, Any]:
+    """{ok, checks, signers, certificate}: the signature, then (with ``store``) that the store's ledger still
+    holds the entry the certificate names, with the same hash, and that the erased facts are not in the store."""
+    checks: list[dict[str, Any]] = []
+    try:
+        verified = verify_envelope(envelope, trusted)
+        stmt = verify_certificate(envelope, trusted)
+    except (SignatureError, EnvelopeError, CertificateError) as exc:
+        return {"ok": False, "checks": [outcome("signature", False, "", str(exc))], "signers": [], "certificate": None}
+    pred = stmt["predicate"]
+    facts = ", ".join(pred["erased_fact_ids"]) or "every fact"
+    said = f"a signed erasure certificate: {pred['user']}'s {facts}, erased {pred['erased_at']}"
+    checks.append(outcome("signature", True, said, said))
+    if store is not None:
+        seq, want = pred["ledger"]["seq"], pred["ledger"]["entry_hash"]
+        held = next((e for e in store.ledger() if e.seq == seq), None)
+        checks.append(
+            outcome(
+                "ledger entry",
+                held is not None and held.entry_hash == want,
+                f"the store's ledger holds entry {seq:,} with the certified hash ({want[:16]}…)",
+                f"the store's ledger has no entry {seq:,} with the certified hash ({want[:16]}…): it is not the "
+                "store the erase was made in, or its log was changed",
+            )
+        )
+        still = (
+            {f.fact_id for f in store.load(pred["user"], check=False).facts} & set(pred["erased_fact_ids"])
+            if store.has_user(pred["user"])
+            else set()
+        )
+        checks.append(
+            outcome(
+                "facts gone",
+                not still,
+                "none of the erased facts is in the store",
+                f"the store holds erased facts again: {', '.join(sorted(still))}",
+            )
+        )
+    signers = [
+        {
+            "name": (sg.approval or {}).get("name") or sg.name,
+            "role": "approver" if sg.approval else "operator",
+            "key_id": sg.key_id,
+            "signed_at": (sg.approval or {}).get("signed_at") or pred["signed_at"],
+        }
+        for sg in verified.signers
+    ]
+    return {"ok": all(c["ok"] for c in checks), "checks": checks, "signers": signers, "certificate": stmt}

@@ -257,6 +257,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"{Path(args.report).name} is a signed attestation: give the signer's public key (--key PUB) or a "
             "trusted-keys file (--trusted-keys FILE) to check it"
         )
+    if trusted is not None and is_envelope(args.report):
+        from engram_probe.cli.key import certificate_result
+
+        certificate = certificate_result(args, trusted)
+        if certificate is not None:
+            return certificate
     verify = verify_file if trusted is None else lambda path, **o: verify_signed(path, trusted, **o)
     result = verify(
         args.report,

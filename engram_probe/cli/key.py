@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from engram_probe.cli.framework import CliError, command, emit, operator_arg, private_key_arg
 
@@ -83,3 +84,29 @@ def cmd_approve(args: argparse.Namespace) -> None:
     except (EnvelopeError, SignatureError, StatementError, KeyFileError) as exc:
         raise CliError(str(exc)) from exc
     print(f"approved by {approver} with key {key_id(key)}: {args.envelope}")
+
+
+def certificate_result(args: argparse.Namespace, trusted: Any) -> int | None:
+    """``verify`` of a signed erasure certificate (with ``--store``, against the store's ledger); None for any other
+    envelope, which ``verify`` checks as a report."""
+    from engram_probe.attest.dsse import EnvelopeError, read_envelope
+    from engram_probe.attest.erasure import check_certificate, is_certificate
+    from engram_probe.memory.store import MemoryStore, StoreError
+    from engram_probe.report.checks import result_lines
+
+    try:
+        envelope = read_envelope(args.report)
+    except EnvelopeError:
+        return None  # the report verify names what is wrong with it
+    if not is_certificate(envelope):
+        return None
+    try:
+        store = MemoryStore(args.store, None, mode="read") if args.store else None
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    result = check_certificate(envelope, trusted, store)
+    said = [
+        f"signed by {s['name']} ({s['role']}) with key {s['key_id']} at {s['signed_at']}" for s in result["signers"]
+    ]
+    emit(args, result, "\n".join(said + result_lines(result)))
+    return 0 if result["ok"] else 1

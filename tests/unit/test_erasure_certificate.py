@@ -95,3 +95,28 @@ def test_a_missing_key_is_refused_before_anything_is_erased(tmp_path: Path, lm: 
         rc = main([*args, "--certificate", str(tmp_path / "c.json"), "--key", str(tmp_path / "nokey")])
     assert rc == 2 and "no private key file at" in err.getvalue() and "nothing was erased" in err.getvalue()
     assert store.snapshot() == before and not (tmp_path / "c.json").exists()
+
+
+def test_verify_checks_a_certificate_against_the_store_s_ledger(
+    tmp_path: Path, lm: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = open_store(tmp_path / "m.db", lm)
+    fact = write(lm, store, "My name is", "Ada")
+    entry, proof = erase_with_proof(lm, store, "ann", [fact["fact_id"]], operator="tess")
+    _, key, pub = generate_key(tmp_path / "k")
+    out = write_certificate(tmp_path / "erase.dsse.json", entry, proof, lm.weights_sha256, load_private(key))
+    store.close()
+    args = ["verify", str(out), "--key", str(pub), "--store", str(tmp_path / "m.db")]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("signed by") and "a signed erasure certificate: ann's" in said and "VERIFIED" in said
+    # the same certificate against another store, where the same fact was written and erased again
+    other_store = open_store(tmp_path / "n.db", lm)
+    again = write(lm, other_store, "My name is", "Ada")
+    erase_with_proof(lm, other_store, "ann", [again["fact_id"]], operator="tess")
+    other_store.close()
+    assert main([*args[:-1], str(tmp_path / "n.db")]) == 1
+    assert "has no entry" in capsys.readouterr().out
+    _, _, other = generate_key(tmp_path / "other")
+    assert main(["verify", str(out), "--key", str(other)]) == 1
+    assert "unknown key" in capsys.readouterr().out
