@@ -182,6 +182,8 @@ def run_audit(
             "sha256": memory.digest(),
             "source": memory_source or {"kind": "inline"},
             "layers": sorted({f.layer for f in memory.facts}),
+            # what a reader of the report sees for each fact: its trigger and answer (the rows are the store's)
+            "fact_list": [{"fact_id": f.fact_id, "trigger": f.triggers[0], "answer": f.answer} for f in memory.facts],
         },
         "probe": {"text": text, "sha256": sha256_text(text), "n_tokens": len(ids), "token_ids": ids},
         "options": options.as_dict(),

@@ -223,6 +223,8 @@ def verify_report(
     options = AuditOptions.from_dict(recorded, held)
     fresh = run_audit(lm, memory, text, doc["memory"].get("source"), options, doc.get("gold", {}).get("fact_id"))
     fresh = json.loads(json.dumps(fresh))  # the same JSON types as the saved report (tuples become lists)
+    if "fact_list" not in doc.get("memory", {}):  # a report from before reports listed the facts
+        fresh["memory"].pop("fact_list", None)
     if legacy is not None:  # compared in the form the old report recorded them
         fresh["options"] = {k: v for k, v in fresh["options"].items() if k != "heldout"} | legacy
     if doc.get("format") in OLDER_REPORT_FORMATS:
