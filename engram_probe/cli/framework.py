@@ -123,6 +123,9 @@ def add_store_args(p: argparse.ArgumentParser, user: bool = True, mode: str = "r
     p.add_argument("--store", required=True, help=STORE_HELP[mode])
     if user:
         p.add_argument("--user", required=True)
+    if mode != "read":
+        who = "who the ledger records for this change (default: the OS user)"
+        p.add_argument("--operator", metavar="NAME", default=None, help=who)
     p.add_argument("--json", action="store_true", help="print JSON")
 
 

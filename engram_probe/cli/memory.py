@@ -118,7 +118,7 @@ def cmd_write(args: argparse.Namespace) -> None:
         bar = progress_bar(f"{strategy} write")
         try:
             result, entry = write_facts(
-                lm, store, args.user, specs, strategy, args.layer, settings, bar, supersede=args.supersede
+                lm, store, args.user, specs, strategy, args.layer, settings, bar, args.operator, args.supersede
             )
         finally:
             bar.close()
@@ -158,7 +158,7 @@ def cmd_erase(args: argparse.Namespace) -> None:
     private = load_key_arg(args.key) if args.key else None  # a missing key is refused before anything is erased
     lm, store = open_store_arg(args, "change")
     try:
-        entry, proof = erase_with_proof(lm, store, args.user, args.fact)
+        entry, proof = erase_with_proof(lm, store, args.user, args.fact, args.operator)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     head = f"erased {len(entry.fact_ids)} fact(s) of {printable(args.user)}; memory now {entry.digest_after}"
@@ -315,7 +315,7 @@ def cmd_import(args: argparse.Namespace) -> None:
             raise CliError(str(exc)) from exc
     lm, store = open_store_arg(args, "create")
     try:
-        entry = import_file(store, args.file, lm, args.as_user)
+        entry = import_file(store, args.file, lm, args.as_user, args.operator)
     except user_errors() as exc:
         raise CliError(str(exc)) from exc
     emit(args, entry.as_dict(), f"imported {len(entry.fact_ids)} facts for {entry.user_id}")

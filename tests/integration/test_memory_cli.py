@@ -63,6 +63,8 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
             "unembed",
             "--layer",
             "late",
+            "--operator",
+            "Grace Hopper",
             "--json",
         ).stdout
     )
@@ -83,7 +85,10 @@ def test_write_erase_export_import_through_the_cli(tmp_path: Path, shipped: Any)
     unknown = cli("facts", "--store", db, "--user", "nobody", ok=False)
     assert unknown.returncode == 2 and "unknown user" in unknown.stderr
 
-    cli("erase", "--store", db, "--user", "ada", "--fact", w["fact_id"])
+    cli("erase", "--store", db, "--user", "ada", "--fact", w["fact_id"], "--operator", "Ada Lovelace")
+    ledger = open_store(db, shipped, "read").ledger("ada")
+    assert [e.operator for e in ledger[1:]] == ["Grace Hopper", "Ada Lovelace"]  # --operator, else the OS user
+    assert ledger[0].operator not in ("Grace Hopper", "Ada Lovelace")
     left = json.loads(cli("facts", "--store", db, "--user", "ada", "--json").stdout)
     assert [f["fact_id"] for f in left["facts"]] == [late["fact_id"]]
     cli("erase", "--store", db, "--user", "ada")

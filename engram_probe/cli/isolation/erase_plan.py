@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> None:
         payload: dict[str, Any] = {"plan": plan}
         lines = plan_lines(plan)
         if args.apply:
-            entry, proof = erase_with_proof(lm, store, args.user, args.fact)
+            entry, proof = erase_with_proof(lm, store, args.user, args.fact, args.operator)
             erased = [f for m in memories if m.user_id == args.user for f in m.facts if f.fact_id in plan["erased"]]
             after = [m for m in (store.load(u) for u in users if store.has_user(u)) if len(m)]
             stored = read_proof(lm, after, erased)  # the proof again, on the table the store now serves
