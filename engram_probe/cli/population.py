@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def _human(doc: dict[str, Any]) -> str:
 def run_population(args: argparse.Namespace) -> None:
     """Count the rows N synthetic users share, per population size, and print or write the report."""
     from engram_probe.contracts import ContractError, load_contract
-    from engram_probe.scale.engine import Placement, dask_client
+    from engram_probe.scale.engine import Placement
     from engram_probe.scale.population import growth_report
     from engram_probe.scale.population_render import write_population_html
 
@@ -86,21 +87,34 @@ def run_population(args: argparse.Namespace) -> None:
     except (ContractError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     bar = progress_bar("census", unit="size")
+    result = run_placed(place, bar, lambda: growth_report(contract, sizes, args.facts, args.seed, tables, bar))
+    from engram_probe.scale.population_report import population_report
+
+    doc = population_report(result, place.describe())
+    finish_report(args, doc, write_population_html, _human(doc), signing)
+
+
+def run_placed(place: Any, bar: Any, job: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run a hash-only job in this process, or on the Dask cluster ``place`` names; a failure is one line."""
+    from engram_probe.scale.engine import dask_client
+
     try:
         if place.scheduler or place.workers:
             with dask_client(place):
-                result = growth_report(contract, sizes, args.facts, args.seed, tables, bar)
-        else:
-            result = growth_report(contract, sizes, args.facts, args.seed, tables, bar)
+                return job()
+        return job()
     except (ValueError, OSError, ConnectionError) as exc:
         raise CliError(str(exc)) from exc
     finally:
         bar.close()
-    from engram_probe.scale.population_report import population_report
 
-    doc = population_report(result, place.describe())
-    signed = write_report_files(doc, args.report, args.html, args.pdf, write_population_html, signing)
-    print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
+
+def finish_report(
+    args: argparse.Namespace, doc: dict[str, Any], render_html: Any, human: str, signing: tuple[Any, str] | None
+) -> None:
+    """Write the report files (signed with ``signing``), print the result, and say where they went."""
+    signed = write_report_files(doc, args.report, args.html, args.pdf, render_html, signing)
+    print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else human)
     if args.report:
         print(f"report: {Path(args.report)}")
     signed_line(signed, signing)

@@ -6,12 +6,10 @@ Hash only, on any contract; the flags mirror ``engram-probe contract population`
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Any
 
-from engram_probe.cli.framework import CliError, progress_bar, signed_line, signing_arg, write_report_files
-from engram_probe.cli.population import parse_sizes, population_args
+from engram_probe.cli.framework import CliError, progress_bar, signing_arg
+from engram_probe.cli.population import finish_report, parse_sizes, population_args, run_placed
 
 ACTION = "exposure"
 HELP = "share of one user's requests that read another user's row, for N synthetic users (hash only, Dask)"
@@ -49,7 +47,7 @@ def run(args: argparse.Namespace) -> None:
     from engram_probe.contracts import ContractError, load_contract
     from engram_probe.isolation.exposure import exposure_curve
     from engram_probe.isolation.exposure_report import exposure_report, write_exposure_html
-    from engram_probe.scale.engine import Placement, dask_client
+    from engram_probe.scale.engine import Placement
 
     sizes = parse_sizes(args.users)
     signing = signing_arg(args, args.report)  # the key is checked before any work
@@ -67,19 +65,6 @@ def run(args: argparse.Namespace) -> None:
         raise CliError(str(exc)) from exc
     bar = progress_bar("exposure", unit="size")
     run_args = (contract, sizes, args.facts, args.probes, args.salted, args.seed, tables, bar)
-    try:
-        if place.scheduler or place.workers:
-            with dask_client(place):
-                result = exposure_curve(*run_args)
-        else:
-            result = exposure_curve(*run_args)
-    except (ValueError, OSError, ConnectionError) as exc:
-        raise CliError(str(exc)) from exc
-    finally:
-        bar.close()
+    result = run_placed(place, bar, lambda: exposure_curve(*run_args))
     doc = exposure_report(result, place.describe())
-    signed = write_report_files(doc, args.report, args.html, args.pdf, write_exposure_html, signing)
-    print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else _human(doc))
-    if args.report:
-        print(f"report: {Path(args.report)}")
-    signed_line(signed, signing)
+    finish_report(args, doc, write_exposure_html, _human(doc), signing)
