@@ -272,8 +272,12 @@ def build_app(state: WorkbenchState) -> gr.Blocks:
                     api_name="contract_readmap",
                 )
 
-                def do_contract_export(kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str) -> Any:
-                    return prod.export(kind, name, config, tok, ovs, text, state.download_dir())
+                def do_contract_export(
+                    request: gr.Request, kind: str, name: str, config: Any, tok: Any, ovs: Any, text: str
+                ) -> Any:
+                    with state.access.acting(request):  # the report records the logged-in operator
+                        op = state.access.current.name
+                        return prod.export(kind, name, config, tok, ovs, text, state.download_dir(), op)
 
                 m_export.click(
                     do_contract_export,

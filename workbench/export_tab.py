@@ -15,7 +15,9 @@ from engram_probe.hashaudit.report import CONTRACT_REPORT_FORMAT
 from engram_probe.isolation.exposure_report import EXPOSURE_FORMAT
 from engram_probe.isolation.prove_report import ISOLATION_FORMAT
 from engram_probe.layered.evaluate import LAYERED_FORMAT
+from engram_probe.report.checks import made_by_note
 from engram_probe.report.document import finalize
+from engram_probe.report.kernel import attribute
 from engram_probe.report.kinds import verify_file
 from engram_probe.report.printing import PdfError, html_to_pdf
 from engram_probe.report.printing import save_json_report as save_report
@@ -65,7 +67,7 @@ def export_report(
                 AuditOptions(contrast=bool(contrast)),
                 progress=progress_of(progress, "contrasts") if contrast else None,
             )
-        doc = finalize(body)
+        doc = attribute(finalize(body), state.access.current.name)
         stem = state.download_dir() / f"report-{mem.user_id}-{doc['digests']['report'][:12]}"
         json_path = save_report(doc, stem.with_suffix(".json"))
         html_path = write_html(doc, stem.with_suffix(".html"))
@@ -137,7 +139,8 @@ def verify_upload(
             result = verify_report(path, lm=state.lm, store=state.store)
     except USER_ERRORS as exc:
         return warn(exc), _empty(), ""
-    return (*verify_view(result), "")
+    verdict, table = verify_view(result)
+    return f"{verdict}\n\n{made_by_note(doc)}", table, ""
 
 
 def verify_signed_upload(state: WorkbenchState, path: Path, key: Any) -> tuple[str, pd.DataFrame, str]:

@@ -18,6 +18,7 @@ from engram_probe.isolation.exposure_report import exposure_report, write_exposu
 from engram_probe.isolation.probe import cross_user_probe
 from engram_probe.isolation.probe_summary import BASE, OTHERS, OWN, READ_NO_EFFECT
 from engram_probe.overlays.bridge import model_contract
+from engram_probe.report.kernel import attribute
 from engram_probe.report.numbers import pct, plural
 from engram_probe.report.printing import save_json_report
 from workbench.handling import USER_ERRORS, empty_figure, progress_of, warn
@@ -255,6 +256,7 @@ def export_exposure(
         folder = state.download_dir()
         files = []
         for doc, tag in zip(docs, ("no-salting", "salted"), strict=True):
+            attribute(doc, state.access.current.name)
             stem = folder / f"exposure-{tag}-{doc['digests']['report'][:12]}"
             files += [
                 save_json_report(doc, stem.with_suffix(".json")),

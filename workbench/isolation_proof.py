@@ -18,6 +18,7 @@ from engram_probe.isolation.prove import FAILS, HOLDS, SCOPED
 from engram_probe.isolation.prove_report import build_report
 from engram_probe.isolation.shared import CONTENT, MergeRefused, SharedTable, merge
 from engram_probe.memory.user_memory import UserMemory
+from engram_probe.report.kernel import attribute
 from engram_probe.report.kinds import write_html
 from engram_probe.report.numbers import pct, plural
 from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
@@ -293,6 +294,7 @@ def export_proof(
     """The proof's report as JSON and HTML (and PDF), and its foreign reads as CSV, in a fresh download folder."""
     try:
         doc, table = run_proof(state, user, others, policy, text, progress)
+        attribute(doc, state.access.current.name)
         stem = state.download_dir() / f"isolation-{doc['user']}-{doc['digests']['report'][:12]}"
         files = [save_json_report(doc, stem.with_suffix(".json")), write_html(doc, stem.with_suffix(".html"))]
         reads = pd.DataFrame(read_rows(doc, fact_names(table.overlay.memories)), columns=READ_COLS)

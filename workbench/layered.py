@@ -24,6 +24,7 @@ from engram_probe.layered.evaluate import LayeredSettings, evaluate_layered
 from engram_probe.layered.report import CONDITION_HEADER, comparison_rows, condition_rows, write_reports
 from engram_probe.layered.samples import adapter_corpus
 from engram_probe.layered.users import ADAPTER_USERS, TEST_USERS, UsersError, load_layered_users
+from engram_probe.report.kernel import attribute
 from engram_probe.report.numbers import pct, plural, sig, targets_in_words
 from engram_probe.report.printing import PdfError
 from workbench.handling import progress_of as _progress
@@ -186,7 +187,7 @@ def show_question(state: WorkbenchState, uid: str | None, question: str | None) 
 
 def export(state: WorkbenchState, uid: str | None, with_pdf: bool) -> tuple[list[str] | None, str]:
     try:
-        doc = _doc(state, uid)
+        doc = attribute(_doc(state, uid), state.access.current.name)
         base = state.download_dir() / f"layered-{uid}"
         files = write_reports(doc, f"{base}.json", f"{base}.html", f"{base}.pdf" if with_pdf else None)
     except ERRORS as exc:

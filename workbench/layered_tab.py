@@ -72,6 +72,9 @@ def layered_tab(state: WorkbenchState) -> None:
             [strip, answers, note],
             api_name="layered_question",
         )
-        export.click(
-            lambda u, p: lh.export(state, u, p), [user, pdf], [files, export_status], api_name="layered_export"
-        )
+
+        def do_export(request: gr.Request, uid: str, with_pdf: bool) -> tuple[Any, ...]:
+            with state.access.acting(request):  # the report records the logged-in operator
+                return lh.export(state, uid, with_pdf)
+
+        export.click(do_export, [user, pdf], [files, export_status], api_name="layered_export")

@@ -20,6 +20,7 @@ from engram_probe.hashaudit.render import HIT_HEADERS, hit_table, token_strip, w
 from engram_probe.hashaudit.report import build_report
 from engram_probe.overlays import OverlayFileError
 from engram_probe.overlays.load import SIDECAR_SUFFIX
+from engram_probe.report.kernel import attribute
 from engram_probe.report.printing import PdfError, html_to_pdf
 from engram_probe.report.printing import save_json_report as save_contract_report
 from engram_probe.scale.shards import ShardError
@@ -131,11 +132,19 @@ def read_map(name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, 
 
 
 def export(
-    kind: str, name: str, config: Any, tokenizer: Any, uploads: list[Any] | None, text: str, workdir: Path
+    kind: str,
+    name: str,
+    config: Any,
+    tokenizer: Any,
+    uploads: list[Any] | None,
+    text: str,
+    workdir: Path,
+    operator: str,
 ) -> tuple[list[str] | None, str]:
+    """The contract report of ``kind`` as JSON, HTML and PDF, made by ``operator``."""
     try:
         inputs = job_inputs(name, config, tokenizer, uploads, text if kind == "readmap" else None)
-        doc = build_report(kind, inputs)
+        doc = attribute(build_report(kind, inputs), operator)
         stem = workdir / f"{kind}-{name}-{doc['digests']['report'][:12]}"
         files = [
             str(save_contract_report(doc, stem.with_suffix(".json"))),

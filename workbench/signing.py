@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from engram_probe.attest.dsse import EnvelopeError, SignatureError, payload_bytes
 from engram_probe.attest.keys import KeyFileError, KeyPermissionWarning, TrustedKey, key_id, load_private, load_trusted
 from engram_probe.attest.statement import StatementError, parse_statement
-from engram_probe.report.html import write_page
+from engram_probe.report.html import when, write_page
 from engram_probe.report.signed import envelope_path, sign_report, signed_html, write_envelope
 from workbench.state import WorkbenchState
 
@@ -122,11 +122,6 @@ def signed_report(path: Path) -> dict[str, Any] | None:
     return report if isinstance(report, dict) else None
 
 
-def _when(iso: Any) -> str:
-    text = str(iso)
-    return text.replace("T", " ").removesuffix("+00:00") + (" UTC" if text.endswith("+00:00") else "")
-
-
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -145,7 +140,7 @@ def signature_html(result: dict[str, Any] | None, message: str | None = None) ->
     lines = []
     for s in (result or {}).get("signers", []):
         role = "approved" if s.get("role") == "approver" else "signed"
-        lines.append(f"{_sentence(role)} by {s.get('name')} with key {s.get('key_id')} at {_when(s.get('signed_at'))}")
+        lines.append(f"{_sentence(role)} by {s.get('name')} with key {s.get('key_id')} at {when(s.get('signed_at'))}")
     subjects = next((c for c in (result or {}).get("checks", []) if c.get("check") == "attested subjects"), None)
     if subjects is not None and not subjects.get("ok"):
         lines.append(_sentence(str(subjects.get("detail"))))

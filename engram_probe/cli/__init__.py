@@ -22,6 +22,7 @@ GROUPS = (
     "memory",
     "generate",
     "audit",
+    "verify",
     "serve",
     "contract",
     "layered",

@@ -15,6 +15,7 @@ from engram_probe.cli.framework import (
     command,
     emit,
     lazy_help,
+    operator_arg,
     overlay_formats_help,
     progress_bar,
     signed_line,
@@ -309,7 +310,9 @@ def cmd_contract(args: argparse.Namespace) -> None:
     if failed and len(failed) == doc["result"]["corpus"]["shards"]:
         f = failed[0]
         raise CliError(f"no shard could be read; first: {_where(f)}: {f['error']}")
-    signed = write_report_files(doc, args.report, args.html, args.pdf, write_contract_html, signing)
+    signed = write_report_files(
+        doc, args.report, args.html, args.pdf, write_contract_html, signing, operator=operator_arg(args)
+    )
     signed_line(signed, signing)
     if args.json:
         print(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False))

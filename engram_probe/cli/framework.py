@@ -194,7 +194,12 @@ def add_sign_args(p: argparse.ArgumentParser) -> None:
         help="sign the report with this Ed25519 private key (engram-probe key generate): a signed attestation "
         "is written beside the JSON report as NAME.dsse.json, and the HTML/PDF carry a signature block",
     )
-    p.add_argument("--operator", metavar="NAME", default=None, help="who signs (default: the OS user)")
+    p.add_argument(
+        "--operator",
+        metavar="NAME",
+        default=None,
+        help="who made the report: recorded in it, and in its signature when signed (default: the OS user)",
+    )
 
 
 def private_key_arg(path: str) -> Any:
@@ -246,15 +251,25 @@ def write_report_files(
     pdf_out: str | None,
     render_html: Callable[[dict[str, Any], str], Any] | None = None,
     signing: tuple[Any, str] | None = None,
+    *,
+    operator: str | None,
 ) -> Path | None:
     """Write a report as JSON ('-' prints it), HTML and PDF; ``render_html`` defaults to the audit report's.
 
+    A new report records ``operator`` (``operator_arg``: ``--operator``, or the OS user) as who made it, in every
+    output; None renders an existing report as it is (no JSON is written then).
     With ``signing`` (``signing_arg``'s key and operator) the signed attestation is made first (nothing is
     written when it cannot be), written beside the JSON report, and the HTML and PDF carry its signature block;
     returns the attestation's path.
     """
+    from engram_probe.report.kernel import attribute
     from engram_probe.report.printing import PdfError, html_to_pdf, save_json_report
 
+    who = signing[1] if signing is not None else operator
+    if who is not None:
+        attribute(doc, who)
+    elif json_out:
+        raise ValueError("a report file written records who made it: give the operator")
     if render_html is None:
         from engram_probe.report.render import write_html
 

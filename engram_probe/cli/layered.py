@@ -13,6 +13,7 @@ from engram_probe.cli.framework import (
     command,
     emit,
     load_model_arg,
+    operator_arg,
     progress_bar,
     signed_line,
     signing_arg,
@@ -187,7 +188,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         bar.close()
         raise CliError(f"{args.users}: a fact cannot be written on this model: {exc}") from exc
     bar.close()
-    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing, operator=operator_arg(args))
     if args.markdown:
         from engram_probe.layered.markdown import render_layered_markdown
 

@@ -15,6 +15,7 @@ from typing import Any
 from engram_probe.cli.framework import (
     CliError,
     add_sign_args,
+    operator_arg,
     progress_bar,
     signed_line,
     signing_arg,
@@ -113,7 +114,9 @@ def finish_report(
     args: argparse.Namespace, doc: dict[str, Any], render_html: Any, human: str, signing: tuple[Any, str] | None
 ) -> None:
     """Write the report files (signed with ``signing``), print the result, and say where they went."""
-    signed = write_report_files(doc, args.report, args.html, args.pdf, render_html, signing)
+    signed = write_report_files(
+        doc, args.report, args.html, args.pdf, render_html, signing, operator=operator_arg(args)
+    )
     print(json.dumps(doc, indent=1, sort_keys=True, default=float) if args.json else human)
     if args.report:
         print(f"report: {Path(args.report)}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engram_probe.hashaudit.census import CLASSES, without_facts_notes
-from engram_probe.report.html import contract_table, escape, html_page, table, write_page
+from engram_probe.report.html import contract_table, created_line, escape, html_page, table, write_page
 
 EXTRA_STYLE = (
     ".tok{display:inline-block;margin:1px;padding:1px 4px;border:1px solid #ccc;font:12px monospace}"
@@ -199,7 +199,7 @@ def render_contract_html(doc: dict[str, Any]) -> str:
     body = {"census": census_html, "readmap": readmap_html, "scan": scan_html, "rows": rows_html}[doc["kind"]]
     parts = [
         f"<h1>Engram {doc['kind']} report — contract {escape(c['contract']['name'])}</h1>",
-        f"<p>Created {escape(doc['created_at'])}. Hash only: no weights were read and no forward pass was run.</p>",
+        f"<p>{created_line(doc)}. Hash only: no weights were read and no forward pass was run.</p>",
         "<h2>Address contract</h2>",
         contract_table(c),
         table(["check", "ok", "detail"], [[k["check"], k["ok"], k["detail"]] for k in c["checks"]]),

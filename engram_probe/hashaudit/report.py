@@ -9,11 +9,19 @@ from typing import Any
 from engram_probe.contracts.base import AddressContract
 from engram_probe.hashaudit.jobs import JobInputs, open_contract, run_job
 from engram_probe.report.checks import MAX_NAMED, differing_fields, outcome
-from engram_probe.report.kernel import body_digest, canonical_json, created_at, differences, environment, finalize
+from engram_probe.report.kernel import (
+    PROVENANCE,
+    body_digest,
+    canonical_json,
+    created_at,
+    differences,
+    environment,
+    finalize,
+)
 from engram_probe.scale.engine import Placement, Progress
 
 CONTRACT_REPORT_FORMAT = "engram-probe-contract-report/1"
-VOLATILE = {"created_at", "digests", "environment", "run"}
+VOLATILE = PROVENANCE | {"digests", "environment", "run"}
 
 
 def build_report(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.report.html import contract_table, escape, html_page, table, write_page
+from engram_probe.report.html import contract_table, created_line, escape, html_page, table, write_page
 from engram_probe.scale.population_report import contract_result_report, verify_contract_result
 
 EXPOSURE_FORMAT = "engram-probe-isolation-exposure/1"
@@ -53,7 +53,7 @@ def render_exposure_html(doc: dict[str, Any]) -> str:
     salting = "every user reads and writes at its own salt" if r["salted"] else "no salting"
     parts = [
         f"<h1>Exposure at population scale — contract {escape(r['contract']['contract']['name'])}</h1>",
-        f"<p>Created {escape(doc['created_at'])} ({escape(doc['placement'])}). {r['facts_per_user']:,} facts per "
+        f"<p>{created_line(doc)} ({escape(doc['placement'])}). {r['facts_per_user']:,} facts per "
         f"user, {r['probe_requests']:,} probe requests, {salting}, seed {r['seed']}. Hash only: no weights were "
         "read.</p>",
         contract_table(r["contract"]),

@@ -96,36 +96,52 @@ def foreign_reads(table: SharedTable, user: str, token_ids: Sequence[int], addre
     """Every (position, layer, column) of the probe that reads a foreign row, in position order, with its owner."""
     lm = table.lm
     contract = lm.model.hasher
-    ids = np.asarray(token_ids, dtype=np.int64)
-    hashed = contract.hash_inputs(ids)
+    ids = [int(x) for x in token_ids]
+    hashed = contract.hash_inputs(np.asarray(ids, dtype=np.int64))
+    own = set(table.memory(user).owners())  # rows the user also writes (another user's value may win them)
+    # a dense table reads the same row, n-gram and window text many times: each is worked out once per probe
+    ngrams: dict[tuple[int, int], tuple[int, ...]] = {}
+    texts: dict[tuple[int, int], dict[str, Any]] = {}
+    rows_seen: dict[tuple[int, int], tuple[str, list[str], list[Window], list[dict[str, Any]]] | None] = {}
     out = []
     for layer in sorted(addresses):
         addr = addresses[layer][0]  # [pos, columns]
-        hit = table.overlay.hit_mask(layer, addr)
+        hit = torch.nonzero(table.overlay.hit_mask(layer, addr)).tolist()
+        if not hit:
+            continue
         cols = contract.columns(layer)
-        for t, c in torch.nonzero(hit).tolist():
-            row = int(addr[t, c])
-            win = table.winner((layer, row))
-            if win is None or win[0] == user:
+        addr_list = addr.tolist()
+        for t, c in hit:
+            key = (layer, addr_list[t][c])
+            if key not in rows_seen:
+                win = table.winner(key)
+                if win is None or win[0] == user:
+                    rows_seen[key] = None
+                else:
+                    theirs = table.windows(win[0]).get(key, [])
+                    rows_seen[key] = (win[0], list(win[1]), theirs, [w.as_dict(lm) for w in theirs])
+            seen = rows_seen[key]
+            if seen is None:
                 continue
-            owner, facts = win
+            owner, facts, theirs, owner_ngrams = seen
             col = cols[c]
-            window = tuple(int(x) for x in ids[max(0, t - col.order + 1) : t + 1])
-            theirs = table.windows(owner).get((layer, row), [])
-            mine = contract.ngram_from(hashed, t, col.order)
+            if (t, col.order) not in ngrams:
+                ngrams[(t, col.order)] = contract.ngram_from(hashed, t, col.order)
+                window = ids[max(0, t - col.order + 1) : t + 1]
+                texts[(t, col.order)] = {"tokens": window, "text": lm.tokenizer.decode(window)}
             out.append(
                 {
                     "position": t,
                     "layer": layer,
                     "column": col.column,
                     "order": col.order,
-                    "row": row,
+                    "row": key[1],
                     "user": owner,
                     "facts": list(facts),
-                    "also_written_by_user": any(u == user for u, _ in table.overlay.owners_of((layer, row))),
-                    "ngram": {"tokens": list(window), "text": lm.tokenizer.decode(list(window))},
-                    "sharing": _sharing(mine, theirs),
-                    "owner_ngrams": [w.as_dict(lm) for w in theirs],
+                    "also_written_by_user": key in own,
+                    "ngram": {**texts[(t, col.order)], "tokens": list(texts[(t, col.order)]["tokens"])},
+                    "sharing": _sharing(ngrams[(t, col.order)], theirs),
+                    "owner_ngrams": [dict(d) for d in owner_ngrams],
                 }
             )
     out.sort(key=lambda r: (r["position"], r["layer"], r["column"]))
@@ -140,7 +156,7 @@ def _movement(alone: Tensor, shared: Tensor, lm: LoadedModel, start: int) -> lis
     tv = (0.5 * (pa - ps).abs().sum(-1)).tolist()
     kl = (pa * (la - ls)).sum(-1).tolist()
     same = (bits(a) == bits(s)).all(-1).tolist()
-    top_a, top_s = pa.argmax(-1).tolist(), ps.argmax(-1).tolist()
+    top_a, top_s = a.argmax(-1).tolist(), s.argmax(-1).tolist()  # softmax keeps the order: the logits' top-1
     return [
         {
             "position": start + i,

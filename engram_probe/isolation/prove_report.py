@@ -18,11 +18,11 @@ from engram_probe.memory.store import MemoryStore, StoreError
 from engram_probe.memory.transfer import file_sha256
 from engram_probe.overlays.rowset import OverlayFileError
 from engram_probe.report.checks import differing_fields, outcome
-from engram_probe.report.html import escape, html_page, table
-from engram_probe.report.kernel import body_digest, differences, environment, finalize
+from engram_probe.report.html import created_line, escape, html_page, table
+from engram_probe.report.kernel import PROVENANCE, body_digest, differences, environment, finalize
 
 ISOLATION_FORMAT = "engram-probe-isolation/1"
-VOLATILE = frozenset({"created_at", "digests", "environment", "path"})
+VOLATILE = PROVENANCE | {"digests", "environment", "path"}
 
 
 def model_record(lm: LoadedModel) -> dict[str, Any]:
@@ -187,6 +187,7 @@ def render_html(doc: dict[str, Any]) -> str:
     left = len(shared) - len(shown)
     parts = [
         f"<h1>Isolation of {escape(doc['user'])} in a shared table</h1>",
+        f"<p class='cap'>{created_line(doc)}.</p>",
         f"<p class='verdict {mark}'>{escape(s['verdict'])}</p>",
         "<h2>The shared table</h2>",
         table(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engram_probe.report.html import escape, html_page, table
+from engram_probe.report.html import created_line, escape, html_page, table
 from engram_probe.report.printing import html_to_pdf, save_json_report
 
 METRICS = [
@@ -66,7 +66,7 @@ def render_html(doc: dict[str, Any]) -> str:
     ]
     parts = [
         "<h1>Layered memory report: shared adapter over per-user rows</h1>",
-        f"<p>Created {escape(doc['created_at'])} on model <code>{escape(doc['model']['sha256'][:16])}…</code> "
+        f"<p>{created_line(doc)} on model <code>{escape(doc['model']['sha256'][:16])}…</code> "
         f"({escape(doc['model']['architecture'])}), {len(users)} test users.</p>",
         "<h2>Conditions (measured)</h2>",
         table(CONDITION_HEADER, condition_rows(doc)),

@@ -120,6 +120,19 @@ def verdict(result: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def made_by_note(doc: Any) -> str:
+    """Who an unsigned report says made it, and what that is worth: the name is covered by the report's digest,
+    which anyone can re-take, so only a signed attestation binds it to a key."""
+    op = doc.get("operator") if isinstance(doc, dict) else None
+    name = op.get("name") if isinstance(op, dict) else None
+    if not isinstance(name, str) or not name:
+        return "The report does not record who made it (it was written before reports did). It is not signed."
+    return (
+        f"The report says it was made by {name}. It is not signed, so that is the report's own claim: "
+        "anyone can change it and re-take the digest. A signed attestation binds the maker to a key."
+    )
+
+
 def result_lines(result: dict[str, Any]) -> list[str]:
     """The whole result as lines: each check by its outcome, each differing field, then the verdict."""
     lines = [check_line(c) for c in result.get("checks", [])]

@@ -16,6 +16,23 @@ def escape(x: Any) -> str:
     return html.escape(str(x))
 
 
+def when(iso: Any) -> str:
+    """An ISO 8601 UTC time as people read it: ``2026-12-04 05:30:00 UTC``."""
+    text = str(iso)
+    return text.replace("T", " ").removesuffix("+00:00") + (" UTC" if text.endswith("+00:00") else "")
+
+
+def made_by(doc: dict[str, Any]) -> str:
+    """The operator a report records (``kernel.attribute``), or words saying an older report records none."""
+    op = doc.get("operator")
+    return str(op["name"]) if isinstance(op, dict) and op.get("name") else "not recorded (an older report)"
+
+
+def created_line(doc: dict[str, Any]) -> str:
+    """'Created TIME by OPERATOR', escaped: who made a report and when, for every kind's page."""
+    return f"Created {escape(when(doc.get('created_at', '?')))} by {escape(made_by(doc))}"
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A table of escaped cells, cut at ``MAX_ROWS`` with a note of how many rows are left to the JSON."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)

@@ -19,7 +19,9 @@ from engram_probe.contracts.base import canonical_bytes as canonical_json
 
 __all__ = [
     "ENVIRONMENT_KEYS",
+    "PROVENANCE",
     "ReportError",
+    "attribute",
     "body_digest",
     "canonical_json",
     "created_at",
@@ -90,6 +92,24 @@ def environment(*keys: str) -> dict[str, Any]:
         "dtype": "float32",
     }
     return {k: values[k] for k in ENVIRONMENT_KEYS if k in wanted}
+
+
+# Who made a report and when: recorded in every report and covered by its digest, but not re-derived by verify
+# (a re-run by another person at another time reproduces the same report).
+PROVENANCE = frozenset({"created_at", "operator"})
+
+
+def attribute(doc: dict[str, Any], operator: str) -> dict[str, Any]:
+    """Record ``operator`` (a person's name) as who made ``doc``, in place, and re-take its report digest.
+
+    Every new report the CLI or the UI writes, signed or not, is attributed before its files are written."""
+    name = operator.strip() if isinstance(operator, str) else ""
+    if not name:
+        raise ValueError("a report records who made it: the operator's name is empty")
+    doc["operator"] = {"name": name}
+    if isinstance(doc.get("digests"), dict) and "report" in doc["digests"]:
+        doc["digests"]["report"] = body_digest(doc)
+    return doc
 
 
 def finalize(doc: dict[str, Any], digests: dict[str, Any], stamp_time: bool = True) -> dict[str, Any]:

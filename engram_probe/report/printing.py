@@ -86,7 +86,9 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout_ms: int = 6
 
 
 def save_json_report(doc: dict[str, Any], path: str | Path) -> Path:
-    """Write a report as indented, key-sorted UTF-8 JSON (the digest is over the canonical form, not this)."""
+    """Write a report as indented, key-sorted UTF-8 JSON (the digest is over the canonical form, not this).
+
+    A new report is attributed to its operator first (``kernel.attribute``); an old one is written as it is."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -8,7 +8,7 @@ from typing import Any
 from plotly.offline import get_plotlyjs
 
 from engram_probe.report.figures import all_figures, lora_note
-from engram_probe.report.html import escape, html_page, table, write_page
+from engram_probe.report.html import escape, html_page, made_by, table, when, write_page
 from engram_probe.report.numbers import pct, plural, sig, signed, size, size_exact, targets_in_words, tokens
 
 
@@ -67,7 +67,8 @@ def _model_header(report: dict[str, Any]) -> list[tuple[str, Any]]:
         ("memory (SHA-256)", f"<code>{escape(report['memory']['sha256'])}</code>"),
         ("probe text (SHA-256)", f"<code>{escape(report['probe']['sha256'])}</code>"),
         ("report (SHA-256)", f"<code>{escape(report['digests'].get('report', ''))}</code>"),
-        ("created", escape(report.get("created_at"))),
+        ("created", escape(when(report.get("created_at")))),
+        ("made by", escape(made_by(report))),
     ]
 
 

@@ -37,7 +37,7 @@ from engram_probe.attest.statement import (
     subject_problems,
 )
 from engram_probe.report.checks import outcome
-from engram_probe.report.html import escape, table
+from engram_probe.report.html import escape, table, when
 from engram_probe.report.kernel import body_digest, created_at
 from engram_probe.report.kinds import kind_of, render_html, verify_file
 
@@ -233,7 +233,7 @@ def _what_failed(checks: list[dict[str, Any]], stmt: dict[str, Any]) -> list[dic
 def signature_block(info: dict[str, Any], verify_command: str) -> str:
     """The signature block of a signed report's page and PDF: signer, role, key id, time, the digests signed,
     and the command that verifies it."""
-    rows = [[s["name"], s["role"], s["key_id"], _when(s["signed_at"])] for s in info["signatures"]]
+    rows = [[s["name"], s["role"], s["key_id"], when(s["signed_at"])] for s in info["signatures"]]
     return (
         "<h2>Signatures</h2>"
         + table(["signed by", "as", "key id", "time"], rows)
@@ -244,11 +244,6 @@ def signature_block(info: dict[str, Any], verify_command: str) -> str:
         + "<p class='cap'>Anyone with the signer's public key can check the signature, offline:</p>"
         f"<p><code>{escape(verify_command)}</code></p>"
     )
-
-
-def _when(iso: str) -> str:
-    """An ISO 8601 UTC time as people read it: ``2026-01-02 03:04:05 UTC``."""
-    return iso.replace("T", " ").removesuffix("+00:00") + (" UTC" if iso.endswith("+00:00") else "")
 
 
 def signed_html(envelope: dict[str, Any], envelope_name: str) -> str:

@@ -23,10 +23,10 @@ from engram_probe.memory.transfer import read_memory_file
 from engram_probe.memory.user_memory import UserMemory
 from engram_probe.report.checks import differing_fields, outcome
 from engram_probe.report.document import load_report
-from engram_probe.report.kernel import ReportError, body_digest, differences
+from engram_probe.report.kernel import PROVENANCE, ReportError, body_digest, differences
 
 # Fields that legitimately differ between two runs of the same audit.
-VOLATILE = frozenset({"created_at", "digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"})
+VOLATILE = PROVENANCE | {"digests", "environment", "train_ms", "cost_ms", "write_ms", "ms_per_fact", "path"}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engram_probe.report.html import contract_table, escape, html_page, table, write_page
+from engram_probe.report.html import contract_table, created_line, escape, html_page, table, write_page
 
 
 def render_population_html(doc: dict[str, Any]) -> str:
@@ -29,7 +29,7 @@ def render_population_html(doc: dict[str, Any]) -> str:
     first = r["sizes"][0]
     parts = [
         f"<h1>Population census — contract {escape(c['contract']['name'])}</h1>",
-        f"<p>Created {escape(doc['created_at'])} ({escape(doc['placement'])}). {r['facts_per_user']} facts per user, "
+        f"<p>{created_line(doc)} ({escape(doc['placement'])}). {r['facts_per_user']} facts per user, "
         f"seed {r['seed']}. Hash only: no weights were read.</p>",
         contract_table(c),
         "<h2>Rows shared among users, by population size</h2>",

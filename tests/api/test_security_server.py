@@ -284,3 +284,25 @@ def test_ctrl_c_stops_the_server_promptly(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert MemoryStore(tmp_path / "w" / "memory.db", mode="read").verify_ledger() == []
+
+
+def test_a_report_records_the_logged_in_operator_who_made_it(guarded: Any) -> None:
+    url, state = guarded
+    alice = Client(url, verbose=False, auth=("alice", "alice-secret"))
+    bob = Client(url, verbose=False, auth=("bob", "bob-secret"))
+    md, _, _ = alice.predict("a-9", "My favorite tea is", "oolong", "unembed", "early", api_name="/write_fact")
+    assert "Wrote fact" in md
+    files, status = bob.predict("a-9", "My favorite tea is oolong.", False, api_name="/export_report")
+    report = next(f for f in files if str(f).endswith(".json"))
+    assert json.loads(Path(report).read_text())["operator"] == {"name": "bob"}, status
+    verdict, _ = alice.predict(handle_file(report), api_name="/verify_report")
+    assert verdict.startswith("**VERIFIED**") and "The report says it was made by bob. It is not signed" in verdict
+    fix = ROOT / "tests" / "fixtures" / "contracts" / "qwen_ple"
+    overlays = [
+        handle_file(str(fix / n)) for n in ("alice.pleo", "alice.pleo.facts.json", "bob.pleo", "bob.pleo.facts.json")
+    ]
+    files, status = alice.predict(
+        "readmap", "qwen3.8-ple", None, None, overlays, "7 999 2000 3000 1", api_name="/contract_export"
+    )
+    contract = next(f for f in files if str(f).endswith(".json"))
+    assert json.loads(Path(contract).read_text())["operator"] == {"name": "alice"}, status

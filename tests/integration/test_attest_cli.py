@@ -140,3 +140,27 @@ def test_a_key_others_may_read_warns_and_still_signs(setup: dict[str, Path]) -> 
     res = cli(*audit_args(setup, d / "open.json", "--sign", str(d / "open.key")))
     assert f"warning: the private key file {d / 'open.key'} has mode 0644" in res.stderr
     assert (d / "open.dsse.json").is_file()
+
+
+def test_an_unsigned_report_records_its_operator_and_verify_says_it_is_only_a_claim(setup: dict[str, Path]) -> None:
+    import getpass
+
+    d = setup["dir"]
+    cli(*audit_args(setup, d / "unsigned.json", "--operator", "Ada L", "--html", str(d / "unsigned.html")))
+    doc = json.loads((d / "unsigned.json").read_text(encoding="utf-8"))
+    assert doc["operator"] == {"name": "Ada L"}
+    assert "Ada L" in (d / "unsigned.html").read_text(encoding="utf-8")
+    out = cli("verify", str(d / "unsigned.json"), "--model", str(setup["model"]), "--store", str(setup["store"]))
+    assert "VERIFIED" in out.stdout
+    assert "The report says it was made by Ada L. It is not signed" in out.stdout
+    # without --operator the OS user is recorded
+    cli(*audit_args(setup, d / "default.json"))
+    assert json.loads((d / "default.json").read_text(encoding="utf-8"))["operator"]["name"] == getpass.getuser()
+    # a changed name with a re-taken digest still verifies (the name is not re-derived), and verify says so
+    from engram_probe.report.kernel import body_digest
+
+    doc["operator"]["name"] = "Mallory"
+    doc["digests"]["report"] = body_digest(doc)
+    (d / "renamed.json").write_text(json.dumps(doc), encoding="utf-8")
+    out = cli("verify", str(d / "renamed.json"), "--model", str(setup["model"]), "--store", str(setup["store"]))
+    assert "made by Mallory. It is not signed, so that is the report's own claim" in out.stdout

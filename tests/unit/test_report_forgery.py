@@ -35,7 +35,7 @@ from engram_probe.memory import UserMemory
 from engram_probe.memory.store import MemoryStore
 from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize
-from engram_probe.report.kernel import body_digest
+from engram_probe.report.kernel import attribute, body_digest
 from engram_probe.report.kinds import kinds, render_html, verify_file, write_html
 from engram_probe.report.printing import save_json_report
 from engram_probe.scale.population import growth_report
@@ -45,6 +45,12 @@ from tests.helpers import random_fact, tiny_lm
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "contracts" / "qwen_ple"
 USERS = "generated:2:31:l"
+OPERATOR = "Ada L"
+
+
+def made(doc: dict[str, Any], path: Path) -> Path:
+    """A new report as the CLI and the UI write it: attributed to its operator, then saved."""
+    return save_json_report(attribute(doc, OPERATOR), path)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +65,7 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     store.add_facts("alice", res.facts)
     source = {"kind": "store", "path": str(where / "m.db"), "user": "alice"}
     doc = finalize(run_audit(lm, store.load("alice"), "Hello there. My name is Ada.", source))
-    return {"path": save_json_report(doc, where / "audit.json"), "options": {"lm": lm, "store": store}}
+    return {"path": made(doc, where / "audit.json"), "options": {"lm": lm, "store": store}}
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +73,7 @@ def contract(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A census of two fixture overlays on the Qwen preset contract."""
     overlays = [OverlayInput(str(FIX / "alice.pleo")), OverlayInput(str(FIX / "bob.pleo"))]
     inputs = JobInputs("qwen3.8-ple", overlays=overlays)
-    path = save_json_report(build_report("census", inputs), tmp_path_factory.mktemp("contract") / "c.json")
+    path = made(build_report("census", inputs), tmp_path_factory.mktemp("contract") / "c.json")
     return {"path": path, "options": {}}
 
 
@@ -88,7 +94,7 @@ def layered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     users = load_layered_users(USERS, facts=5)
     doc = evaluate_layered(lm, adapter, users, fast, users_source=USERS, facts_per_user=5)
-    path = save_json_report(doc, tmp_path_factory.mktemp("layered") / "l.json")
+    path = made(doc, tmp_path_factory.mktemp("layered") / "l.json")
     return {"path": path, "options": {"lm": lm, "adapter": adapter}}
 
 
@@ -96,7 +102,7 @@ def layered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def population(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A population census at two sizes on the Qwen preset contract."""
     result = growth_report(load_contract("qwen3.8-ple"), [30, 60], facts=10, seed=1)
-    path = save_json_report(population_report(result, "in-process"), tmp_path_factory.mktemp("pop") / "p.json")
+    path = made(population_report(result, "in-process"), tmp_path_factory.mktemp("pop") / "p.json")
     return {"path": path, "options": {}}
 
 
@@ -104,7 +110,7 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def exposure(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Exposure of one user's requests at two population sizes on the Qwen preset contract, salted."""
     result = exposure_curve(load_contract("qwen3.8-ple"), [30, 90], facts=10, probes=300, salted=True, seed=2)
-    path = save_json_report(exposure_report(result, "in-process"), tmp_path_factory.mktemp("exp") / "e.json")
+    path = made(exposure_report(result, "in-process"), tmp_path_factory.mktemp("exp") / "e.json")
     return {"path": path, "options": {}}
 
 
@@ -123,7 +129,7 @@ def isolation(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     store.add_facts("bob", [random_fact("his", 2, free, dim, 2)])
     table, source = table_from(lm, store, None, (), "last-write-wins")
     doc = isolation_report(lm, table, source, "bob", [text])
-    return {"path": save_json_report(doc, where / "isolation.json"), "options": {"lm": lm, "store": store}}
+    return {"path": made(doc, where / "isolation.json"), "options": {"lm": lm, "store": store}}
 
 
 KINDS = ["audit", "contract", "layered", "population", "isolation", "exposure"]
@@ -204,7 +210,7 @@ def test_a_forged_population_count_fails_at_the_re_run(population: dict[str, Any
 
 def test_a_population_report_adds_only_its_digests_to_the_census(population: dict[str, Any]) -> None:
     doc = json.loads(population["path"].read_text(encoding="utf-8"))
-    assert set(doc) == {"format", "placement", "result", "environment", "created_at", "digests"}
+    assert set(doc) == {"format", "placement", "result", "environment", "created_at", "operator", "digests"}
     assert doc["digests"]["contract"] == doc["result"]["contract"]["sha256"] and len(doc["digests"]["report"]) == 64
     assert doc["environment"] == {"python": doc["environment"]["python"]}
 
@@ -297,6 +303,14 @@ def test_report_format_doc_names_every_top_level_field_and_no_other(kind: str, r
     names, optional = documented_fields(doc["format"])
     assert set(doc) <= names, f"undocumented: {sorted(set(doc) - names)}"
     assert names - optional <= set(doc), f"documented but absent: {sorted(names - optional - set(doc))}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_records_who_made_it_and_shows_it_on_its_page(kind: str, request: pytest.FixtureRequest) -> None:
+    doc = json.loads(request.getfixturevalue(kind)["path"].read_text(encoding="utf-8"))
+    assert doc["operator"] == {"name": OPERATOR}
+    assert body_digest(doc) == doc["digests"]["report"]  # the name is under the digest
+    assert OPERATOR in render_html(doc)  # "Created … by Ada L", or the audit page's "made by" row
 
 
 def layered_first_user(layered: dict[str, Any]) -> str:

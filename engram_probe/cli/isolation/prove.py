@@ -8,6 +8,7 @@ from engram_probe.cli.framework import (
     CliError,
     add_sign_args,
     emit,
+    operator_arg,
     progress_bar,
     signed_line,
     signing_arg,
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc).strip("'\"")) from exc
     finally:
         bar.close()  # type: ignore[attr-defined]
-    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing)
+    signed = write_report_files(doc, args.report, args.html, args.pdf, write_html, signing, operator=operator_arg(args))
     lines = [doc["summary"]["verdict"]] + [f"  text {i}: {p['verdict']}" for i, p in enumerate(doc["probes"], 1)]
     emit(args, doc, "\n".join(lines))
     signed_line(signed, signing)
