@@ -93,15 +93,16 @@ def _sharing(mine: tuple[int, ...], theirs: Sequence[Window]) -> str:
 
 
 def foreign_reads(table: SharedTable, user: str, token_ids: Sequence[int], addresses: dict[int, Tensor]) -> list[dict]:
-    """Every (position, layer, column) of the probe that reads a foreign row, in position order, with its owner."""
+    """Every (position, layer, column) of the probe that reads a foreign row, in position order, with its owner.
+
+    Entries that name the same n-gram or the same owner's windows share those sub-entries (read-only)."""
     lm = table.lm
     contract = lm.model.hasher
     ids = [int(x) for x in token_ids]
     hashed = contract.hash_inputs(np.asarray(ids, dtype=np.int64))
     own = set(table.memory(user).owners())  # rows the user also writes (another user's value may win them)
-    # a dense table reads the same row, n-gram and window text many times: each is worked out once per probe
-    ngrams: dict[tuple[int, int], tuple[int, ...]] = {}
-    texts: dict[tuple[int, int], dict[str, Any]] = {}
+    # a dense table reads the same row and the same n-gram many times: each is worked out once per probe
+    ngrams: dict[tuple[int, int], tuple[tuple[int, ...], dict[str, Any]]] = {}
     rows_seen: dict[tuple[int, int], tuple[str, list[str], list[Window], list[dict[str, Any]]] | None] = {}
     out = []
     for layer in sorted(addresses):
@@ -119,16 +120,17 @@ def foreign_reads(table: SharedTable, user: str, token_ids: Sequence[int], addre
                     rows_seen[key] = None
                 else:
                     theirs = table.windows(win[0]).get(key, [])
-                    rows_seen[key] = (win[0], list(win[1]), theirs, [w.as_dict(lm) for w in theirs])
+                    rows_seen[key] = (win[0], list(win[1]), theirs, table.window_texts(win[0], key))
             seen = rows_seen[key]
             if seen is None:
                 continue
             owner, facts, theirs, owner_ngrams = seen
             col = cols[c]
             if (t, col.order) not in ngrams:
-                ngrams[(t, col.order)] = contract.ngram_from(hashed, t, col.order)
                 window = ids[max(0, t - col.order + 1) : t + 1]
-                texts[(t, col.order)] = {"tokens": window, "text": lm.tokenizer.decode(window)}
+                text = {"tokens": window, "text": lm.tokenizer.decode(window)}
+                ngrams[(t, col.order)] = (contract.ngram_from(hashed, t, col.order), text)
+            mine, text = ngrams[(t, col.order)]
             out.append(
                 {
                     "position": t,
@@ -137,37 +139,52 @@ def foreign_reads(table: SharedTable, user: str, token_ids: Sequence[int], addre
                     "order": col.order,
                     "row": key[1],
                     "user": owner,
-                    "facts": list(facts),
+                    "facts": facts,
                     "also_written_by_user": key in own,
-                    "ngram": {**texts[(t, col.order)], "tokens": list(texts[(t, col.order)]["tokens"])},
-                    "sharing": _sharing(ngrams[(t, col.order)], theirs),
-                    "owner_ngrams": [dict(d) for d in owner_ngrams],
+                    "ngram": text,
+                    "sharing": _sharing(mine, theirs),
+                    "owner_ngrams": owner_ngrams,
                 }
             )
     out.sort(key=lambda r: (r["position"], r["layer"], r["column"]))
     return out
 
 
+def _distances(a: Tensor, s: Tensor) -> tuple[Tensor, Tensor]:
+    """Total variation and KL(alone || shared) of the next-token distributions, row by row, in float64."""
+    la, ls = torch.log_softmax(a.double(), -1), torch.log_softmax(s.double(), -1)
+    pa, ps = la.exp(), ls.exp()  # every row at once: one pass over the vocabulary, not one per position
+    return 0.5 * (pa - ps).abs().sum(-1), (pa * (la - ls)).sum(-1)
+
+
 def _movement(alone: Tensor, shared: Tensor, lm: LoadedModel, start: int) -> list[dict[str, Any]]:
     """At each position from ``start``: how far the next-token distribution moved, and the top-1 of each run."""
     a, s = alone[0, start:], shared[0, start:]
-    la, ls = torch.log_softmax(a.double(), -1), torch.log_softmax(s.double(), -1)
-    pa, ps = la.exp(), ls.exp()  # every position at once: one pass over the vocabulary, not one per position
-    tv = (0.5 * (pa - ps).abs().sum(-1)).tolist()
-    kl = (pa * (la - ls)).sum(-1).tolist()
-    same = (bits(a) == bits(s)).all(-1).tolist()
+    same = (bits(a) == bits(s)).all(-1)
+    tv = torch.zeros(a.shape[0], dtype=torch.float64)
+    kl = torch.zeros(a.shape[0], dtype=torch.float64)
+    moved = torch.nonzero(~same).flatten()  # a bit-identical position moved by exactly nothing
+    if moved.numel() == a.shape[0]:
+        tv, kl = _distances(a, s)
+    elif moved.numel():
+        tv[moved], kl[moved] = _distances(a[moved], s[moved])
     top_a, top_s = a.argmax(-1).tolist(), s.argmax(-1).tolist()  # softmax keeps the order: the logits' top-1
+    names: dict[int, dict[str, Any]] = {}
+    for i in {*top_a, *top_s}:
+        names[i] = {"id": i, "text": lm.tokenizer.token_text(i)}
     return [
         {
             "position": start + i,
-            "identical": bool(same[i]),
-            "total_variation": float(tv[i]),
-            "kl_alone_to_shared": float(kl[i]),
-            "top1_alone": {"id": int(top_a[i]), "text": lm.tokenizer.token_text(int(top_a[i]))},
-            "top1_shared": {"id": int(top_s[i]), "text": lm.tokenizer.token_text(int(top_s[i]))},
-            "top1_changed": top_a[i] != top_s[i],
+            "identical": same_i,
+            "total_variation": tv_i,
+            "kl_alone_to_shared": kl_i,
+            "top1_alone": names[ta],
+            "top1_shared": names[ts],
+            "top1_changed": ta != ts,
         }
-        for i in range(a.shape[0])
+        for i, (same_i, tv_i, kl_i, ta, ts) in enumerate(
+            zip(same.tolist(), tv.tolist(), kl.tolist(), top_a, top_s, strict=True)
+        )
     ]
 
 

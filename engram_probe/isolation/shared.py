@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,8 @@ class SharedTable:
     policy: str  # one of POLICIES
     shared: list[SharedRow]
     _windows: dict[str, dict[RowKey, list[Window]]]  # per user, per row they own: the windows that read it
+    _window_texts: dict[tuple[str, RowKey], list[dict[str, Any]]] = field(default_factory=dict)
+    _by_user: dict[str, UserMemory] = field(default_factory=dict)
 
     def windows(self, user: str) -> dict[RowKey, list[Window]]:
         """Per row ``user`` owns, the windows of their facts' teacher-forced positions that read it (computed once)."""
@@ -151,14 +153,22 @@ class SharedTable:
             self._windows[user] = per_row
         return self._windows[user]
 
+    def window_texts(self, user: str, key: RowKey) -> list[dict[str, Any]]:
+        """The windows through which ``user``'s facts read a row, as report entries (decoded once per table)."""
+        if (user, key) not in self._window_texts:
+            self._window_texts[(user, key)] = [w.as_dict(self.lm) for w in self.windows(user).get(key, [])]
+        return self._window_texts[(user, key)]
+
     @property
     def users(self) -> list[str]:
         return self.overlay.users
 
     def memory(self, user: str) -> UserMemory:
-        for m in self.overlay.memories:
-            if m.user_id == user:
-                return m
+        """The user's memory in the table; a user the table does not hold is refused, naming its users."""
+        if not self._by_user:
+            self._by_user.update((m.user_id, m) for m in self.overlay.memories)
+        if user in self._by_user:
+            return self._by_user[user]
         raise KeyError(f"the shared table has no user {user!r}; its users are {', '.join(self.users)}")
 
     def winner(self, key: RowKey) -> tuple[str, tuple[str, ...]] | None:
