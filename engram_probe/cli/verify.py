@@ -74,8 +74,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for s in result.get("signers", [])
     ]
     lines = signers + result_lines(result)
-    if trusted is None:
-        lines.append(made_by_note(_json_or_none(args.report)))
+    if trusted is None:  # before the verdict, which stays the last line
+        lines.insert(len(lines) - 1, made_by_note(_json_or_none(args.report)))
     emit(args, result, "\n".join(lines))
     return 0 if result["ok"] else 1
 

@@ -126,7 +126,7 @@ def made_by_note(doc: Any) -> str:
     op = doc.get("operator") if isinstance(doc, dict) else None
     name = op.get("name") if isinstance(op, dict) else None
     if not isinstance(name, str) or not name:
-        return "The report does not record who made it (it was written before reports did). It is not signed."
+        return "The report does not record who made it, and it is not signed."
     return (
         f"The report says it was made by {name}. It is not signed, so that is the report's own claim: "
         "anyone can change it and re-take the digest. A signed attestation binds the maker to a key."
