@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from engram_probe.memory.operations import write_facts
 from engram_probe.memory.writing import FactSpec, WriteSettings
 from engram_probe.report.numbers import pct, signed
+from tests.cli_run import run_cli
 from workbench.contrast_views import lora_contamination
 from workbench.state import make_state
 
@@ -23,12 +22,8 @@ def test_the_lora_tab_shows_the_held_out_figures_of_the_cli_report(tmp_path: Pat
     _, table, status = lora_contamination(state, "ann", PROBE)
     assert not status.startswith("⚠"), status
     report = tmp_path / "r.json"
-    run = subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", "audit", "--model", str(MODEL), "--store", str(state.store.path)]
-        + ["--user", "ann", "--text", PROBE, "--contrast", "--json", str(report)],
-        capture_output=True,
-        text=True,
-    )
+    run = run_cli("audit", "--model", str(MODEL), "--store", str(state.store.path), "--user", "ann", "--text", PROBE,
+                  "--contrast", "--json", str(report))  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     c = json.loads(report.read_text(encoding="utf-8"))["contrasts"]
     assert c["heldout_loss"]["texts"] == 8

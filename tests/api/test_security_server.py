@@ -22,6 +22,7 @@ from gradio_client import Client, handle_file
 
 from engram_probe.memory.store import MemoryStore
 from tests.api.conftest import table
+from tests.cli_run import run_cli
 from tests.conftest import free_port
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]
@@ -37,10 +38,7 @@ def fetch(url: str, auth: tuple[str, str] | None = None) -> tuple[int, bytes]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    return subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True, env=env, timeout=300
-    )
+    return run_cli(*args)
 
 
 def test_the_store_cannot_be_fetched_through_any_file_route(served: tuple[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 from engram_probe.arch.loading import open_model
 from engram_probe.arch.workbench_checkpoint import save_checkpoint
 from engram_probe.memory.store import MemoryStore
+from tests.cli_run import run_cli
 from tests.helpers import random_fact, tiny_lm, write_tiny_workbench
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ TEXT = "Hello there. My name is Ada."
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True, timeout=600)
+    out = run_cli(*args)
     assert out.returncode == code, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
     return out

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from engram_probe.report.printing import CHROMIUM, CHROMIUM_ARGS, html_to_pdf
 from engram_probe.report.printing import save_json_report as save_report
 from engram_probe.report.render import write_html
 from engram_probe.report.verify import verify_report
+from tests.cli_run import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -170,9 +169,7 @@ def test_verify_passes_then_fails_on_any_one_byte_change(
     w.write_bytes(bytes(data))
     res = verify_report(report, model_copy)
     assert not res["ok"] and any("modified or corrupted" in c["detail"] for c in res["checks"])
-    out = subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", "verify", str(edited)], capture_output=True, text=True
-    )
+    out = run_cli("verify", str(edited))
     assert out.returncode == 1 and "NOT VERIFIED" in out.stdout
 
 
@@ -203,24 +200,8 @@ def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) ->
     mem_file = tmp_path / "m.safetensors"
     export_memory(memory, mem_file, shipped.weights_sha256, shipped.model.hasher)
     out = tmp_path / "a.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engram_probe.cli",
-            "audit",
-            "--memory",
-            str(mem_file),
-            "--text",
-            PROBES["middle"],
-            "--json",
-            str(out),
-            "--html",
-            str(tmp_path / "a.html"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    run = run_cli("audit", "--memory", str(mem_file), "--text", PROBES["middle"], "--json", str(out),
+                  "--html", str(tmp_path / "a.html"))  # fmt: skip
     assert run.returncode == 0, run.stderr
     rep = json.loads(out.read_text())
     assert rep["summary"]["untouched_bit_exact"] is True
@@ -228,21 +209,7 @@ def test_cli_audit_and_scan(shipped: Any, memory: UserMemory, tmp_path: Path) ->
     assert len(rep["digests"]["report"]) == 64 and rep["environment"]["threads"] >= 1
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(ABSENT * 13 + [PROBES["repeated"]] * 3) + "\n")
-    scan = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "engram_probe.cli",
-            "scan",
-            "--memory",
-            str(mem_file),
-            "--corpus",
-            str(corpus),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    scan = run_cli("scan", "--memory", str(mem_file), "--corpus", str(corpus), "--json")
     assert scan.returncode == 0, scan.stderr
     res = json.loads(scan.stdout)["result"]  # the contract scan's report (scan is its alias)
     tea_id = next(f.fact_id for f in memory.facts if f.triggers[0] == TRIGGER)
@@ -269,8 +236,8 @@ def test_a_400_token_probe_audits_end_to_end_in_the_cli(shipped: Any, memory: Us
     export_memory(memory, mem_file, shipped.weights_sha256, shipped.model.hasher)
     text = long_probe(shipped, 400)
     out = tmp_path / "long.json"
-    cmd = [sys.executable, "-m", "engram_probe.cli", "audit", "--memory", str(mem_file), "--text", text]
-    run = subprocess.run([*cmd, "--json", str(out)], capture_output=True, text=True)
+    cmd = ["audit", "--memory", str(mem_file), "--text", text]
+    run = run_cli(*cmd, "--json", str(out))
     assert run.returncode == 0, run.stderr[-2000:]
     rep = json.loads(out.read_text())
     n = rep["probe"]["n_tokens"]
@@ -282,12 +249,10 @@ def test_a_400_token_probe_audits_end_to_end_in_the_cli(shipped: Any, memory: Us
     first = rep["summary"]["first_write_site"]
     assert all(p["class"] == "untouched" for p in rep["positions"][:first])
     assert rep["summary"]["positions"]["untouched"] >= first > 0
-    check = subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", "verify", str(out)], capture_output=True, text=True
-    )
+    check = run_cli("verify", str(out))
     assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
     # past the model's audit limit the error is plain and nothing is half-written
     too_long = " ".join([text] * (shipped.model.max_tokens // 300 + 2))
-    bad = subprocess.run([*cmd[:-1], too_long, "--json", str(tmp_path / "x.json")], capture_output=True, text=True)
+    bad = run_cli(*cmd[:-1], too_long, "--json", str(tmp_path / "x.json"))
     assert bad.returncode == 2 and f"the model's context holds {shipped.model.max_tokens}" in bad.stderr
     assert not (tmp_path / "x.json").exists() and "%|" not in bad.stderr

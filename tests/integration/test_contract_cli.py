@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_run import run_cli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
 QWEN = ["--contract", "qwen3.8-ple"]
@@ -22,7 +23,7 @@ V41 = [
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    out = run_cli(*args)
     assert out.returncode == code, out.stderr + out.stdout
     return out
 

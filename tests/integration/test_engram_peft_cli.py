@@ -7,20 +7,19 @@ LlamaForCausalLM and an adapter written by engram-peft 1.2.7's own save_pretrain
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_run import run_cli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "engram_peft"
 MODEL = ["--model", str(FIX / "llama"), "--engram", str(FIX / "llama_engram")]
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True, env=env)
+    out = run_cli(*args)
     assert out.returncode == code, out.stderr[-3000:] + out.stdout[-2000:]
     return out
 

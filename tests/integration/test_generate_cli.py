@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.answers import MAX_ANSWER_TOKENS, answer_tokens
 from engram_probe.memory.generation import generate
 from engram_probe.memory.writing import AnswerError, FactSpec, FactWriter
+from tests.cli_run import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ PROMPT, ANSWER = "My favorite tea is", "oolong"
 
 
 def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    out = run_cli(*args)
     if ok:
         assert out.returncode == 0, out.stderr
     return out

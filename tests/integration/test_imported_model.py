@@ -4,8 +4,6 @@ contrasts, the LoRA comparison, reports, verify, export/import and the CLI, thro
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from engram_probe.memory.writing import FactSpec, FactWriter, WriteSettings
 from engram_probe.report.document import finalize
 from engram_probe.report.printing import save_json_report as save_report
 from engram_probe.report.verify import verify_report
+from tests.cli_run import run_cli
 from tests.helpers import LeakyOverlay
 
 CKPT = Path(__file__).resolve().parents[1] / "fixtures" / "nanochat_tiny"
@@ -83,7 +82,7 @@ def test_audit_with_contrasts_report_and_verify(lm: Any, tmp_path: Path) -> None
 
 
 def cli(*args: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    out = run_cli(*args)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_run import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -16,9 +17,7 @@ MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "audit_report_v1" / "
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", *args, "--model", str(MODEL)], capture_output=True, text=True
-    )
+    run = run_cli(*args, "--model", str(MODEL))
     assert run.returncode == code, run.stderr[-2000:]
     return run
 
@@ -62,7 +61,7 @@ def test_merge_refuse_prove_and_verify_from_the_cli(tmp_path: Path) -> None:
 
     # signed: the attestation beside the report verifies with the public key, then the proof is re-run
     key = tmp_path / "ops.key"
-    made = subprocess.run([sys.executable, "-m", "engram_probe.cli", "key", "generate", str(key)], capture_output=True)
+    made = run_cli("key", "generate", str(key))
     assert made.returncode == 0, made.stderr
     signed = tmp_path / "s.json"
     out = cli("isolation", "prove", "--store", db, "--user", "cy", "--text", text, "--report", str(signed),

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engram_probe.arch.workbench_checkpoint import save_checkpoint
+from tests.cli_run import run_cli
 from tests.helpers import tiny_lm
 
 pytestmark = pytest.mark.integration
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engram_probe.cli", "layered", *args], capture_output=True, text=True)
+    return run_cli("layered", *args)
 
 
 def test_train_evaluate_verify(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +13,14 @@ import torch
 from engram_probe.data.synthetic_users import generate_users
 from engram_probe.memory import MemoryOverlay, UserMemory
 from engram_probe.memory.operations import open_store
+from tests.cli_run import run_cli
 from tests.helpers import raw_bytes
 
 pytestmark = pytest.mark.integration
 
 
 def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    out = run_cli(*args)
     if ok:
         assert out.returncode == 0, out.stderr
     return out

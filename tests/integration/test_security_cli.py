@@ -6,16 +6,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_run import run_cli
 
 pytestmark = pytest.mark.integration
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True, timeout=600)
+    out = run_cli(*args)
     assert out.returncode == code, out.stdout + out.stderr
     assert "Traceback" not in out.stderr
     return out

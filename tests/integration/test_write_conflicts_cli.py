@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_run import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -16,9 +17,7 @@ MODEL = Path(__file__).resolve().parents[1] / "fixtures" / "audit_report_v1" / "
 
 
 def cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "engram_probe.cli", *args, "--model", str(MODEL)], capture_output=True, text=True
-    )
+    run = run_cli(*args, "--model", str(MODEL))
     if ok:
         assert run.returncode == 0, run.stderr[-2000:]
     return run

@@ -9,10 +9,8 @@ repository, in a scratch environment; only the numbers are committed. engram-pef
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ from engram_probe.contracts import ContractError, load_contract
 from engram_probe.contracts.compression import compressed_map, load_tokenizer
 from engram_probe.contracts.engram_peft import EngramPeftContract, EngramPeftPleContract, engram_peft_contract
 from engram_probe.contracts.multxor import MultXorContract
+from tests.cli_run import run_cli
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "engram_peft"
 GOLD = load_file(str(FIX / "goldens.safetensors"))
@@ -276,9 +275,7 @@ def test_a_tokenizer_with_clean_up_spaces_is_refused(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the CLI, end to end
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "engram_probe.cli", *args]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return run_cli(*args)
 
 
 def v41_file(overlay: object, path: Path, c: EngramPeftContract) -> Path:

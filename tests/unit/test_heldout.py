@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from engram_probe.report.document import finalize
 from engram_probe.report.kernel import differences
 from engram_probe.report.printing import save_json_report
 from engram_probe.report.verify import verify_report
+from tests.cli_run import run_cli
 
 OLD = Path(__file__).resolve().parents[1] / "fixtures" / "audit_report_v1"
 PROBE = "Hello there. My name is Ada. I live in Lisbon."
@@ -148,7 +148,7 @@ def test_a_new_report_records_the_default_set_and_verifies_after_the_generator_c
 
 
 def cli(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    out = run_cli(*args)
     assert out.returncode == code, out.stderr[-2000:] + out.stdout[-2000:]
     return out
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from engram_probe.overlays import OverlayFileError, read_overlay
 from engram_probe.report.kernel import body_digest
 from engram_probe.report.kinds import verify_file
 from engram_probe.report.printing import save_json_report
+from tests.cli_run import run_cli
 from tests.helpers import write_tiny_workbench
 from workbench import production, users_tab
 from workbench.state import make_state
@@ -42,8 +41,8 @@ def test_an_overlay_without_its_sidecar_is_named_as_rows_without_facts(no_sideca
     assert doc["result"]["summary"]["rows_without_facts"] == {"bob": bob_rows}  # the JSON; alice has facts
     html = render_contract_html(doc)
     assert f"bob (bob.pleo): {bob_rows:,} rows without facts" in html and "alice (alice.pleo)" not in html
-    cli = [sys.executable, "-m", "engram_probe.cli", "contract", "census", "--contract", "qwen3.8-ple"]
-    out = subprocess.run([*cli, "--overlay", str(no_sidecar / "bob.pleo")], capture_output=True, text=True)
+    cli = ["contract", "census", "--contract", "qwen3.8-ple"]
+    out = run_cli(*cli, "--overlay", str(no_sidecar / "bob.pleo"))
     assert (
         out.returncode == 0 and f"{bob_rows:,} rows without facts" in out.stdout and "bob.pleo.facts.json" in out.stdout
     )
@@ -73,9 +72,9 @@ def test_a_word_the_v41_tokenizer_cannot_encode_is_an_error_naming_it(tmp_path: 
     with pytest.raises(ContractError, match="no token for the word 'zebra'"):
         v41.encode("g zebra b")
     overlay = str(FIX / "v41_tiny" / "alice.safetensors")
-    cli = [sys.executable, "-m", "engram_probe.cli", "contract", "readmap", "--contract", "deepseek-v4.1"]
+    cli = ["contract", "readmap", "--contract", "deepseek-v4.1"]
     cli += ["--config", str(V41_FILES[0]), "--tokenizer", str(V41_FILES[1]), "--overlay", overlay]
-    out = subprocess.run([*cli, "--text", "g zebra b"], capture_output=True, text=True)
+    out = run_cli(*cli, "--text", "g zebra b")
     assert out.returncode == 2 and "'zebra'" in out.stderr and "Traceback" not in out.stderr
     _, table, status = production.read_map("deepseek-v4.1", *map(str, V41_FILES), [overlay], "g zebra b")
     assert "'zebra'" in status and table.empty and "--" not in status

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +22,7 @@ from engram_probe.hashaudit.synthetic import overlay_for_facts
 from engram_probe.overlays.rowset import FactTrigger
 from engram_probe.scale.engine import Placement
 from engram_probe.scale.scan import scan_shards
+from tests.cli_run import run_cli
 from tests.unit.test_hash_audits import brute_hits
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "contracts"
@@ -201,7 +201,7 @@ def test_a_job_with_an_id_past_64_bits_names_the_id_and_its_position() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engram_probe.cli", *args], capture_output=True, text=True)
+    return run_cli(*args)
 
 
 def test_contract_rows_refuses_a_tokens_id_past_64_bits_in_one_line(tmp_path: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from engram_probe.report.document import finalize
 from engram_probe.report.kernel import body_digest
 from engram_probe.report.kinds import verify_file
 from engram_probe.report.printing import save_json_report
+from tests.cli_run import run_cli
 from tests.helpers import tiny_lm
 from workbench.verify_inputs import verify_view
 
@@ -146,8 +145,8 @@ def test_the_cli_prints_each_check_by_its_outcome_and_takes_a_moved_store(made: 
     shutil.copy(made["dir"] / "m.db", moved)
     model = tmp_path / "model"
     save_checkpoint(model, made["lm"].model, made["lm"].tokenizer, {})
-    cmd = [sys.executable, "-m", "engram_probe.cli", "verify", str(made["path"]), "--model", str(model)]
-    out = subprocess.run([*cmd, "--store", str(moved)], capture_output=True, text=True)
+    cmd = ["verify", str(made["path"]), "--model", str(model)]
+    out = run_cli(*cmd, "--store", str(moved))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "✔ probe text matches its digest" in out.stdout and out.stdout.rstrip().splitlines()[-1].startswith(
         "VERIFIED"
