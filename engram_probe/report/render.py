@@ -80,7 +80,7 @@ def _facts(report: dict[str, Any]) -> list[str]:
         for h in p["hits"]:
             for f in h["facts"]:
                 got = read.setdefault(f, {"rows": set(), "positions": set()})
-                got["rows"].add((h["layer"], h["head"], h["row"]))
+                got["rows"].add((h["layer"], h.get("column", h["head"]), h["row"]))  # format /1: head was the column
                 got["positions"].add(p["index"])
     listed = {f["fact_id"]: f for f in mem.get("fact_list", [])}
     gold = report.get("gold") or {}
@@ -91,7 +91,7 @@ def _facts(report: dict[str, Any]) -> list[str]:
         f = listed.get(fid, {})
         said = f"{f['trigger']} → {f['answer']}" if "trigger" in f else "recorded in the user's store"
         r = read.get(fid)
-        where = ", ".join(f"layer {L} head {h} row {row:,}" for L, h, row in sorted(r["rows"])[:8]) if r else ""
+        where = ", ".join(f"layer {L} column {c} row {row:,}" for L, c, row in sorted(r["rows"])[:8]) if r else ""
         more = f" and {len(r['rows']) - 8:,} more" if r and len(r["rows"]) > 8 else ""
         rows.append(
             [

@@ -53,6 +53,10 @@ def test_the_header_names_the_model_and_the_verdict_states_its_scope(printed: di
     assert doc["model"]["sha256"][:16] in flat.replace(" ", "")
     assert "positions before the first write site give byte-for-byte the same values" in flat
     assert f"{doc['gold']['trigger']} → {doc['gold']['answer']}" in flat  # the user's fact, in words
+    # its rows by column, the one index that names a read in a layer (format /1 called the column "head")
+    hits = sorted((h["layer"], h["head"], h["row"]) for p in doc["positions"] for h in p["hits"])
+    layer, column, row = hits[0]
+    assert f"layer {layer} column {column} row {row:,}" in flat and " head " not in flat
 
 
 def test_no_hover_hints_no_folders_and_the_probe_wraps_at_spaces(printed: dict[str, Any]) -> None:
